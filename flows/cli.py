@@ -1,0 +1,165 @@
+"""The `newsmill` command: `run` ingests sources into the lake, `query` reads it with DuckDB."""
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from flows.settings import DEFAULT_LAKE, HELP, Settings, SettingsError, load_settings
+from tasks import __version__
+
+# Prefect reads its settings at import: these must be in the environment before it loads.
+# Each is a default only; a value the user exported wins.
+PREFECT_DEFAULTS = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",  # else the local server tries the internet
+    "DO_NOT_TRACK": "1",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",  # a fresh home needs ~25 s
+    "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
+    "PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL": "WARNING",  # one line per task is noise
+}
+EXIT_CANNOT_RUN = 2
+EXIT_RUN_FAILED = 1
+
+DESCRIPTION = """\
+newsmill turns raw news text into cleaned, deduplicated, partitioned Parquet tables.
+
+  newsmill run data/samples            ingest files, folders or globs into data/lake
+  newsmill query "select count(*) from articles"
+                                        ask the lake a question with DuckDB SQL
+
+Settings come from flags, NEWSMILL_<NAME> environment variables, or a TOML file
+(--config, or NEWSMILL_CONFIG), in that order of precedence.
+"""
+
+RUN_EPILOG = """\
+Every input ends as exactly one row: an article, a duplicate (with what it duplicates),
+or a reject (with the stage and a reason code). Re-running on the same inputs adds
+nothing. Exit status: 0 when the run completed (even with rejects); 2 when it cannot
+start (no source matched, lake not writable, lake in use); 1 when it failed midway
+(nothing of it is visible in the lake).
+
+Runs with Prefect: without PREFECT_API_URL a temporary local API is started (10-25 s);
+with it, the run shows in that server's UI.
+"""
+
+
+def _add_setting_flags(parser: argparse.ArgumentParser) -> None:
+    for name, kind, default in _setting_leaves():
+        if name == "lake":
+            continue
+        parser.add_argument(
+            f"--{name.replace('_', '-')}",
+            dest=name,
+            type=kind,
+            metavar=kind.__name__.upper(),
+            help=f"{HELP[name]} (default: {default})",
+        )
+
+
+def _setting_leaves() -> list[tuple[str, type, object]]:
+    from flows.settings import _leaves
+
+    return list(_leaves(Settings()))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsmill", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"newsmill {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    run = commands.add_parser(
+        "run",
+        help="ingest sources into the lake",
+        description="Read SOURCEs, clean, deduplicate, extract fields and write the Parquet lake.",
+        epilog=RUN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument(
+        "sources",
+        nargs="+",
+        metavar="SOURCE",
+        help="a file, a folder (read recursively; hidden files skipped) or a glob such as "
+        "'exports/*.jsonl.gz'. Reads .txt/.md, .html/.htm, .jsonl/.ndjson and gzip of each.",
+    )
+    run.add_argument("--lake", metavar="DIR", help=f"{HELP['lake']} (default: {DEFAULT_LAKE})")
+    run.add_argument("--config", metavar="FILE", type=Path, help="TOML file of settings")
+    run.add_argument("--quiet", action="store_true", help="no progress lines, only the summary")
+    _add_setting_flags(run)
+
+    query = commands.add_parser(
+        "query",
+        help="run DuckDB SQL on the lake",
+        description="Run SQL against the lake. Tables are views: articles, paragraphs, "
+        "duplicates, rejects, runs.",
+    )
+    query.add_argument("sql", help='e.g. "select reason, count(*) from rejects group by 1"')
+    query.add_argument("--lake", metavar="DIR", default=None, help=f"lake folder (default: {DEFAULT_LAKE})")
+    return parser
+
+
+def _fail(message: str, code: int = EXIT_CANNOT_RUN) -> int:
+    print(f"newsmill: {message}", file=sys.stderr)
+    return code
+
+
+def _run(args: argparse.Namespace) -> int:
+    overrides = {name: getattr(args, name, None) for name, _, _ in _setting_leaves()}
+    try:
+        settings = load_settings(args.config, os.environ, overrides)
+    except SettingsError as error:
+        return _fail(str(error))
+
+    from tasks.lake import Lake, LakeError
+    from tasks.sources import discover_sources
+
+    discovery = discover_sources(args.sources)
+    if not discovery.files:
+        return _fail(f"no sources matched: {' '.join(args.sources)}")
+    try:
+        Lake(settings.lake).ensure_writable()
+    except LakeError as error:
+        return _fail(str(error))
+
+    for name, value in PREFECT_DEFAULTS.items():
+        os.environ.setdefault(name, value)
+    if args.quiet:
+        os.environ.setdefault("PREFECT_LOGGING_LOGGERS_PREFECT_FLOW_RUNS_LEVEL", "WARNING")
+    from flows.pipeline import newsmill_flow
+
+    started = time.monotonic()
+    try:
+        summary = newsmill_flow(sources=list(args.sources), settings=settings)
+    except LakeError as error:
+        return _fail(str(error))
+    except Exception as error:  # the flow already logged the traceback
+        return _fail(f"run failed, nothing was committed: {type(error).__name__}: {error}", EXIT_RUN_FAILED)
+    from flows.report import render_summary
+
+    print(render_summary(summary, settings, time.monotonic() - started))
+    return 0
+
+
+def _query(args: argparse.Namespace) -> int:
+    from flows.report import query_lake
+
+    lake = args.lake or os.environ.get("NEWSMILL_LAKE", DEFAULT_LAKE)
+    try:
+        query_lake(Path(lake), args.sql)
+    except Exception as error:  # DuckDB errors are the user's SQL: one line, no traceback
+        return _fail(str(error).splitlines()[0] if str(error) else type(error).__name__)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "run":
+        return _run(args)
+    return _query(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""What the CLI shows: the end-of-run summary and query results from the lake."""
+
+import os
+from pathlib import Path
+
+import duckdb
+
+from flows.pipeline import RunSummary
+from flows.settings import Settings
+from schemas.tables import TABLES
+
+
+def _line(counts: dict[str, int]) -> str:
+    return ", ".join(f"{name}: {n}" for name, n in counts.items()) or "none"
+
+
+def render_summary(summary: RunSummary, settings: Settings, seconds: float) -> str:
+    c = summary.counts
+    duplicates = {k.replace(".", "/"): v for k, v in summary.count("duplicates.").items()}
+    rejects = summary.count("rejects.")
+    lake = os.path.relpath(summary.lake) if not os.path.relpath(summary.lake).startswith("..") else summary.lake
+    lines = [
+        f"newsmill run {summary.run_id} {summary.status} in {seconds:.1f} s",
+        f"  inputs seen        {c['inputs.seen']}  (already ingested, skipped: {c['read.already_ingested']})",
+        f"  articles written   {c['written.articles']}  (paragraphs: {c['written.paragraphs']})",
+        f"  duplicates         {_line(duplicates)}",
+        f"  rejects            {c['written.rejects']}  ({_line(rejects)})",
+        f"  tables             {lake}/{{{','.join(TABLES)}}}",
+        "  query them:",
+        f"    duckdb -c \"select title, language, n_words from read_parquet('{lake}/articles/**/*.parquet', hive_partitioning=true) limit 10\"",
+        f'    newsmill query --lake {lake} "select reason, count(*) from rejects group by all"',
+    ]
+    for action in summary.recovered:
+        lines.append(f"  recovered: {action}")
+    return "\n".join(lines)
+
+
+def connect_lake(lake: Path) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with one view per lake table that has data."""
+    connection = duckdb.connect()
+    for name in TABLES:
+        if any((lake / name).glob("**/*.parquet")):
+            pattern = str(lake / name / "**" / "*.parquet").replace("'", "''")
+            connection.execute(
+                f"create view {name} as select * from read_parquet('{pattern}', hive_partitioning = true)"
+            )
+    return connection
+
+
+def query_lake(lake: Path, sql: str) -> None:
+    connect_lake(lake).sql(sql).show(max_width=200)

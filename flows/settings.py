@@ -1,0 +1,146 @@
+"""One typed settings object, read once at the entry point.
+
+Precedence, lowest first: the defaults below, a TOML file (`--config` or `NEWSMILL_CONFIG`),
+environment variables `NEWSMILL_<NAME>`, command-line flags `--<name>`. Every setting has a
+unique name, so the same name works in all four places (TOML may group names in tables,
+e.g. `[extract]`, for readability; the table name is ignored).
+"""
+
+import dataclasses
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tasks.extract import ExtractSettings
+from tasks.read import ReadSettings
+
+ENV_PREFIX = "NEWSMILL_"
+DEFAULT_LAKE = "data/lake"
+
+
+class SettingsError(ValueError):
+    """A setting has an unknown name or a value of the wrong type."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    lake: str = DEFAULT_LAKE
+    shard_mb: float = 8.0
+    shard_max_files: int = 500
+    read: ReadSettings = field(default_factory=ReadSettings)
+    extract: ExtractSettings = field(default_factory=ExtractSettings)
+
+    @property
+    def shard_bytes(self) -> int:
+        return int(self.shard_mb * 1024 * 1024)
+
+    def as_flat_dict(self) -> dict[str, Any]:
+        return {name: value for name, _, value in _leaves(self)}
+
+
+HELP: dict[str, str] = {
+    "lake": "Folder of the Parquet lake to write (created if missing).",
+    "shard_mb": "Work unit size: small files are grouped and large JSONL files split to about this many MB.",
+    "shard_max_files": "At most this many files in one work unit.",
+    "max_input_mb": "Inputs (files, decompressed files, JSONL lines) larger than this are rejected as read_too_large.",
+    "extract_timeout_s": "Time limit per HTML page; a page over it is rejected as extract_timeout.",
+    "extract_workers": "Processes for HTML extraction (0: one per core).",
+    "worker_max_pages": "An extraction process is replaced after this many pages (bounds memory growth).",
+}
+
+
+def _leaves(obj: Any) -> Iterator[tuple[str, type, Any]]:
+    """(name, type, value) of every leaf setting, nested stage settings flattened."""
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if dataclasses.is_dataclass(value):
+            yield from _leaves(value)
+        else:
+            yield f.name, type(value), value
+
+
+def _coerce(name: str, kind: type, value: Any) -> Any:
+    if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+        return value
+    if kind is bool and isinstance(value, str):
+        if value.lower() in ("1", "true", "yes", "on"):
+            return True
+        if value.lower() in ("0", "false", "no", "off"):
+            return False
+    elif kind in (int, float, str) and isinstance(value, (str, int, float)):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    raise SettingsError(f"setting {name!r} must be {kind.__name__}, got {value!r}")
+
+
+def _with_values(obj: Any, values: Mapping[str, Any]) -> Any:
+    changes = {}
+    for f in dataclasses.fields(obj):
+        current = getattr(obj, f.name)
+        if dataclasses.is_dataclass(current):
+            changes[f.name] = _with_values(current, values)
+        elif f.name in values:
+            changes[f.name] = _coerce(f.name, type(current), values[f.name])
+    return dataclasses.replace(obj, **changes)
+
+
+def _flatten_toml(data: Mapping[str, Any]) -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            flat.update(_flatten_toml(value))
+        else:
+            flat[key] = value
+    return flat
+
+
+def load_settings(
+    config: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Defaults < TOML < NEWSMILL_* environment < explicit overrides (CLI flags)."""
+    defaults = Settings()
+    known = {name for name, _, _ in _leaves(defaults)}
+    env = env or {}
+    config = config or (Path(env[f"{ENV_PREFIX}CONFIG"]) if f"{ENV_PREFIX}CONFIG" in env else None)
+    values: dict[str, Any] = {}
+    if config is not None:
+        try:
+            values.update(_flatten_toml(tomllib.loads(config.read_text(encoding="utf-8"))))
+        except (OSError, tomllib.TOMLDecodeError) as error:
+            raise SettingsError(f"cannot read config {config}: {error}") from error
+        unknown = set(values) - known
+        if unknown:
+            raise SettingsError(f"unknown setting(s) in {config}: {', '.join(sorted(unknown))}")
+    values.update(
+        {
+            name: env[f"{ENV_PREFIX}{name.upper()}"]
+            for name in known
+            if f"{ENV_PREFIX}{name.upper()}" in env
+        }
+    )
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    settings = _with_values(defaults, values)
+    _validate(settings)
+    return settings
+
+
+def _validate(settings: Settings) -> None:
+    positive = (
+        "shard_mb",
+        "shard_max_files",
+        "max_input_mb",
+        "extract_timeout_s",
+        "worker_max_pages",
+    )
+    flat = settings.as_flat_dict()
+    for name in positive:
+        if flat[name] <= 0:
+            raise SettingsError(f"setting {name!r} must be positive, got {flat[name]!r}")
+    if flat["extract_workers"] < 0:
+        raise SettingsError("setting 'extract_workers' must be 0 (one per core) or more")

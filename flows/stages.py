@@ -1,0 +1,73 @@
+"""Thin Prefect task wrappers: each runs one stage's pure function over a batch.
+
+No logic lives here; see the matching module in `tasks/`. Results stay in memory (no
+caching, no persistence): batches are passed along, and the lake is written by the writer.
+"""
+
+from datetime import datetime
+from functools import partial
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from schemas.tables import TABLES
+from tasks import clean, dedup, fields, read, rows
+from tasks.extract import HtmlExtractor
+from tasks.lake import Lake, RunWriter
+from tasks.records import Document, DocumentDuplicate, Reject, StageOutput, run_stage
+from tasks.sources import Shard
+
+
+@task(name="load-lake-index", cache_policy=NO_CACHE)
+def load_lake_index(lake: Lake) -> dedup.LakeIndex:
+    return dedup.load_lake_index(lake)
+
+
+@task(name="read", cache_policy=NO_CACHE)
+def read_shard(shard: Shard, settings: read.ReadSettings, index: dedup.LakeIndex) -> StageOutput:
+    output, _ = dedup.skip_known_inputs(read.read_shard(shard, settings), index)
+    return output
+
+
+@task(name="extract-html", cache_policy=NO_CACHE)
+def extract_html(docs: list[Document], extractor: HtmlExtractor) -> StageOutput:
+    return extractor.extract_documents(docs)
+
+
+@task(name="clean", cache_policy=NO_CACHE)
+def clean_documents(docs: list[Document]) -> StageOutput:
+    return run_stage("clean", docs, clean.clean_document)
+
+
+@task(name="dedup-paragraphs", cache_policy=NO_CACHE)
+def dedup_paragraphs(docs: list[Document]) -> StageOutput:
+    return run_stage("dedup_paragraphs", docs, dedup.remove_repeated_paragraphs)
+
+
+@task(name="fields", cache_policy=NO_CACHE)
+def add_fields(docs: list[Document], now: datetime) -> StageOutput:
+    return run_stage("fields", docs, partial(fields.add_fields, now=now))
+
+
+@task(name="dedup-documents", cache_policy=NO_CACHE)
+def dedup_documents(
+    docs: list[Document], index: dedup.LakeIndex
+) -> tuple[list[Document], list[DocumentDuplicate]]:
+    return dedup.dedup_documents(docs, index.kept_by_hash)
+
+
+@task(name="stage-rows", cache_policy=NO_CACHE)
+def stage_rows(
+    writer: RunWriter,
+    ctx: rows.RunContext,
+    articles: list[Document],
+    duplicates: list[DocumentDuplicate],
+    rejects: list[Reject],
+    index: dedup.LakeIndex,
+) -> dict[str, int]:
+    """Write a batch's rows to the run's staging area; returns rows per table."""
+    written = {}
+    for table, table_rows in rows.batch_rows(ctx, articles, duplicates, rejects, index).items():
+        writer.write(TABLES[table], table_rows)
+        written[table] = len(table_rows)
+    return written

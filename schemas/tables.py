@@ -1,0 +1,209 @@
+"""The lake's tables, declared once: columns, types, partitions and what each column means.
+
+Every writer passes these schemas, every test reads back with them, and `docs/tables.md` is
+generated from them (`python -m schemas.docs`).
+"""
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+UTC_TIMESTAMP = pa.timestamp("us", tz="UTC")
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    name: str
+    type: pa.DataType
+    description: str
+    nullable: bool = True
+
+    @property
+    def field(self) -> pa.Field:
+        return pa.field(
+            self.name,
+            self.type,
+            nullable=self.nullable,
+            metadata={"description": self.description},
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TableSpec:
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    partition_by: tuple[str, ...]
+
+    @property
+    def schema(self) -> pa.Schema:
+        """All columns, partition columns included (what a reader of the table sees)."""
+        return pa.schema([c.field for c in self.columns])
+
+    @property
+    def file_schema(self) -> pa.Schema:
+        """The columns stored inside each Parquet file: partition values live in the path."""
+        return pa.schema([c.field for c in self.columns if c.name not in self.partition_by])
+
+    @property
+    def partition_schema(self) -> pa.Schema:
+        return pa.schema([c.field for c in self.columns if c.name in self.partition_by])
+
+
+def _col(name: str, type_: pa.DataType, description: str, nullable: bool = True) -> Column:
+    return Column(name, type_, description, nullable)
+
+
+_PUBLICATION_PARTITION = (
+    _col("year", pa.int16(), "Partition: year of `published_at`, else of the ingest date.", False),
+    _col("month", pa.int8(), "Partition: month (1-12) matching `year`.", False),
+)
+_RUN_DATE_PARTITION = (
+    _col("run_date", pa.date32(), "Partition: UTC date on which the run started.", False),
+)
+
+ARTICLES = TableSpec(
+    name="articles",
+    description="One row per kept article: cleaned text, paragraph-deduplicated, plus fields.",
+    partition_by=("year", "month"),
+    columns=(
+        _col("doc_id", pa.string(), "Stable id: hash of `source` and `input_hash`.", False),
+        _col("source", pa.string(), "File path it came from; `path:line` for a JSONL line.", False),
+        _col(
+            "source_kind",
+            pa.string(),
+            "How it was read: text, html, jsonl-text, jsonl-html.",
+            False,
+        ),
+        _col(
+            "input_hash", pa.string(), "xxh3-64 hex of the raw input bytes (file or line).", False
+        ),
+        _col("external_id", pa.string(), "The `id` field of a JSONL record, if any."),
+        _col("url", pa.string(), "Canonical URL (HTML metadata or JSONL `url`); null for text."),
+        _col("domain", pa.string(), "Host of `url` without a leading `www.`."),
+        _col("site_name", pa.string(), "Publisher name from HTML metadata."),
+        _col("title", pa.string(), "Headline (HTML metadata, JSONL `title`, Markdown `# `)."),
+        _col("author", pa.string(), "Byline (HTML metadata, JSONL `author`, a leading `By …`)."),
+        _col("published_at", UTC_TIMESTAMP, "Publication time in UTC; naive times read as UTC."),
+        _col("published_raw", pa.string(), "The publication date exactly as found, if any."),
+        _col("language", pa.string(), "ISO 639-1 code from py3langid; null if too little text."),
+        _col("language_score", pa.float32(), "py3langid probability of `language` (0-1)."),
+        _col(
+            "text",
+            pa.string(),
+            "Cleaned article text; paragraphs separated by a blank line.",
+            False,
+        ),
+        _col("n_paragraphs", pa.int32(), "Paragraphs in `text` (after in-article dedup).", False),
+        _col("n_words", pa.int32(), "Whitespace-separated words in `text`.", False),
+        _col(
+            "content_hash",
+            pa.string(),
+            "xxh3-64 hex of the normalised text: exact-dedup key.",
+            False,
+        ),
+        _col("encoding", pa.string(), "Encoding the input was decoded from (utf-8, cp1252, …)."),
+        _col("mojibake_repaired", pa.bool_(), "True when mojibake was found and repaired.", False),
+        _col("extractor", pa.string(), "What produced the text, with its version.", False),
+        _col(
+            "pipeline_version", pa.string(), "newsmill version and the rule versions used.", False
+        ),
+        _col("supersedes", pa.string(), "doc_id of the previous version from the same source."),
+        _col(
+            "partition_from_ingest",
+            pa.bool_(),
+            "True when year/month come from ingest date.",
+            False,
+        ),
+        _col("run_id", pa.string(), "Run that wrote the row.", False),
+        _col("ingested_at", UTC_TIMESTAMP, "When the run that wrote the row started (UTC).", False),
+        *_PUBLICATION_PARTITION,
+    ),
+)
+
+PARAGRAPHS = TableSpec(
+    name="paragraphs",
+    description="One row per paragraph kept in an article, in order; partitioned like articles.",
+    partition_by=("year", "month"),
+    columns=(
+        _col("doc_id", pa.string(), "Article the paragraph belongs to.", False),
+        _col("position", pa.int32(), "0-based position in the article's kept paragraphs.", False),
+        _col("text", pa.string(), "Paragraph text.", False),
+        _col("paragraph_hash", pa.string(), "xxh3-64 hex of the normalised paragraph.", False),
+        _col("n_words", pa.int32(), "Words in the paragraph.", False),
+        _col("run_id", pa.string(), "Run that wrote the row.", False),
+        *_PUBLICATION_PARTITION,
+    ),
+)
+
+DUPLICATES = TableSpec(
+    name="duplicates",
+    description="Audit trail of everything dropped as a duplicate, and what it duplicates.",
+    partition_by=("run_date",),
+    columns=(
+        _col("source", pa.string(), "Where the duplicate came from.", False),
+        _col("input_hash", pa.string(), "xxh3-64 hex of the duplicate's raw input.", False),
+        _col(
+            "doc_id",
+            pa.string(),
+            "Document level: the dropped copy's own id. Paragraph level: the article.",
+            False,
+        ),
+        _col("duplicate_of", pa.string(), "doc_id of the kept article it duplicates.", False),
+        _col("level", pa.string(), "`document` or `paragraph`.", False),
+        _col("method", pa.string(), "How it was found: `exact` (same normalised text).", False),
+        _col("similarity", pa.float32(), "Similarity to the kept copy (1.0 for exact).", False),
+        _col("position", pa.int32(), "Paragraph level: position of the dropped paragraph."),
+        _col("duplicate_of_position", pa.int32(), "Paragraph level: position of the kept one."),
+        _col("content_hash", pa.string(), "Hash shared with the kept copy.", False),
+        _col("run_id", pa.string(), "Run that found it.", False),
+        *_RUN_DATE_PARTITION,
+    ),
+)
+
+REJECTS = TableSpec(
+    name="rejects",
+    description="Every input that could not become an article, with the stage and the reason.",
+    partition_by=("run_date",),
+    columns=(
+        _col("source", pa.string(), "File path, or `path:line` for a JSONL line.", False),
+        _col("line_number", pa.int64(), "1-based JSONL line number, else null."),
+        _col("input_hash", pa.string(), "xxh3-64 hex of the raw input, when it was read."),
+        _col("stage", pa.string(), "Stage that rejected it: read, parse, extract, clean.", False),
+        _col("reason", pa.string(), "Stable snake_case reason code (see README).", False),
+        _col("detail", pa.string(), "A human sentence about this particular input.", False),
+        _col("run_id", pa.string(), "Run that rejected it.", False),
+        *_RUN_DATE_PARTITION,
+    ),
+)
+
+RUNS = TableSpec(
+    name="runs",
+    description="One row per run, written last: a run's rows are visible only with its runs row.",
+    partition_by=("run_date",),
+    columns=(
+        _col("run_id", pa.string(), "Sortable run id: start time and a random suffix.", False),
+        _col("flow_run_id", pa.string(), "Prefect flow run id (find it in the Prefect UI)."),
+        _col("started_at", UTC_TIMESTAMP, "Run start (UTC).", False),
+        _col("finished_at", UTC_TIMESTAMP, "Run end (UTC).", False),
+        _col("status", pa.string(), "`completed` or `failed`.", False),
+        _col("error", pa.string(), "Why a failed run failed."),
+        _col("sources", pa.list_(pa.string()), "SOURCE arguments as given.", False),
+        _col("inputs_seen", pa.int64(), "Inputs read: files plus JSONL lines.", False),
+        _col("articles", pa.int64(), "Articles written.", False),
+        _col("duplicates_document", pa.int64(), "Document-level duplicates recorded.", False),
+        _col("duplicates_paragraph", pa.int64(), "Paragraph-level duplicates recorded.", False),
+        _col("rejects", pa.int64(), "Rejects recorded.", False),
+        _col("already_ingested", pa.int64(), "Inputs skipped: same source and content.", False),
+        _col(
+            "counts_json", pa.string(), "Per-stage counts (total, kept, dropped_<reason>).", False
+        ),
+        _col("settings_json", pa.string(), "Settings the run used.", False),
+        _col("newsmill_version", pa.string(), "newsmill version.", False),
+        *_RUN_DATE_PARTITION,
+    ),
+)
+
+TABLES: dict[str, TableSpec] = {
+    t.name: t for t in (ARTICLES, PARAGRAPHS, DUPLICATES, REJECTS, RUNS)
+}

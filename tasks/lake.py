@@ -1,0 +1,227 @@
+"""The lake: the only module that knows its layout, staging area, commit and lock.
+
+Layout under the lake root:
+
+    <table>/<key>=<value>/.../part-<run_id>.parquet   committed data, Hive partitions
+    _staging/<run_id>/<table>/...                      a run's files before its commit
+    _staging/<run_id>/_COMMIT.json                     the commit journal
+    _lock                                              who is writing (pid, host, run)
+
+Commit protocol: a run writes everything under `_staging/<run_id>/`, then writes the
+journal (atomically) listing its files, then moves each file into place with an atomic
+rename, the `runs` row last, then deletes its staging folder. A crash before the journal
+leaves nothing visible (the next run deletes the staging folder); a crash after it is
+rolled forward by the next run. Names starting with `_` are ignored by DuckDB globs on
+`<table>/**` and by pyarrow/pandas dataset discovery.
+"""
+
+import contextlib
+import json
+import os
+import shutil
+import socket
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from schemas.tables import RUNS, TableSpec
+
+STAGING_DIR = "_staging"
+JOURNAL_NAME = "_COMMIT.json"
+LOCK_NAME = "_lock"
+_FLUSH_ROWS = 20_000
+
+
+class LakeError(Exception):
+    """The run cannot proceed: the lake is not writable or another run holds it."""
+
+
+def _fsync_write(path: Path, payload: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(payload)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def _partition_path(spec: TableSpec, row: dict[str, Any]) -> str:
+    parts = []
+    for key in spec.partition_by:
+        value = row[key]
+        text = value.isoformat() if isinstance(value, date) else f"{value:02d}"
+        parts.append(f"{key}={text}")
+    return "/".join(parts)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Lake:
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    def table_path(self, spec: TableSpec) -> Path:
+        return self.root / spec.name
+
+    def ensure_writable(self) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            probe = self.root / f".write-probe-{os.getpid()}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as error:
+            raise LakeError(
+                f"lake {self.root} is not writable: {error.strerror or error}"
+            ) from error
+
+    @contextlib.contextmanager
+    def lock(self, run_id: str) -> Iterator[None]:
+        """Hold the lake for one run; a lock left by a dead process on this host is taken over."""
+        path = self.root / LOCK_NAME
+        owner = {"pid": os.getpid(), "host": socket.gethostname(), "run_id": run_id}
+        for _ in range(2):
+            try:
+                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                holder = self._lock_holder(path)
+                if holder is not None:
+                    raise LakeError(
+                        f"lake {self.root} is in use by run {holder.get('run_id')} "
+                        f"(pid {holder.get('pid')} on {holder.get('host')}); try again when it ends"
+                    ) from None
+                path.unlink(missing_ok=True)
+                continue
+            with os.fdopen(fd, "w") as handle:
+                json.dump(owner, handle)
+            break
+        else:
+            raise LakeError(f"could not take the lock {path}")
+        try:
+            yield
+        finally:
+            path.unlink(missing_ok=True)
+
+    @staticmethod
+    def _lock_holder(path: Path) -> dict[str, Any] | None:
+        """The live holder of the lock, or None when the lock is stale."""
+        try:
+            holder: dict[str, Any] = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return None  # half-written by a process killed while taking it
+        if holder.get("host") == socket.gethostname() and not _pid_alive(int(holder.get("pid", 0))):
+            return None
+        return holder
+
+    def recover(self) -> list[str]:
+        """Finish journaled commits, delete staging of runs that died before committing."""
+        staging = self.root / STAGING_DIR
+        actions = []
+        if not staging.is_dir():
+            return actions
+        for run_dir in sorted(staging.iterdir()):
+            journal = run_dir / JOURNAL_NAME
+            if journal.is_file():
+                self._apply_journal(run_dir, json.loads(journal.read_text()))
+                actions.append(f"completed the interrupted commit of run {run_dir.name}")
+            else:
+                actions.append(f"discarded the uncommitted files of run {run_dir.name}")
+            shutil.rmtree(run_dir, ignore_errors=True)
+        return actions
+
+    def _apply_journal(self, run_dir: Path, files: list[str]) -> None:
+        for relative in files:
+            source, target = run_dir / relative, self.root / relative
+            if source.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(source, target)
+
+    def read_table(self, spec: TableSpec, columns: list[str] | None = None) -> pa.Table:
+        """Committed rows of a table (empty when the table has none yet)."""
+        path = self.table_path(spec)
+        if not path.is_dir():
+            return spec.schema.empty_table().select(columns or spec.schema.names)
+        dataset = ds.dataset(
+            path,
+            format="parquet",
+            schema=spec.schema,
+            partitioning=ds.partitioning(spec.partition_schema, flavor="hive"),
+        )
+        return dataset.to_table(columns=columns)
+
+    def start_run(self, run_id: str) -> "RunWriter":
+        return RunWriter(self.root, run_id)
+
+
+class RunWriter:
+    """Buffers a run's rows and writes them to staging: one file per table and partition."""
+
+    def __init__(self, root: Path, run_id: str) -> None:
+        self._root = root
+        self.run_id = run_id
+        self.staging = root / STAGING_DIR / run_id
+        self._buffers: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+        self._specs: dict[str, TableSpec] = {}
+        self._writers: dict[tuple[str, str], pq.ParquetWriter] = {}
+        self._files: list[str] = []
+        self._buffered = 0
+
+    def _relative_file(self, spec: TableSpec, partition: str) -> str:
+        return f"{spec.name}/{partition}/part-{self.run_id}.parquet"
+
+    def write(self, spec: TableSpec, rows: list[dict[str, Any]]) -> None:
+        self._specs[spec.name] = spec
+        for row in rows:
+            self._buffers[(spec.name, _partition_path(spec, row))].append(row)
+        self._buffered += len(rows)
+        if self._buffered >= _FLUSH_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        for (table, partition), rows in self._buffers.items():
+            if not rows:
+                continue
+            spec = self._specs[table]
+            key = (table, partition)
+            if key not in self._writers:
+                relative = self._relative_file(spec, partition)
+                path = self.staging / relative
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._writers[key] = pq.ParquetWriter(path, spec.file_schema, compression="zstd")
+                self._files.append(relative)
+            self._writers[key].write_table(pa.Table.from_pylist(rows, schema=spec.file_schema))
+        self._buffers.clear()
+        self._buffered = 0
+
+    def commit(self, runs_row: dict[str, Any]) -> None:
+        """Make the run visible: journal, then atomic renames, the runs row last."""
+        self.write(RUNS, [runs_row])
+        self.flush()
+        for writer in self._writers.values():
+            writer.close()
+        self._writers.clear()
+        runs_files = [f for f in self._files if f.startswith(f"{RUNS.name}/")]
+        ordered = [f for f in self._files if f not in runs_files] + runs_files
+        _fsync_write(self.staging / JOURNAL_NAME, json.dumps(ordered))
+        Lake(self._root)._apply_journal(self.staging, ordered)
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+    def abort(self) -> None:
+        for writer in self._writers.values():
+            with contextlib.suppress(Exception):
+                writer.close()
+        self._writers.clear()
+        shutil.rmtree(self.staging, ignore_errors=True)

@@ -1,0 +1,118 @@
+"""Plain records passed between stages: a document on its way to the lake, or a reject."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import xxhash
+
+from schemas.reasons import Reason
+
+
+def hash_bytes(data: bytes) -> str:
+    """xxh3-64 hex digest: the hash used for inputs, contents and paragraphs."""
+    return xxhash.xxh3_64_hexdigest(data)
+
+
+def hash_text(text: str) -> str:
+    return xxhash.xxh3_64_hexdigest(text.encode("utf-8"))
+
+
+def make_doc_id(source: str, input_hash: str) -> str:
+    """Stable id: the same input at the same source always gets the same id."""
+    return xxhash.xxh3_128_hexdigest(f"{source}\0{input_hash}".encode())
+
+
+@dataclass(slots=True)
+class Document:
+    """One input on its way to becoming an article; later stages fill the empty fields."""
+
+    source: str
+    input_hash: str
+    source_kind: str
+    body: str
+    encoding: str | None = None
+    line_number: int | None = None
+    external_id: str | None = None
+    url: str | None = None
+    title: str | None = None
+    author: str | None = None
+    published_raw: str | None = None
+    site_name: str | None = None
+    extractor: str = "plain-text"
+    paragraphs: list[str] = field(default_factory=list)
+    mojibake_repaired: bool = False
+    published_at: datetime | None = None
+    language: str | None = None
+    language_score: float | None = None
+    domain: str | None = None
+    content_hash: str | None = None
+    dropped_paragraphs: list["ParagraphDuplicate"] = field(default_factory=list)
+
+    @property
+    def doc_id(self) -> str:
+        return make_doc_id(self.source, self.input_hash)
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(self.paragraphs)
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    source: str
+    reason: Reason
+    detail: str
+    input_hash: str | None = None
+    line_number: int | None = None
+
+    @property
+    def stage(self) -> str:
+        return self.reason.stage
+
+
+@dataclass(frozen=True, slots=True)
+class ParagraphDuplicate:
+    """A paragraph dropped from an article because an earlier paragraph says the same."""
+
+    position: int
+    duplicate_of_position: int
+    paragraph_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentDuplicate:
+    """A whole document dropped because a kept article has the same normalised text."""
+
+    document: Document
+    duplicate_of: str
+    content_hash: str
+    method: str = "exact"
+    similarity: float = 1.0
+
+
+@dataclass(slots=True)
+class StageOutput:
+    """Documents that go on, rejects routed out, and the stage's counts."""
+
+    docs: list[Document]
+    rejects: list[Reject]
+    counts: dict[str, int]
+
+
+def run_stage(stage: str, docs: list[Document], step: Callable[[Document], Document | Reject]) -> StageOutput:
+    """Apply a per-document step to a batch; count total, kept and dropped_<reason>."""
+    kept: list[Document] = []
+    rejects: list[Reject] = []
+    for doc in docs:
+        result = step(doc)
+        (rejects if isinstance(result, Reject) else kept).append(result)  # type: ignore[arg-type]
+    return StageOutput(kept, rejects, count_stage(stage, len(docs), kept, rejects))
+
+
+def count_stage(stage: str, total: int, kept: list[Document], rejects: list[Reject]) -> dict[str, int]:
+    counts = {f"{stage}.total": total, f"{stage}.kept": len(kept)}
+    for reject in rejects:
+        key = f"{stage}.dropped_{reject.reason.value}"
+        counts[key] = counts.get(key, 0) + 1
+    return counts

@@ -1,0 +1,149 @@
+"""Records to table rows: the one place that maps stage output onto the `schemas/` columns."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from schemas.tables import ARTICLES, DUPLICATES, PARAGRAPHS, REJECTS
+from tasks.dedup import LakeIndex, paragraph_hash
+from tasks.records import Document, DocumentDuplicate, ParagraphDuplicate, Reject
+
+
+@dataclass(frozen=True, slots=True)
+class RunContext:
+    run_id: str
+    started_at: datetime
+    pipeline_version: str
+
+    @property
+    def run_partition(self) -> dict[str, Any]:
+        return {"run_date": self.started_at.date(), "run_id": self.run_id}
+
+
+def _publication_partition(doc: Document, ctx: RunContext) -> dict[str, Any]:
+    when = doc.published_at or ctx.started_at
+    return {
+        "year": when.year,
+        "month": when.month,
+        "partition_from_ingest": doc.published_at is None,
+    }
+
+
+def article_row(doc: Document, ctx: RunContext, supersedes: str | None) -> dict[str, Any]:
+    text = doc.text
+    return {
+        "doc_id": doc.doc_id,
+        "source": doc.source,
+        "source_kind": doc.source_kind,
+        "input_hash": doc.input_hash,
+        "external_id": doc.external_id,
+        "url": doc.url,
+        "domain": doc.domain,
+        "site_name": doc.site_name,
+        "title": doc.title,
+        "author": doc.author,
+        "published_at": doc.published_at,
+        "published_raw": doc.published_raw,
+        "language": doc.language,
+        "language_score": doc.language_score,
+        "text": text,
+        "n_paragraphs": len(doc.paragraphs),
+        "n_words": len(text.split()),
+        "content_hash": doc.content_hash,
+        "encoding": doc.encoding,
+        "mojibake_repaired": doc.mojibake_repaired,
+        "extractor": doc.extractor,
+        "pipeline_version": ctx.pipeline_version,
+        "supersedes": supersedes,
+        "run_id": ctx.run_id,
+        "ingested_at": ctx.started_at,
+        **_publication_partition(doc, ctx),
+    }
+
+
+def paragraph_rows(doc: Document, ctx: RunContext) -> list[dict[str, Any]]:
+    partition = _publication_partition(doc, ctx)
+    return [
+        {
+            "doc_id": doc.doc_id,
+            "position": position,
+            "text": text,
+            "paragraph_hash": paragraph_hash(text),
+            "n_words": len(text.split()),
+            "run_id": ctx.run_id,
+            "year": partition["year"],
+            "month": partition["month"],
+        }
+        for position, text in enumerate(doc.paragraphs)
+    ]
+
+
+def paragraph_duplicate_rows(
+    doc: Document, dropped: list[ParagraphDuplicate], ctx: RunContext
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "source": doc.source,
+            "input_hash": doc.input_hash,
+            "doc_id": doc.doc_id,
+            "duplicate_of": doc.doc_id,
+            "level": "paragraph",
+            "method": "exact",
+            "similarity": 1.0,
+            "position": d.position,
+            "duplicate_of_position": d.duplicate_of_position,
+            "content_hash": d.paragraph_hash,
+            **ctx.run_partition,
+        }
+        for d in dropped
+    ]
+
+
+def document_duplicate_row(dup: DocumentDuplicate, ctx: RunContext) -> dict[str, Any]:
+    return {
+        "source": dup.document.source,
+        "input_hash": dup.document.input_hash,
+        "doc_id": dup.document.doc_id,
+        "duplicate_of": dup.duplicate_of,
+        "level": "document",
+        "method": dup.method,
+        "similarity": dup.similarity,
+        "position": None,
+        "duplicate_of_position": None,
+        "content_hash": dup.content_hash,
+        **ctx.run_partition,
+    }
+
+
+def reject_row(reject: Reject, ctx: RunContext) -> dict[str, Any]:
+    return {
+        "source": reject.source,
+        "line_number": reject.line_number,
+        "input_hash": reject.input_hash,
+        "stage": reject.stage,
+        "reason": reject.reason.value,
+        "detail": reject.detail,
+        **ctx.run_partition,
+    }
+
+
+def batch_rows(
+    ctx: RunContext,
+    articles: list[Document],
+    duplicates: list[DocumentDuplicate],
+    rejects: list[Reject],
+    index: LakeIndex,
+) -> dict[str, list[dict[str, Any]]]:
+    """All rows one batch adds, by table name; links each article to its source's last one."""
+    rows: dict[str, list[dict[str, Any]]] = {
+        ARTICLES.name: [],
+        PARAGRAPHS.name: [],
+        DUPLICATES.name: [document_duplicate_row(d, ctx) for d in duplicates],
+        REJECTS.name: [reject_row(r, ctx) for r in rejects],
+    }
+    for doc in articles:
+        rows[ARTICLES.name].append(article_row(doc, ctx, index.latest_by_source.get(doc.source)))
+        index.latest_by_source[doc.source] = doc.doc_id
+        rows[PARAGRAPHS.name].extend(paragraph_rows(doc, ctx))
+        rows[DUPLICATES.name].extend(paragraph_duplicate_rows(doc, doc.dropped_paragraphs, ctx))
+    return rows
