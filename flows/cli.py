@@ -66,7 +66,9 @@ def _setting_leaves() -> list[tuple[str, type, object]]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="newsmill", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="newsmill",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"newsmill {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -97,7 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
         "duplicates, rejects, runs.",
     )
     query.add_argument("sql", help='e.g. "select reason, count(*) from rejects group by 1"')
-    query.add_argument("--lake", metavar="DIR", default=None, help=f"lake folder (default: {DEFAULT_LAKE})")
+    query.add_argument(
+        "--lake", metavar="DIR", default=None, help=f"lake folder (default: {DEFAULT_LAKE})"
+    )
     return parser
 
 
@@ -136,7 +140,9 @@ def _run(args: argparse.Namespace) -> int:
     except LakeError as error:
         return _fail(str(error))
     except Exception as error:  # the flow already logged the traceback
-        return _fail(f"run failed, nothing was committed: {type(error).__name__}: {error}", EXIT_RUN_FAILED)
+        return _fail(
+            f"run failed, nothing was committed: {type(error).__name__}: {error}", EXIT_RUN_FAILED
+        )
     from flows.report import render_summary
 
     print(render_summary(summary, settings, time.monotonic() - started))

@@ -59,8 +59,12 @@ class RunSummary:
             "sources": list(sources),
             "inputs_seen": c["inputs.seen"],
             "articles": c["written.articles"],
-            "duplicates_document": sum(v for k, v in c.items() if k.startswith("duplicates.document.")),
-            "duplicates_paragraph": sum(v for k, v in c.items() if k.startswith("duplicates.paragraph.")),
+            "duplicates_document": sum(
+                v for k, v in c.items() if k.startswith("duplicates.document.")
+            ),
+            "duplicates_paragraph": sum(
+                v for k, v in c.items() if k.startswith("duplicates.paragraph.")
+            ),
             "rejects": c["written.rejects"],
             "already_ingested": c["read.already_ingested"],
             "counts_json": json.dumps(dict(sorted(self.counts.items()))),
@@ -176,4 +180,3 @@ def newsmill_flow(sources: list[str], settings: Settings) -> RunSummary:
             failed.commit(summary.runs_row(sources, settings))
             raise
     return summary
-

@@ -18,7 +18,11 @@ def render_summary(summary: RunSummary, settings: Settings, seconds: float) -> s
     c = summary.counts
     duplicates = {k.replace(".", "/"): v for k, v in summary.count("duplicates.").items()}
     rejects = summary.count("rejects.")
-    lake = os.path.relpath(summary.lake) if not os.path.relpath(summary.lake).startswith("..") else summary.lake
+    lake = (
+        os.path.relpath(summary.lake)
+        if not os.path.relpath(summary.lake).startswith("..")
+        else summary.lake
+    )
     lines = [
         f"newsmill run {summary.run_id} {summary.status} in {seconds:.1f} s",
         f"  inputs seen        {c['inputs.seen']}  (already ingested, skipped: {c['read.already_ingested']})",

@@ -47,6 +47,7 @@ HELP: dict[str, str] = {
     "max_input_mb": "Inputs (files, decompressed files, JSONL lines) larger than this are rejected as read_too_large.",
     "extract_timeout_s": "Time limit per HTML page; a page over it is rejected as extract_timeout.",
     "extract_workers": "Processes for HTML extraction (0: one per core).",
+    "min_article_words": "HTML whose extracted prose (lines of 6+ words) is shorter than this is rejected as extract_no_article.",
     "worker_max_pages": "An extraction process is replaced after this many pages (bounds memory growth).",
 }
 

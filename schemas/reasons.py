@@ -51,7 +51,8 @@ REASONS: dict[Reason, str] = {
     Reason.PARSE_NOT_OBJECT: "A JSONL line is valid JSON but not an object.",
     Reason.PARSE_MISSING_TEXT: "A JSONL record has no non-empty `text` or `html` field.",
     Reason.EXTRACT_NO_ARTICLE: (
-        "The HTML page has no extractable article text (navigation, banners or an empty page)."
+        "The HTML page has no article: fewer than `min_article_words` words of running text "
+        "(lines of 6+ words) once navigation, banners and boilerplate are removed."
     ),
     Reason.EXTRACT_TIMEOUT: "HTML extraction took longer than `extract_timeout_s` and was stopped.",
     Reason.EXTRACT_FAILED: "The HTML extractor raised an error on this page.",

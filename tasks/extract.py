@@ -20,6 +20,17 @@ from tasks.records import Document, Reject, StageOutput, count_stage
 
 EXTRACTOR_NAME = f"trafilatura {trafilatura.__version__}"
 _METADATA_FIELDS = ("title", "author", "date", "sitename", "url", "text")
+# Consent and cookie banners are never article text, and trafilatura's fallback keeps them.
+_PRUNE_XPATH = [
+    "//*[contains(translate(@id, 'COKIE', 'cokie'), 'cookie')"
+    " or contains(translate(@class, 'COKIE', 'cokie'), 'cookie')"
+    " or contains(@id, 'consent') or contains(@class, 'consent')"
+    " or contains(@id, 'gdpr') or contains(@class, 'gdpr')]"
+]
+# Only dates the page states; the "extensive" search guesses from copyright lines.
+_DATE_PARAMS = {"extensive_search": False, "original_date": True}
+# Lines shorter than this are menu items, buttons and captions, not running text.
+_RUNNING_TEXT_MIN_WORDS = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +38,7 @@ class ExtractSettings:
     extract_timeout_s: float = 20.0
     extract_workers: int = 0  # 0: one per core
     worker_max_pages: int = 500
+    min_article_words: int = 25
 
     @property
     def n_workers(self) -> int:
@@ -36,15 +48,31 @@ class ExtractSettings:
 def extract_html(html: str, url: str | None) -> dict[str, str | None] | None:
     """Main text and metadata of one page, or None when it holds no article."""
     document = trafilatura.bare_extraction(
-        html, url=url, with_metadata=True, include_comments=False, include_tables=True
+        html,
+        url=url,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=True,
+        prune_xpath=_PRUNE_XPATH,
+        date_extraction_params=_DATE_PARAMS,
     )
     if document is None or not (document.text or "").strip():
         return None
     return {name: getattr(document, name) for name in _METADATA_FIELDS}
 
 
-def apply_extraction(doc: Document, extracted: dict[str, Any] | None) -> Document | Reject:
+def running_text_words(text: str) -> int:
+    """Words in lines long enough to be prose: menus and button rows count for nothing."""
+    counts = (len(line.split()) for line in text.split("\n"))
+    return sum(n for n in counts if n >= _RUNNING_TEXT_MIN_WORDS)
+
+
+def apply_extraction(
+    doc: Document, extracted: dict[str, Any] | None, min_article_words: int
+) -> Document | Reject:
     """Fill a Document from an extraction result; fields the input already had win."""
+    if extracted is not None and running_text_words(extracted["text"]) < min_article_words:
+        extracted = None
     if extracted is None:
         return Reject(
             doc.source,
@@ -121,7 +149,9 @@ class HtmlExtractor:
                 results.append(doc)
                 continue
             try:
-                results.append(apply_extraction(doc, future.result()))
+                results.append(
+                    apply_extraction(doc, future.result(), self._settings.min_article_words)
+                )
             except FutureTimeout:
                 results.append(
                     Reject(

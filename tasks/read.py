@@ -6,6 +6,7 @@ so a JSONL export of any size is read in bounded memory.
 """
 
 import gzip
+import itertools
 import json
 import re
 import zlib
@@ -173,14 +174,12 @@ def _lines_of(head: bytes, handle: IO[bytes], first_line: int) -> Iterator[tuple
     """(line number, line bytes) from a stream whose first bytes were already read."""
     line_number = first_line
     pending = head
-    for chunk in iter(lambda: handle.read(1 << 20), b""):
+    for chunk in itertools.chain(iter(lambda: handle.read(1 << 20), b""), [b"\n"]):
         pending += chunk
         *complete, pending = pending.split(b"\n")
         for line in complete:
             yield line_number, line
             line_number += 1
-    if pending:
-        yield line_number, pending
 
 
 def _read_jsonl_range(part: FilePart, settings: ReadSettings) -> Iterator[Document | Reject]:
@@ -231,7 +230,8 @@ def parse_jsonl_record(
     try:
         record: Any = json.loads(decoded.text)
     except ValueError as error:
-        hint = " (truncated record?)" if not decoded.text.rstrip().endswith("}") else ""
+        text = decoded.text.strip()
+        hint = " (truncated record?)" if text.startswith("{") and not text.endswith("}") else ""
         return reject(Reason.PARSE_INVALID_JSON, f"not valid JSON{hint}: {error}")
     if not isinstance(record, dict):
         return reject(Reason.PARSE_NOT_OBJECT, f"a JSON {type(record).__name__}, not an object")

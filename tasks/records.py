@@ -100,7 +100,9 @@ class StageOutput:
     counts: dict[str, int]
 
 
-def run_stage(stage: str, docs: list[Document], step: Callable[[Document], Document | Reject]) -> StageOutput:
+def run_stage(
+    stage: str, docs: list[Document], step: Callable[[Document], Document | Reject]
+) -> StageOutput:
     """Apply a per-document step to a batch; count total, kept and dropped_<reason>."""
     kept: list[Document] = []
     rejects: list[Reject] = []
@@ -110,7 +112,9 @@ def run_stage(stage: str, docs: list[Document], step: Callable[[Document], Docum
     return StageOutput(kept, rejects, count_stage(stage, len(docs), kept, rejects))
 
 
-def count_stage(stage: str, total: int, kept: list[Document], rejects: list[Reject]) -> dict[str, int]:
+def count_stage(
+    stage: str, total: int, kept: list[Document], rejects: list[Reject]
+) -> dict[str, int]:
     counts = {f"{stage}.total": total, f"{stage}.kept": len(kept)}
     for reject in rejects:
         key = f"{stage}.dropped_{reject.reason.value}"
