@@ -174,7 +174,8 @@ def _lines_of(head: bytes, handle: IO[bytes], first_line: int) -> Iterator[tuple
     """(line number, line bytes) from a stream whose first bytes were already read."""
     line_number = first_line
     pending = head
-    for chunk in itertools.chain(iter(lambda: handle.read(1 << 20), b""), [b"\n"]):
+    # read1: a damaged gzip raises only after handing over what it decoded before the damage
+    for chunk in itertools.chain(iter(lambda: handle.read1(1 << 16), b""), [b"\n"]):
         pending += chunk
         *complete, pending = pending.split(b"\n")
         for line in complete:

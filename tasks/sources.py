@@ -93,7 +93,7 @@ def discover_sources(arguments: Iterable[str]) -> Discovery:
                     continue
                 resolved = str(file.resolve())
                 found = True
-                if resolved not in seen:
+                if resolved not in seen or is_explicit:
                     seen[resolved] = SourceFile(resolved, file.stat().st_size, is_explicit)
         if not found:
             unmatched.append(argument)
