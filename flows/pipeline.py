@@ -154,7 +154,7 @@ def newsmill_flow(sources: list[str], settings: Settings) -> RunSummary:
             "run %s: %d files in %d shards → %s", summary.run_id, len(files), len(shards), lake.root
         )
         index = stages.load_lake_index(lake)
-        writer = lake.start_run(summary.run_id)
+        writer = lake.start_run(summary.run_id, settings.write_buffer_rows)
         clock = time.monotonic()
         try:
             with HtmlExtractor(settings.extract) as extractor:

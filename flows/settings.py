@@ -29,6 +29,7 @@ class Settings:
     lake: str = DEFAULT_LAKE
     shard_mb: float = 8.0
     shard_max_files: int = 500
+    write_buffer_rows: int = 20_000
     read: ReadSettings = field(default_factory=ReadSettings)
     extract: ExtractSettings = field(default_factory=ExtractSettings)
 
@@ -44,6 +45,7 @@ HELP: dict[str, str] = {
     "lake": "Folder of the Parquet lake to write (created if missing).",
     "shard_mb": "Work unit size: small files are grouped and large JSONL files split to about this many MB.",
     "shard_max_files": "At most this many files in one work unit.",
+    "write_buffer_rows": "Rows buffered in memory before they are written to the run's staging files.",
     "max_input_mb": "Inputs (files, decompressed files, JSONL lines) larger than this are rejected as read_too_large.",
     "extract_timeout_s": "Time limit per HTML page; a page over it is rejected as extract_timeout.",
     "extract_workers": "Processes for HTML extraction (0: one per core).",
@@ -132,16 +134,9 @@ def load_settings(
 
 
 def _validate(settings: Settings) -> None:
-    positive = (
-        "shard_mb",
-        "shard_max_files",
-        "max_input_mb",
-        "extract_timeout_s",
-        "worker_max_pages",
-    )
-    flat = settings.as_flat_dict()
-    for name in positive:
-        if flat[name] <= 0:
-            raise SettingsError(f"setting {name!r} must be positive, got {flat[name]!r}")
-    if flat["extract_workers"] < 0:
-        raise SettingsError("setting 'extract_workers' must be 0 (one per core) or more")
+    """Every number must be positive, but extract_workers, where 0 means one per core."""
+    for name, value in settings.as_flat_dict().items():
+        if isinstance(value, str):
+            continue
+        if value < 0 or (value == 0 and name != "extract_workers"):
+            raise SettingsError(f"setting {name!r} must be positive, got {value!r}")

@@ -35,7 +35,6 @@ from schemas.tables import RUNS, TableSpec
 STAGING_DIR = "_staging"
 JOURNAL_NAME = "_COMMIT.json"
 LOCK_NAME = "_lock"
-_FLUSH_ROWS = 20_000
 
 
 class LakeError(Exception):
@@ -55,7 +54,8 @@ def _partition_path(spec: TableSpec, row: dict[str, Any]) -> str:
     parts = []
     for key in spec.partition_by:
         value = row[key]
-        text = value.isoformat() if isinstance(value, date) else f"{value:02d}"
+        # No zero padding: DuckDB's Hive type inference reads `month=05` as text.
+        text = value.isoformat() if isinstance(value, date) else str(value)
         parts.append(f"{key}={text}")
     return "/".join(parts)
 
@@ -162,15 +162,16 @@ class Lake:
         )
         return dataset.to_table(columns=columns)
 
-    def start_run(self, run_id: str) -> "RunWriter":
-        return RunWriter(self.root, run_id)
+    def start_run(self, run_id: str, buffer_rows: int = 20_000) -> "RunWriter":
+        return RunWriter(self.root, run_id, buffer_rows)
 
 
 class RunWriter:
     """Buffers a run's rows and writes them to staging: one file per table and partition."""
 
-    def __init__(self, root: Path, run_id: str) -> None:
+    def __init__(self, root: Path, run_id: str, buffer_rows: int) -> None:
         self._root = root
+        self._buffer_rows = buffer_rows
         self.run_id = run_id
         self.staging = root / STAGING_DIR / run_id
         self._buffers: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
@@ -187,7 +188,7 @@ class RunWriter:
         for row in rows:
             self._buffers[(spec.name, _partition_path(spec, row))].append(row)
         self._buffered += len(rows)
-        if self._buffered >= _FLUSH_ROWS:
+        if self._buffered >= self._buffer_rows:
             self.flush()
 
     def flush(self) -> None:

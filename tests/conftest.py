@@ -26,7 +26,9 @@ def prefect_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return env
 
 
-def run_newsmill(env: dict[str, str], *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def run_newsmill(
+    env: dict[str, str], *args: str, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(NEWSMILL), *args], env=env, capture_output=True, text=True, timeout=timeout, cwd=ROOT
     )

@@ -4,7 +4,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schemas.reasons import Reason
-from tasks.clean import clean_document, clean_field, clean_text, normalise_text, repair_mojibake, split_paragraphs
+from tasks.clean import (
+    clean_document,
+    clean_field,
+    clean_text,
+    normalise_text,
+    repair_mojibake,
+    split_paragraphs,
+)
 from tasks.records import Document, Reject
 
 
@@ -54,7 +61,20 @@ def test_fields_are_repaired_and_collapsed() -> None:
 
 
 # Pieces, not characters: mojibake, combining marks and entities span several code points.
-_PIECES = [*"abc XYZ.,'\"\n\r\t", "\u00a0", "’", "“", "é", "e\u0301", "â€™", "Ã©", "\u200b", "\x07", "\n\n", "&amp;"]
+_PIECES = [
+    *"abc XYZ.,'\"\n\r\t",
+    "\u00a0",
+    "’",
+    "“",
+    "é",
+    "e\u0301",
+    "â€™",
+    "Ã©",
+    "\u200b",
+    "\x07",
+    "\n\n",
+    "&amp;",
+]
 _TEXT = st.lists(st.sampled_from(_PIECES), max_size=80).map("".join) | st.text(max_size=120)
 
 

@@ -14,9 +14,17 @@ WESTERN = "The city’s mayor said “no” — café owners were déçus. "
         (codecs.BOM_UTF8 + WESTERN.encode("utf-8"), WESTERN, "utf-8"),
         (codecs.BOM_UTF16_LE + WESTERN.encode("utf-16-le"), WESTERN, "utf-16-le"),
         (WESTERN.encode("cp1252"), WESTERN, "cp1252"),
-        ("Привет, как дела? Это новости дня.".encode("cp1251"), "Привет, как дела? Это новости дня.", "cp1251"),
+        (
+            "Привет, как дела? Это новости дня.".encode("cp1251"),
+            "Привет, как дела? Это новости дня.",
+            "cp1251",
+        ),
         # a UTF-8 file with one paragraph pasted from a cp1252 source
-        (WESTERN.encode("utf-8") + "It’s naïve.".encode("cp1252"), WESTERN + "It’s naïve.", "utf-8+cp1252"),
+        (
+            WESTERN.encode("utf-8") + "It’s naïve.".encode("cp1252"),
+            WESTERN + "It’s naïve.",
+            "utf-8+cp1252",
+        ),
     ],
 )
 def test_decode_bytes_finds_the_right_encoding(data: bytes, text: str, encoding: str) -> None:
@@ -33,7 +41,11 @@ def test_declared_encoding_is_used_when_utf8_fails() -> None:
 
 
 def test_decoding_never_invents_replacement_characters() -> None:
-    for data in (WESTERN.encode("cp1252"), "Ærø: 10 °C".encode("latin-1"), WESTERN.encode("utf-8") + b"\x81\x8d"):
+    for data in (
+        WESTERN.encode("cp1252"),
+        "Ærø: 10 °C".encode("latin-1"),
+        WESTERN.encode("utf-8") + b"\x81\x8d",
+    ):
         decoded = decode_bytes(data)
         assert decoded is not None
         assert "\ufffd" not in decoded.text

@@ -1,6 +1,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from schemas.reasons import Reason
 from tasks.clean import clean_text
 from tasks.dedup import (
     LakeIndex,
@@ -11,7 +12,6 @@ from tasks.dedup import (
     skip_known_inputs,
 )
 from tasks.records import Document, Reject, StageOutput
-from schemas.reasons import Reason
 
 
 def _doc(source: str, paragraphs: list[str]) -> Document:
@@ -22,7 +22,9 @@ def test_seed_keeps_eight_of_fifteen_paragraphs(seed_text: str) -> None:
     paragraphs = clean_text(seed_text).paragraphs
     kept, dropped = dedup_paragraphs(paragraphs)
     assert (len(paragraphs), len(kept), len(dropped)) == (15, 8, 7)
-    assert [(d.position, d.duplicate_of_position) for d in dropped] == [(i + 7, i) for i in range(1, 8)]
+    assert [(d.position, d.duplicate_of_position) for d in dropped] == [
+        (i + 7, i) for i in range(1, 8)
+    ]
     assert kept == paragraphs[:8]
     assert all(d.paragraph_hash == paragraph_hash(paragraphs[d.position]) for d in dropped)
 
@@ -46,7 +48,9 @@ def test_exact_duplicates_point_at_the_first_kept_article() -> None:
     assert later_dups[0].duplicate_of == docs[1].doc_id
 
 
-_PARAGRAPHS = st.lists(st.sampled_from(["Alpha.", "Beta.", "Gamma.", "alpha.", "Delta."]), min_size=1, max_size=3)
+_PARAGRAPHS = st.lists(
+    st.sampled_from(["Alpha.", "Beta.", "Gamma.", "alpha.", "Delta."]), min_size=1, max_size=3
+)
 
 
 @settings(max_examples=200, deadline=None)
@@ -80,8 +84,15 @@ def test_known_inputs_are_skipped_by_source_and_content() -> None:
     index.remember("a.txt", "h1")
     index.remember("bad.txt", None)
     read = StageOutput(
-        docs=[Document("a.txt", "h1", "text", "x"), Document("a.txt", "h2", "text", "y"), Document("b.txt", "h1", "text", "z")],
-        rejects=[Reject("bad.txt", Reason.READ_TOO_LARGE, "big"), Reject("new.txt", Reason.READ_EMPTY_FILE, "e")],
+        docs=[
+            Document("a.txt", "h1", "text", "x"),
+            Document("a.txt", "h2", "text", "y"),
+            Document("b.txt", "h1", "text", "z"),
+        ],
+        rejects=[
+            Reject("bad.txt", Reason.READ_TOO_LARGE, "big"),
+            Reject("new.txt", Reason.READ_EMPTY_FILE, "e"),
+        ],
         counts={"read.total": 5},
     )
     fresh, known = skip_known_inputs(read, index)

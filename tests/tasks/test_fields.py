@@ -41,16 +41,29 @@ def test_domain_of(url: str | None, domain: str | None) -> None:
 
 
 def test_language_is_detected_or_left_null() -> None:
-    assert detect_language("The council voted on Tuesday to extend the tram line to the docks.")[0] == "en"
-    assert detect_language("Le conseil municipal a voté mardi la prolongation du tramway.")[0] == "fr"
+    assert (
+        detect_language("The council voted on Tuesday to extend the tram line to the docks.")[0]
+        == "en"
+    )
+    assert (
+        detect_language("Le conseil municipal a voté mardi la prolongation du tramway.")[0] == "fr"
+    )
     assert detect_language("OK 12") == (None, None)
 
 
 def test_plain_text_takes_only_stated_title_and_byline() -> None:
-    doc = Document("a.md", "h", "text", "", paragraphs=["# A headline", "By Jane Doe", "Body text here."])
+    doc = Document(
+        "a.md", "h", "text", "", paragraphs=["# A headline", "By Jane Doe", "Body text here."]
+    )
     taken = take_text_metadata(doc)
-    assert (taken.title, taken.author, taken.paragraphs) == ("A headline", "Jane Doe", ["Body text here."])
-    prose = Document("b.txt", "h", "text", "", paragraphs=["By the end of the day, it rained.", "More."])
+    assert (taken.title, taken.author, taken.paragraphs) == (
+        "A headline",
+        "Jane Doe",
+        ["Body text here."],
+    )
+    prose = Document(
+        "b.txt", "h", "text", "", paragraphs=["By the end of the day, it rained.", "More."]
+    )
     assert take_text_metadata(prose).author is None
     assert take_text_metadata(prose).title is None
 

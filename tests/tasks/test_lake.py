@@ -18,18 +18,37 @@ RUN_DAY = date(2026, 11, 28)
 
 def _reject(i: int, day: date = RUN_DAY) -> dict:
     return {
-        "source": f"f{i}.txt", "line_number": i if i % 2 else None, "input_hash": f"{i:016x}",
-        "stage": "read", "reason": "read_empty_file", "detail": "empty", "run_id": "r1", "run_date": day,
+        "source": f"f{i}.txt",
+        "line_number": i if i % 2 else None,
+        "input_hash": f"{i:016x}",
+        "stage": "read",
+        "reason": "read_empty_file",
+        "detail": "empty",
+        "run_id": "r1",
+        "run_date": day,
     }
 
 
 def _runs_row(run_id: str) -> dict:
     now = datetime(2026, 11, 28, 3, tzinfo=UTC)
     return {
-        "run_id": run_id, "flow_run_id": None, "started_at": now, "finished_at": now, "status": "completed",
-        "error": None, "sources": ["x"], "inputs_seen": 1, "articles": 0, "duplicates_document": 0,
-        "duplicates_paragraph": 0, "rejects": 1, "already_ingested": 0, "counts_json": "{}",
-        "settings_json": "{}", "newsmill_version": "test", "run_date": RUN_DAY,
+        "run_id": run_id,
+        "flow_run_id": None,
+        "started_at": now,
+        "finished_at": now,
+        "status": "completed",
+        "error": None,
+        "sources": ["x"],
+        "inputs_seen": 1,
+        "articles": 0,
+        "duplicates_document": 0,
+        "duplicates_paragraph": 0,
+        "rejects": 1,
+        "already_ingested": 0,
+        "counts_json": "{}",
+        "settings_json": "{}",
+        "newsmill_version": "test",
+        "run_date": RUN_DAY,
     }
 
 
@@ -55,8 +74,19 @@ def test_nothing_is_visible_until_commit_then_everything_is(tmp_path: Path) -> N
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.lists(st.tuples(st.text(max_size=30), st.none() | st.integers(1, 10**9), st.sampled_from([RUN_DAY, date(2020, 2, 29)])), max_size=30))
-def test_write_then_read_round_trips_every_row_and_type(tmp_path_factory: pytest.TempPathFactory, rows: list) -> None:
+@given(
+    st.lists(
+        st.tuples(
+            st.text(max_size=30),
+            st.none() | st.integers(1, 10**9),
+            st.sampled_from([RUN_DAY, date(2020, 2, 29)]),
+        ),
+        max_size=30,
+    )
+)
+def test_write_then_read_round_trips_every_row_and_type(
+    tmp_path_factory: pytest.TempPathFactory, rows: list
+) -> None:
     root = tmp_path_factory.mktemp("lake")
     lake = Lake(root)
     writer = lake.start_run("r1")
@@ -103,13 +133,21 @@ def test_a_commit_interrupted_midway_is_rolled_forward(tmp_path: Path) -> None:
 
 def test_lock_refuses_a_second_live_run_and_takes_over_a_dead_ones(tmp_path: Path) -> None:
     lake = Lake(tmp_path)
-    with lake.lock("first"), pytest.raises(LakeError, match="in use by run first"), lake.lock("second"):
+    with (
+        lake.lock("first"),
+        pytest.raises(LakeError, match="in use by run first"),
+        lake.lock("second"),
+    ):
         pass
     assert not (tmp_path / LOCK_NAME).exists()
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
     import socket
 
-    (tmp_path / LOCK_NAME).write_text(json.dumps({"pid": int(dead.stdout), "host": socket.gethostname(), "run_id": "gone"}))
+    (tmp_path / LOCK_NAME).write_text(
+        json.dumps({"pid": int(dead.stdout), "host": socket.gethostname(), "run_id": "gone"})
+    )
     with lake.lock("third"):
         assert json.loads((tmp_path / LOCK_NAME).read_text())["run_id"] == "third"
 

@@ -46,7 +46,9 @@ def test_sniff_kind_by_content_then_extension(head: bytes, suffix: str, kind: st
         ("broken.txt.gz", gzip.compress(b"some text " * 100)[:-30], Reason.READ_CORRUPT_GZIP),
     ],
 )
-def test_bad_files_become_one_reject_with_a_reason(tmp_path: Path, name: str, content: bytes, reason: Reason) -> None:
+def test_bad_files_become_one_reject_with_a_reason(
+    tmp_path: Path, name: str, content: bytes, reason: Reason
+) -> None:
     path = tmp_path / name
     path.write_bytes(content)
     [result] = _read(path)
@@ -68,17 +70,30 @@ def test_unknown_extension_is_rejected_only_when_found_by_walking(tmp_path: Path
 def test_gzip_text_html_and_encodings_are_read(tmp_path: Path) -> None:
     (tmp_path / "a.txt.gz").write_bytes(gzip.compress("Grüße aus Köln".encode()))
     (tmp_path / "b.htm").write_bytes(
-        '<html><head><meta charset="windows-1252"></head><body><p>Café “ouvert”</p></body></html>'.encode("cp1252")
+        '<html><head><meta charset="windows-1252"></head><body><p>Café “ouvert”</p></body></html>'.encode(
+            "cp1252"
+        )
     )
     [text] = _read(tmp_path / "a.txt.gz")
     [html] = _read(tmp_path / "b.htm")
-    assert isinstance(text, Document) and text.body == "Grüße aus Köln" and text.source_kind == "text"
+    assert (
+        isinstance(text, Document) and text.body == "Grüße aus Köln" and text.source_kind == "text"
+    )
     assert isinstance(html, Document) and "Café “ouvert”" in html.body and html.encoding == "cp1252"
 
 
 def test_jsonl_lines_each_become_a_document_or_a_reject(tmp_path: Path) -> None:
     lines = [
-        json.dumps({"id": 7, "url": "https://x.example/a", "title": "T", "author": ["A B", "C D"], "published": "2023-01-02", "text": "Body"}),
+        json.dumps(
+            {
+                "id": 7,
+                "url": "https://x.example/a",
+                "title": "T",
+                "author": ["A B", "C D"],
+                "published": "2023-01-02",
+                "text": "Body",
+            }
+        ),
         "not json",
         "",
         json.dumps([1, 2]),
@@ -90,13 +105,28 @@ def test_jsonl_lines_each_become_a_document_or_a_reject(tmp_path: Path) -> None:
     path.write_text("\n".join(lines))
     results = _read(path)
     assert [(r.line_number, type(r).__name__) for r in results] == [
-        (1, "Document"), (2, "Reject"), (4, "Reject"), (5, "Reject"), (6, "Document"), (7, "Reject"),
+        (1, "Document"),
+        (2, "Reject"),
+        (4, "Reject"),
+        (5, "Reject"),
+        (6, "Document"),
+        (7, "Reject"),
     ]
     first = results[0]
     assert isinstance(first, Document)
-    assert (first.source, first.external_id, first.author, first.published_raw) == (f"{path}:1", "7", "A B, C D", "2023-01-02")
+    assert (first.source, first.external_id, first.author, first.published_raw) == (
+        f"{path}:1",
+        "7",
+        "A B, C D",
+        "2023-01-02",
+    )
     reasons = [r.reason for r in results if isinstance(r, Reject)]
-    assert reasons == [Reason.PARSE_INVALID_JSON, Reason.PARSE_NOT_OBJECT, Reason.PARSE_MISSING_TEXT, Reason.PARSE_INVALID_JSON]
+    assert reasons == [
+        Reason.PARSE_INVALID_JSON,
+        Reason.PARSE_NOT_OBJECT,
+        Reason.PARSE_MISSING_TEXT,
+        Reason.PARSE_INVALID_JSON,
+    ]
     assert "truncated" in results[-1].detail  # type: ignore[union-attr]
     assert results[4].source_kind == "jsonl-html"  # type: ignore[union-attr]
 
@@ -104,7 +134,9 @@ def test_jsonl_lines_each_become_a_document_or_a_reject(tmp_path: Path) -> None:
 def test_damaged_gzip_jsonl_keeps_lines_before_the_damage(tmp_path: Path) -> None:
     rng = random.Random(5)
     words = ["tram", "council", "harbour", "vote", "budget", "ferry", "frost", "library"]
-    body = "\n".join(json.dumps({"text": " ".join(rng.choices(words, k=80))}) for _ in range(300)).encode()
+    body = "\n".join(
+        json.dumps({"text": " ".join(rng.choices(words, k=80))}) for _ in range(300)
+    ).encode()
     path = tmp_path / "export.jsonl.gz"
     path.write_bytes(gzip.compress(body)[:-50])
     results = _read(path)

@@ -35,7 +35,10 @@ def test_discover_reports_arguments_that_match_nothing(tmp_path: Path) -> None:
 
 def test_large_jsonl_is_split_on_line_boundaries_keeping_line_numbers(tmp_path: Path) -> None:
     path = tmp_path / "big.jsonl"
-    lines = [json.dumps({"id": i, "text": f"record number {i} " + "word " * (i % 37)}) for i in range(1, 501)]
+    lines = [
+        json.dumps({"id": i, "text": f"record number {i} " + "word " * (i % 37)})
+        for i in range(1, 501)
+    ]
     lines.insert(100, "")  # a blank line shifts every later line number by one
     path.write_text("\n".join(lines) + "\n")
     files = discover_sources([str(path)]).files

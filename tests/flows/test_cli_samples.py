@@ -1,0 +1,218 @@
+"""End to end: `newsmill run data/samples` as a user runs it, the lake read back with DuckDB."""
+
+import gzip
+import re
+import shutil
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from tests.conftest import SAMPLES, run_newsmill
+
+# What every sample input must become: "article", "duplicate", or its reject reason.
+EXPECTED = {
+    "seed_article.txt": "article",
+    "html/tram-extension.html": "article",
+    "html/vineyard-frost-cp1252.htm": "article",
+    "text/saved-web-page.txt": "article",
+    "text/budget-mojibake.txt": "article",
+    "text/ferry-crossing-cp1252.txt": "article",
+    "text/river-trees-bom.md": "article",
+    "text/market-report.txt.gz": "article",
+    "text/seed-republished.txt": "duplicate",
+    "exports/wire-and-web.jsonl:1": "article",
+    "exports/wire-and-web.jsonl:2": "article",
+    "exports/wire-and-web.jsonl:3": "parse_invalid_json",
+    "exports/wire-and-web.jsonl:4": "parse_missing_text",
+    "exports/wire-and-web.jsonl:5": "parse_not_object",
+    "exports/wire-and-web.jsonl:6": "duplicate",
+    "exports/wire-and-web.jsonl:8": "parse_invalid_json",
+    "exports/archive-2022.ndjson.gz:1": "article",
+    "exports/archive-2022.ndjson.gz:2": "article",
+    "bad/empty.txt": "read_empty_file",
+    "bad/whitespace-only.txt": "clean_empty_text",
+    "bad/image-named-text.txt": "read_not_text",
+    "bad/navigation-only.html": "extract_no_article",
+    "bad/oversized-dump.txt.gz": "read_too_large",
+    "bad/scanned-page.pdf": "read_unsupported_type",
+}
+
+
+def sample_inputs(root: Path) -> set[str]:
+    """Every input under `root` as newsmill must account for it: files, and JSONL lines."""
+    inputs = set()
+    for path in root.rglob("*"):
+        if not path.is_file() or path.name.startswith("."):
+            continue
+        if re.search(r"\.(jsonl|ndjson)(\.gz)?$", path.name):
+            opener = gzip.open if path.suffix == ".gz" else open
+            with opener(path, "rt", encoding="utf-8") as handle:
+                inputs |= {f"{path}:{n}" for n, line in enumerate(handle, start=1) if line.strip()}
+        else:
+            inputs.add(str(path))
+    return inputs
+
+
+def relative(source: str) -> str:
+    return source.removeprefix(str(SAMPLES) + "/")
+
+
+def lake_sql(lake: Path, sql: str) -> list[tuple]:
+    connection = duckdb.connect()
+    for table in ("articles", "paragraphs", "duplicates", "rejects", "runs"):
+        connection.execute(
+            f"create view {table} as select * from read_parquet('{lake}/{table}/**/*.parquet', hive_partitioning=true)"
+        )
+    return connection.sql(sql).fetchall()
+
+
+@pytest.fixture(scope="module")
+def sample_run(prefect_env, tmp_path_factory):
+    lake = tmp_path_factory.mktemp("samples") / "lake"
+    result = run_newsmill(prefect_env, "run", str(SAMPLES), "--lake", str(lake))
+    assert result.returncode == 0, result.stderr
+    return lake, result
+
+
+def outcomes(lake: Path) -> dict[str, list[str]]:
+    rows = lake_sql(
+        lake,
+        """
+        select source, 'article' from articles
+        union all select source, 'duplicate' from duplicates where level = 'document'
+        union all select source, reason from rejects
+        """,
+    )
+    found: dict[str, list[str]] = {}
+    for source, outcome in rows:
+        found.setdefault(relative(source), []).append(outcome)
+    return found
+
+
+def test_every_input_ends_as_exactly_one_row_with_the_expected_outcome(sample_run) -> None:
+    lake, _ = sample_run
+    found = outcomes(lake)
+    assert {relative(s) for s in sample_inputs(SAMPLES)} == set(EXPECTED)
+    assert found == {source: [outcome] for source, outcome in EXPECTED.items()}
+
+
+def test_runs_row_accounts_for_every_input(sample_run) -> None:
+    lake, _ = sample_run
+    [(status, seen, articles, dup_docs, dup_paras, rejects, known)] = lake_sql(
+        lake,
+        "select status, inputs_seen, articles, duplicates_document, duplicates_paragraph, rejects, already_ingested from runs",
+    )
+    assert status == "completed"
+    assert seen == len(EXPECTED) == articles + dup_docs + rejects
+    assert (articles, dup_docs, rejects, known) == (
+        list(EXPECTED.values()).count("article"),
+        list(EXPECTED.values()).count("duplicate"),
+        sum(v not in ("article", "duplicate") for v in EXPECTED.values()),
+        0,
+    )
+    assert dup_paras == 7  # the seed's repeated paragraphs
+
+
+def test_seed_keeps_eight_paragraphs_and_records_seven_duplicates(sample_run) -> None:
+    lake, _ = sample_run
+    [(doc_id, n_paragraphs, text)] = lake_sql(
+        lake,
+        "select doc_id, n_paragraphs, text from articles where source like '%seed_article.txt'",
+    )
+    assert n_paragraphs == 8
+    paragraphs = lake_sql(
+        lake, f"select position, text from paragraphs where doc_id = '{doc_id}' order by position"
+    )
+    assert [p for p, _ in paragraphs] == list(range(8))
+    assert "\n\n".join(t for _, t in paragraphs) == text
+    dups = lake_sql(
+        lake,
+        f"select position, duplicate_of_position, method from duplicates where level = 'paragraph' and doc_id = '{doc_id}' order by position",
+    )
+    assert dups == [(p, p - 7, "exact") for p in range(8, 15)]
+    [(republished_of,)] = lake_sql(
+        lake, "select duplicate_of from duplicates where source like '%seed-republished.txt'"
+    )
+    assert republished_of == doc_id
+
+
+def test_text_is_repaired_and_metadata_extracted(sample_run) -> None:
+    lake, _ = sample_run
+    rows = {
+        relative(r[0]): r[1:]
+        for r in lake_sql(
+            lake,
+            "select source, title, author, url, published_at, text, encoding, mojibake_repaired from articles",
+        )
+    }
+    _, _, _, _, budget, _, repaired = rows["text/budget-mojibake.txt"]
+    assert (
+        "The city’s new budget" in budget and "€4 million" in budget and "“long overdue”" in budget
+    )
+    assert "â€" not in budget and "Ã" not in budget and repaired
+    ferry = rows["text/ferry-crossing-cp1252.txt"]
+    assert "Søren Holm" in ferry[4] and ferry[5] == "cp1252"
+    title, author, url, published, text, *_ = rows["html/tram-extension.html"]
+    assert (title, author) == ("Harbour city votes to extend tram line", "Marta Kowalski")
+    assert url == "https://www.aldercourier.example/city/2023/05/16/tram-extension-vote"
+    assert (published.year, published.month, published.day) == (2023, 5, 16)
+    assert "We use cookies" not in text and "Most read" not in text
+    assert rows["text/river-trees-bom.md"][:2] == (
+        "Volunteers plant 5,000 trees along the river",
+        "Jane Doe",
+    )
+    assert rows["seed_article.txt"][:4] == (None, None, None, None)  # never invented for plain text
+
+
+def test_partitions_follow_publication_date_or_flagged_ingest_date(sample_run) -> None:
+    lake, _ = sample_run
+    assert (lake / "articles" / "year=2023" / "month=5").is_dir()
+    rows = lake_sql(
+        lake, "select year, month, published_at, partition_from_ingest, ingested_at from articles"
+    )
+    for year, month, published, from_ingest, ingested in rows:
+        when = ingested if from_ingest else published
+        assert (year, month) == (when.year, when.month)
+        assert from_ingest == (published is None)
+
+
+def test_pandas_reads_the_tables_directly(sample_run) -> None:
+    lake, _ = sample_run
+    articles = pd.read_parquet(lake / "articles")
+    assert len(articles) == list(EXPECTED.values()).count("article")
+    assert {"doc_id", "text", "year", "month"} <= set(articles.columns)
+    assert len(pd.read_parquet(lake / "rejects")) == 10
+
+
+def test_summary_names_counts_and_a_duckdb_one_liner_that_works(sample_run) -> None:
+    lake, result = sample_run
+    out = result.stdout
+    assert "inputs seen        24" in out
+    assert "articles written   12" in out
+    assert "document/exact: 2" in out and "paragraph/exact: 7" in out
+    assert "read_too_large: 1" in out and "extract_no_article: 1" in out
+    [sql] = re.findall(r'duckdb -c "(.+)"', out)
+    assert len(duckdb.sql(sql).fetchall()) == 10
+    assert "shard 1/1" in result.stderr  # progress lines
+
+
+def test_rerun_adds_nothing_but_a_runs_row(sample_run, prefect_env, tmp_path: Path) -> None:
+    lake, _ = sample_run
+    copy = tmp_path / "lake"
+    shutil.copytree(lake, copy)
+    before = {
+        t: lake_sql(copy, f"select count(*) from {t}")[0][0]
+        for t in ("articles", "paragraphs", "duplicates", "rejects")
+    }
+    result = run_newsmill(prefect_env, "run", str(SAMPLES), "--lake", str(copy), "--quiet")
+    assert result.returncode == 0, result.stderr
+    after = {t: lake_sql(copy, f"select count(*) from {t}")[0][0] for t in before}
+    assert after == before
+    runs = lake_sql(
+        copy,
+        "select inputs_seen, articles, rejects, already_ingested from runs order by started_at",
+    )
+    assert runs[-1] == (24, 0, 0, 24)
+    assert "already ingested, skipped: 24" in result.stdout
