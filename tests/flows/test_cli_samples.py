@@ -187,7 +187,7 @@ def test_pandas_reads_the_tables_directly(sample_run) -> None:
 
 
 def test_summary_names_counts_and_a_duckdb_one_liner_that_works(sample_run) -> None:
-    lake, result = sample_run
+    _, result = sample_run
     out = result.stdout
     assert "inputs seen        24" in out
     assert "articles written   12" in out
