@@ -12,15 +12,16 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
+from prefect.utilities.annotations import quote
 
 from flows import stages
 from flows.settings import Settings
 from tasks import __version__
 from tasks.clean import CLEAN_VERSION
-from tasks.dedup import DEDUP_VERSION
+from tasks.dedup import DEDUP_VERSION, LakeIndex
 from tasks.extract import HtmlExtractor
 from tasks.fields import FIELDS_VERSION
-from tasks.lake import Lake
+from tasks.lake import Lake, RunWriter
 from tasks.rows import RunContext
 from tasks.sources import Shard, discover_sources, plan_shards
 
@@ -104,18 +105,22 @@ def _process_shard(
     settings: Settings,
     summary: RunSummary,
     extractor: HtmlExtractor,
-    index: Any,
-    writer: Any,
+    index: LakeIndex,
+    writer: RunWriter,
     ctx: RunContext,
 ) -> None:
-    read = stages.read_shard(shard, settings.read, index)
-    extracted = stages.extract_html(read.docs, extractor)
-    cleaned = stages.clean_documents(extracted.docs)
-    unrepeated = stages.dedup_paragraphs(cleaned.docs)
-    fielded = stages.add_fields(unrepeated.docs, ctx.started_at)
-    articles, duplicates = stages.dedup_documents(fielded.docs, index)
+    # quote(): Prefect otherwise walks every argument looking for futures, ~0.2 ms per
+    # document per task; batches are plain data, there is nothing in them to resolve.
+    read = stages.read_shard(shard, settings.read, quote(index))
+    extracted = stages.extract_html(quote(read.docs), extractor)
+    cleaned = stages.clean_documents(quote(extracted.docs))
+    unrepeated = stages.dedup_paragraphs(quote(cleaned.docs))
+    fielded = stages.add_fields(quote(unrepeated.docs), ctx.started_at)
+    articles, duplicates = stages.dedup_documents(quote(fielded.docs), quote(index))
     rejects = read.rejects + extracted.rejects + cleaned.rejects
-    written = stages.stage_rows(writer, ctx, articles, duplicates, rejects, index)
+    written = stages.stage_rows(
+        writer, ctx, quote(articles), quote(duplicates), quote(rejects), quote(index)
+    )
     summary.counts["inputs.seen"] += read.counts["read.total"]
     _count_batch(
         summary,

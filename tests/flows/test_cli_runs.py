@@ -1,0 +1,205 @@
+"""The CLI contract: exit codes, help, versions across runs, and a run killed mid-write."""
+
+import json
+import os
+import random
+import re
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import duckdb
+
+from tests.conftest import NEWSMILL, ROOT, run_newsmill
+
+WORDS = ["council", "harbour", "tram", "vote", "budget", "ferry", "frost", "library", "mayor", "river", "school", "bridge", "market", "storm", "police", "court", "minister", "election", "hospital", "museum", "festival", "station", "airport", "port"]
+
+
+def count(lake: Path, sql: str) -> int:
+    return duckdb.sql(sql.replace("{lake}", str(lake))).fetchall()[0][0]
+
+
+def table(lake: Path, name: str) -> str:
+    return f"read_parquet('{lake}/{name}/**/*.parquet', hive_partitioning=true)"
+
+
+def test_no_matching_source_exits_2_with_one_line(prefect_env, tmp_path: Path) -> None:
+    result = run_newsmill(
+        prefect_env, "run", str(tmp_path / "nothing-*.txt"), "--lake", str(tmp_path / "lake")
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"newsmill: no sources matched: {tmp_path / 'nothing-*.txt'}"
+    ]
+    assert not (tmp_path / "lake").exists()
+
+
+def test_unwritable_lake_exits_2_with_one_line(prefect_env, tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("Some words of text.")
+    (tmp_path / "blocker").write_text("a file where the lake folder should go")
+    result = run_newsmill(
+        prefect_env, "run", str(tmp_path / "a.txt"), "--lake", str(tmp_path / "blocker" / "lake")
+    )
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("newsmill: lake ") and "not writable" in line
+
+
+def test_bad_setting_exits_2_before_any_work(prefect_env, tmp_path: Path) -> None:
+    env = {**prefect_env, "NEWSMILL_MAX_INPUT_MB": "-3"}
+    result = run_newsmill(
+        env, "run", str(ROOT / "data" / "samples"), "--lake", str(tmp_path / "lake")
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == "newsmill: setting 'max_input_mb' must be positive, got -3.0"
+
+
+def test_help_explains_every_command_and_option(prefect_env) -> None:
+    top = run_newsmill(prefect_env, "--help")
+    run = run_newsmill(prefect_env, "run", "--help")
+    assert top.returncode == run.returncode == 0
+    assert "run" in top.stdout and "query" in top.stdout and "NEWSMILL_" in top.stdout
+    for flag in (
+        "--lake",
+        "--config",
+        "--quiet",
+        "--max-input-mb",
+        "--extract-timeout-s",
+        "--extract-workers",
+        "--shard-mb",
+        "--shard-max-files",
+        "--min-article-words",
+        "--worker-max-pages",
+        "--write-buffer-rows",
+    ):
+        assert flag in run.stdout, flag
+    assert "Exit status" in run.stdout and "reject" in run.stdout
+
+
+def test_a_lake_in_use_by_a_live_run_is_refused(prefect_env, tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    (lake / "_lock").write_text(
+        json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "run_id": "busy-run"})
+    )
+    (tmp_path / "a.txt").write_text("Some words of text for the lake.")
+    result = run_newsmill(
+        prefect_env, "run", str(tmp_path / "a.txt"), "--lake", str(lake), "--quiet"
+    )
+    assert result.returncode == 2
+    assert "newsmill: lake " in result.stderr and "in use by run busy-run" in result.stderr
+    assert not (lake / "articles").exists()
+
+
+def test_changed_files_become_new_versions_and_new_copies_duplicates(
+    prefect_env, tmp_path: Path
+) -> None:
+    src, lake = tmp_path / "src", tmp_path / "lake"
+    src.mkdir()
+    (src / "a.txt").write_text("The ferry leaves at nine.\n\nIt returns at five.")
+    (src / "b.txt").write_text("The museum opens a new wing on Friday.")
+    assert (
+        run_newsmill(prefect_env, "run", str(src), "--lake", str(lake), "--quiet").returncode == 0
+    )
+    [(first_a,)] = duckdb.sql(
+        f"select doc_id from {table(lake, 'articles')} where source like '%a.txt'"
+    ).fetchall()
+
+    (src / "a.txt").write_text("The ferry leaves at ten.\n\nIt returns at five.")
+    (src / "c.txt").write_text("The museum opens a new wing on Friday.\n")
+    result = run_newsmill(prefect_env, "run", str(src), "--lake", str(lake), "--quiet")
+    assert result.returncode == 0, result.stderr
+    versions = duckdb.sql(
+        f"select doc_id, supersedes, text from {table(lake, 'articles')} where source like '%a.txt' order by ingested_at"
+    ).fetchall()
+    assert [(v[1], v[2].split(".")[0]) for v in versions] == [
+        (None, "The ferry leaves at nine"),
+        (first_a, "The ferry leaves at ten"),
+    ]
+    [(dup_source, dup_of)] = duckdb.sql(
+        f"select d.source, a.source from {table(lake, 'duplicates')} d join {table(lake, 'articles')} a on d.duplicate_of = a.doc_id"
+    ).fetchall()
+    assert (Path(dup_source).name, Path(dup_of).name) == ("c.txt", "b.txt")
+    assert duckdb.sql(
+        f"select already_ingested from {table(lake, 'runs')} order by started_at"
+    ).fetchall() == [(0,), (1,)]
+
+
+def _corpus(folder: Path, files: int, docs: int) -> int:
+    """JSONL files of random articles, one in ten an exact copy of an earlier one."""
+    rng = random.Random(11)
+    folder.mkdir()
+    texts: list[str] = []
+    for f in range(files):
+        with open(folder / f"part-{f:03d}.jsonl", "w") as handle:
+            for d in range(docs):
+                if texts and rng.random() < 0.1:
+                    text = rng.choice(texts)
+                else:
+                    text = "\n\n".join(" ".join(rng.choices(WORDS, k=40)) + "." for _ in range(4))
+                    texts.append(text)
+                handle.write(
+                    json.dumps(
+                        {
+                            "id": f"{f}-{d}",
+                            "published": f"20{10 + f % 14}-0{1 + d % 9}-15",
+                            "text": text,
+                        }
+                    )
+                    + "\n"
+                )
+    return len(texts)
+
+
+def test_a_run_killed_mid_write_leaves_nothing_and_the_next_run_completes(
+    prefect_env, tmp_path: Path
+) -> None:
+    src, lake = tmp_path / "corpus", tmp_path / "lake"
+    n_unique = _corpus(src, files=8, docs=300)
+    args = [
+        "run",
+        str(src),
+        "--lake",
+        str(lake),
+        "--shard-mb",
+        "0.02",
+        "--write-buffer-rows",
+        "200",
+    ]
+    process = subprocess.Popen(
+        [str(NEWSMILL), *args],
+        env=prefect_env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    assert process.stdout is not None
+    deadline = time.monotonic() + 240
+    for line in process.stdout:
+        progress = re.search(r"shard (\d+)/", line)
+        if progress and int(progress.group(1)) >= 6:
+            break
+        assert time.monotonic() < deadline, "the run never got going"
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+
+    staged = list((lake / "_staging").rglob("*.parquet"))
+    assert staged, "the kill should land while the run has staged files"
+    assert (
+        not list((lake / "articles").rglob("*.parquet")) if (lake / "articles").exists() else True
+    )
+    assert not (lake / "runs").exists()
+
+    result = run_newsmill(prefect_env, *args, "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "recovered: discarded the uncommitted files of run" in result.stdout
+    assert not (lake / "_staging").exists() or not any((lake / "_staging").iterdir())
+    assert count(lake, f"select count(*) from {table(lake, 'articles')}") == n_unique
+    assert count(lake, f"select count(distinct doc_id) from {table(lake, 'articles')}") == n_unique
+    assert count(lake, f"select count(*) from {table(lake, 'duplicates')}") == 8 * 300 - n_unique
+    assert count(lake, f"select count(*) from {table(lake, 'runs')}") == 1
+    assert count(lake, f"select count(*) from {table(lake, 'paragraphs')}") == 4 * n_unique
