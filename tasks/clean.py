@@ -40,6 +40,7 @@ _FTFY_CONFIG = ftfy.TextFixerConfig(
     fix_character_width=False,
     explain=False,
 )
+_MAX_REPAIR_ROUNDS = 4
 # A block whose lines are all this long but end mid-sentence is hard-wrapped prose.
 _WRAP_MIN_CHARS = 40
 _WRAP_MAX_CHARS = 100
@@ -90,8 +91,21 @@ def split_paragraphs(text: str) -> list[str]:
 
 
 def clean_text(text: str) -> CleanedText:
-    repaired, changed = repair_mojibake(text)
-    return CleanedText(split_paragraphs(normalise_text(repaired)), changed)
+    """Repair and normalise until nothing changes, then split into paragraphs.
+
+    ftfy judges mojibake by its context, and normalising changes the context (a stripped
+    no-break space can turn a sequence it left alone into one it fixes), so the two steps
+    repeat until a fixpoint; that is what makes cleaning idempotent.
+    """
+    repaired_any = False
+    for _ in range(_MAX_REPAIR_ROUNDS):
+        repaired, changed = repair_mojibake(text)
+        normalised = normalise_text(repaired)
+        repaired_any |= changed
+        if normalised == text:
+            break
+        text = normalised
+    return CleanedText(split_paragraphs(text), repaired_any)
 
 
 def clean_field(value: str) -> str | None:
