@@ -27,9 +27,12 @@ _CONTINUATION = "".join(
 _MOJIBAKE = re.compile(f"[\u00c2-\u00f4][{re.escape(_CONTINUATION)}]")
 _C1_CONTROLS = re.compile("[\u0080-\u009f]")
 _HTML_ENTITY = re.compile(r"&(?:#\d{2,6}|#x[0-9a-fA-F]{2,5}|[a-zA-Z]{2,8});")
-_LINE_BREAKS = re.compile("\r\n|[\r\u2028\u2029\u0085\u000b\u000c]")
+_LINE_BREAKS = re.compile("[\r\u2028\u2029\u0085\u000b\u000c]")
 _INVISIBLE = re.compile("[\u0000-\u0008\u000e-\u001f\u007f-\u009f\u00ad\u200b-\u200d\u2060\ufeff]")
-_SPACES = re.compile("[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
+_ODD_SPACE = "\t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000"
+# Single plain spaces are the common case and must not be matched (one match per word).
+_SPACES = re.compile(f"[ {_ODD_SPACE}]{{2,}}|[{_ODD_SPACE}]")
+_SPACE_AROUND_NEWLINE = re.compile(" \n ?|\n ")
 _BLANK_LINE = re.compile(r"\n\s*\n")
 _SENTENCE_END = re.compile(r"[.!?:;\"'”’)\]]$")
 
@@ -64,9 +67,9 @@ def normalise_text(text: str) -> str:
     if _HTML_ENTITY.search(text):
         text = html.unescape(text)
     text = unicodedata.normalize("NFC", text)
-    text = _LINE_BREAKS.sub("\n", text)
+    text = _LINE_BREAKS.sub("\n", text.replace("\r\n", "\n"))
     text = _INVISIBLE.sub("", text)
-    return "\n".join(_SPACES.sub(" ", line).strip() for line in text.split("\n"))
+    return _SPACE_AROUND_NEWLINE.sub("\n", _SPACES.sub(" ", text)).strip(" ")
 
 
 def _is_hard_wrapped(lines: list[str]) -> bool:

@@ -15,7 +15,7 @@ from py3langid.langid import MODEL_FILE, LanguageIdentifier
 from tasks.records import Document
 
 FIELDS_VERSION = "fields_v1"
-_LANGUAGE_SAMPLE_CHARS = 600  # a confident guess at a fraction of the whole-text cost
+_LANGUAGE_SAMPLE_CHARS = 400  # a confident guess at a fraction of the whole-text cost
 _MIN_LETTERS_FOR_LANGUAGE = 20
 _MARKDOWN_TITLE = re.compile(r"^#\s+(.+?)\s*#*$")
 _NAME = r"[A-Z][\w.'’-]+(?: [A-Z][\w.'’-]+){1,3}"

@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from schemas.tables import ARTICLES, DUPLICATES, PARAGRAPHS, REJECTS
-from tasks.dedup import LakeIndex, paragraph_hash
+from tasks.dedup import LakeIndex
 from tasks.records import Document, DocumentDuplicate, ParagraphDuplicate, Reject
 
 
@@ -68,13 +68,15 @@ def paragraph_rows(doc: Document, ctx: RunContext) -> list[dict[str, Any]]:
             "doc_id": doc.doc_id,
             "position": position,
             "text": text,
-            "paragraph_hash": paragraph_hash(text),
+            "paragraph_hash": paragraph_hash,
             "n_words": len(text.split()),
             "run_id": ctx.run_id,
             "year": partition["year"],
             "month": partition["month"],
         }
-        for position, text in enumerate(doc.paragraphs)
+        for position, (text, paragraph_hash) in enumerate(
+            zip(doc.paragraphs, doc.paragraph_hashes, strict=True)
+        )
     ]
 
 

@@ -14,7 +14,32 @@ import duckdb
 
 from tests.conftest import NEWSMILL, ROOT, run_newsmill
 
-WORDS = ["council", "harbour", "tram", "vote", "budget", "ferry", "frost", "library", "mayor", "river", "school", "bridge", "market", "storm", "police", "court", "minister", "election", "hospital", "museum", "festival", "station", "airport", "port"]
+WORDS = [
+    "council",
+    "harbour",
+    "tram",
+    "vote",
+    "budget",
+    "ferry",
+    "frost",
+    "library",
+    "mayor",
+    "river",
+    "school",
+    "bridge",
+    "market",
+    "storm",
+    "police",
+    "court",
+    "minister",
+    "election",
+    "hospital",
+    "museum",
+    "festival",
+    "station",
+    "airport",
+    "port",
+]
 
 
 def count(lake: Path, sql: str) -> int:

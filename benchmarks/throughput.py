@@ -1,0 +1,125 @@
+"""Throughput of `newsmill run` on a labelled corpus from ../shared/tools/make_corpus.py.
+
+Prints documents per second (end to end, including Prefect's start-up, and inside the
+flow, from the `runs` table) and the peak RSS of the pipeline process. Also checks the
+exact-duplicate accounting against the corpus labels.
+
+    .venv/bin/python benchmarks/throughput.py --docs 20000
+"""
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parents[1]
+MAKE_CORPUS = ROOT.parent / "shared" / "tools" / "make_corpus.py"
+WORK = ROOT / "benchmarks" / ".work"
+
+
+def build_corpus(docs: int, seed: int) -> Path:
+    out = WORK / f"corpus-{docs}-{seed}"
+    if not (out / "articles.jsonl").exists():
+        subprocess.run(
+            [sys.executable, str(MAKE_CORPUS), str(out), "--docs", str(docs), "--seed", str(seed)],
+            check=True,
+        )
+    return out
+
+
+def run_pipeline(corpus: Path, lake: Path, extra: list[str]) -> tuple[float, float, str]:
+    """(wall seconds, peak RSS MiB of the newsmill process, stdout)."""
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(ROOT / ".prefect-home"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+    }
+    started = time.monotonic()
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("newsmill")),
+            "run",
+            str(corpus / "articles.jsonl"),
+            "--lake",
+            str(lake),
+            "--quiet",
+            *extra,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    wall = time.monotonic() - started
+    if result.returncode != 0:
+        sys.exit(f"newsmill failed:\n{result.stderr[-3000:]}")
+    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return wall, peak_mib, result.stdout
+
+
+def check_labels(corpus: Path, lake: Path) -> dict[str, float]:
+    """Recall of the injected exact copies among the document duplicates newsmill flagged."""
+    with open(corpus / "labels.jsonl", encoding="utf-8") as handle:
+        labels = [json.loads(line) for line in handle]
+    exact = {str(label["id"]) for label in labels if label["kind"] == "exact"}
+    found = _found_duplicate_ids(corpus, lake)
+    return {
+        "exact_injected": len(exact),
+        "exact_recall": len(exact & found) / len(exact) if exact else 1.0,
+        "duplicates_flagged": len(found),
+    }
+
+
+def _found_duplicate_ids(corpus: Path, lake: Path) -> set[str]:
+    ids_by_line = {}
+    with open(corpus / "articles.jsonl", encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            ids_by_line[number] = str(json.loads(line)["id"])
+    sources = duckdb.sql(
+        f"select source from read_parquet('{lake}/duplicates/**/*.parquet', hive_partitioning=true) where level = 'document'"
+    ).fetchall()
+    return {ids_by_line[int(source.rsplit(":", 1)[1])] for (source,) in sources}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--docs", type=int, default=20_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("newsmill_args", nargs="*", help="extra `newsmill run` flags, after --")
+    args = parser.parse_args()
+
+    corpus = build_corpus(args.docs, args.seed)
+    lake = WORK / "lake-throughput"
+    shutil.rmtree(lake, ignore_errors=True)
+    wall, peak_mib, _ = run_pipeline(corpus, lake, args.newsmill_args)
+    [(seen, articles, seconds)] = duckdb.sql(
+        f"select inputs_seen, articles, epoch(finished_at) - epoch(started_at) "
+        f"from read_parquet('{lake}/runs/**/*.parquet', hive_partitioning=true)"
+    ).fetchall()
+    labels = check_labels(corpus, lake)
+    print(
+        f"corpus            {corpus.name} ({(corpus / 'articles.jsonl').stat().st_size / 2**20:.1f} MiB), {os.cpu_count()} cores"
+    )
+    print(f"inputs / articles {seen} / {articles}")
+    print(
+        f"end to end        {wall:.1f} s  ->  {seen / wall:,.0f} docs/s (includes Prefect start-up)"
+    )
+    print(f"inside the flow   {seconds:.1f} s  ->  {seen / seconds:,.0f} docs/s")
+    print(f"peak RSS          {peak_mib:,.0f} MiB (newsmill process)")
+    print(
+        f"exact duplicates  {labels['exact_injected']} injected, recall {labels['exact_recall']:.3f}, {labels['duplicates_flagged']} flagged in all"
+    )
+
+
+if __name__ == "__main__":
+    main()
