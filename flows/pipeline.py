@@ -181,7 +181,9 @@ def newsmill_flow(sources: list[str], settings: Settings) -> RunSummary:
             writer.abort()
             summary.status, summary.error = "failed", f"{type(error).__name__}: {error}"
             summary.finished_at = datetime.now(UTC)
-            failed = lake.start_run(summary.run_id)
-            failed.commit(summary.runs_row(sources, settings))
+            try:
+                lake.start_run(summary.run_id).commit(summary.runs_row(sources, settings))
+            except Exception:  # the lake itself may be what failed; the original error matters
+                logger.exception("could not record the failed run in the runs table")
             raise
     return summary
