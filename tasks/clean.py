@@ -44,6 +44,10 @@ _FTFY_CONFIG = ftfy.TextFixerConfig(
     explain=False,
 )
 _MAX_REPAIR_ROUNDS = 4
+# Plain text states a headline and byline only in these standard forms; nothing else is guessed.
+_MARKDOWN_TITLE = re.compile(r"^#\s+(.+?)\s*#*$")
+_NAME = r"[A-Z][\w.'’-]+(?: [A-Z][\w.'’-]+){1,3}"
+_BYLINE = re.compile(rf"^By ({_NAME}(?:(?:,| and) {_NAME})*)$")
 # A block whose lines are all this long but end mid-sentence is hard-wrapped prose.
 _WRAP_MIN_CHARS = 40
 _WRAP_MAX_CHARS = 100
@@ -116,6 +120,19 @@ def clean_field(value: str) -> str | None:
     return " ".join(normalise_text(repair_mojibake(value)[0]).split()) or None
 
 
+def split_off_headline_and_byline(doc: Document) -> Document:
+    """Plain text: a leading Markdown `# headline` and `By Name` byline are fields, not body."""
+    paragraphs = list(doc.paragraphs)
+    title, author = doc.title, doc.author
+    if title is None and len(paragraphs) > 1 and (match := _MARKDOWN_TITLE.match(paragraphs[0])):
+        title = match.group(1)
+        paragraphs.pop(0)
+    if author is None and len(paragraphs) > 1 and (match := _BYLINE.match(paragraphs[0])):
+        author = match.group(1)
+        paragraphs.pop(0)
+    return replace(doc, paragraphs=paragraphs, title=title, author=author)
+
+
 def clean_document(doc: Document) -> Document | Reject:
     cleaned = clean_text(doc.body)
     if not cleaned.paragraphs:
@@ -131,10 +148,11 @@ def clean_document(doc: Document) -> Document | Reject:
         for name in ("title", "author")
         if (value := getattr(doc, name)) is not None
     }
-    return replace(
+    doc = replace(
         doc,
         body="",
         paragraphs=cleaned.paragraphs,
         mojibake_repaired=cleaned.mojibake_repaired,
         **metadata,
     )
+    return split_off_headline_and_byline(doc) if doc.source_kind == "text" else doc

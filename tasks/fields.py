@@ -1,6 +1,5 @@
-"""Fields stage: language, publication time in UTC, domain, and metadata that plain text
-states reliably (a Markdown `# ` headline, a leading `By …` byline). Nothing is guessed:
-a field that is not clearly there stays null.
+"""Fields stage: language, publication time in UTC, domain. Nothing is guessed: a field
+that is not clearly in the input stays null.
 """
 
 import re
@@ -17,9 +16,6 @@ from tasks.records import Document
 FIELDS_VERSION = "fields_v1"
 _LANGUAGE_SAMPLE_CHARS = 400  # a confident guess at a fraction of the whole-text cost
 _MIN_LETTERS_FOR_LANGUAGE = 20
-_MARKDOWN_TITLE = re.compile(r"^#\s+(.+?)\s*#*$")
-_NAME = r"[A-Z][\w.'’-]+(?: [A-Z][\w.'’-]+){1,3}"
-_BYLINE = re.compile(rf"^By ({_NAME}(?:(?:,| and) {_NAME})*)$")
 _EARLIEST = datetime(1800, 1, 1, tzinfo=UTC)
 _FUTURE_SLACK = timedelta(days=2)
 
@@ -71,22 +67,7 @@ def domain_of(url: str | None) -> str | None:
     return host.removeprefix("www.")
 
 
-def take_text_metadata(doc: Document) -> Document:
-    """A plain-text article's headline and byline, when it states them in a standard form."""
-    paragraphs = list(doc.paragraphs)
-    title, author = doc.title, doc.author
-    if title is None and len(paragraphs) > 1 and (match := _MARKDOWN_TITLE.match(paragraphs[0])):
-        title = match.group(1)
-        paragraphs.pop(0)
-    if author is None and len(paragraphs) > 1 and (match := _BYLINE.match(paragraphs[0])):
-        author = match.group(1)
-        paragraphs.pop(0)
-    return replace(doc, paragraphs=paragraphs, title=title, author=author)
-
-
 def add_fields(doc: Document, now: datetime) -> Document:
-    if doc.source_kind == "text":
-        doc = take_text_metadata(doc)
     language, score = detect_language(doc.text)
     return replace(
         doc,

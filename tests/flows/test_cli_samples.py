@@ -216,3 +216,21 @@ def test_rerun_adds_nothing_but_a_runs_row(sample_run, prefect_env, tmp_path: Pa
     )
     assert runs[-1] == (24, 0, 0, 24)
     assert "already ingested, skipped: 24" in result.stdout
+
+
+def test_paragraphs_rebuild_every_article_text(sample_run) -> None:
+    lake, _ = sample_run
+    mismatched = lake_sql(
+        lake,
+        """
+        select a.doc_id from articles a join (
+            select doc_id, string_agg(text, chr(10) || chr(10) order by position) as text, count(*) as n
+            from paragraphs group by doc_id
+        ) p using (doc_id)
+        where p.text <> a.text or p.n <> a.n_paragraphs
+        """,
+    )
+    assert mismatched == []
+    assert lake_sql(lake, "select count(distinct doc_id) from paragraphs") == lake_sql(
+        lake, "select count(*) from articles"
+    )

@@ -10,6 +10,7 @@ from tasks.clean import (
     clean_text,
     normalise_text,
     repair_mojibake,
+    split_off_headline_and_byline,
     split_paragraphs,
 )
 from tasks.records import Document, Reject
@@ -93,3 +94,20 @@ def test_cleaned_paragraphs_are_non_empty_stripped_nfc(text: str) -> None:
         assert paragraph and paragraph == paragraph.strip()
         assert "\n" not in paragraph
         assert unicodedata.is_normalized("NFC", paragraph)
+
+
+def test_plain_text_takes_only_stated_title_and_byline() -> None:
+    doc = Document(
+        "a.md", "h", "text", "", paragraphs=["# A headline", "By Jane Doe", "Body text here."]
+    )
+    taken = split_off_headline_and_byline(doc)
+    assert (taken.title, taken.author, taken.paragraphs) == (
+        "A headline",
+        "Jane Doe",
+        ["Body text here."],
+    )
+    prose = Document(
+        "b.txt", "h", "text", "", paragraphs=["By the end of the day, it rained.", "More."]
+    )
+    assert split_off_headline_and_byline(prose).author is None
+    assert split_off_headline_and_byline(prose).title is None

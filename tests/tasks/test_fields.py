@@ -2,7 +2,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tasks.fields import add_fields, detect_language, domain_of, parse_published, take_text_metadata
+from tasks.fields import add_fields, detect_language, domain_of, parse_published
 from tasks.records import Document
 
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
@@ -49,23 +49,6 @@ def test_language_is_detected_or_left_null() -> None:
         detect_language("Le conseil municipal a voté mardi la prolongation du tramway.")[0] == "fr"
     )
     assert detect_language("OK 12") == (None, None)
-
-
-def test_plain_text_takes_only_stated_title_and_byline() -> None:
-    doc = Document(
-        "a.md", "h", "text", "", paragraphs=["# A headline", "By Jane Doe", "Body text here."]
-    )
-    taken = take_text_metadata(doc)
-    assert (taken.title, taken.author, taken.paragraphs) == (
-        "A headline",
-        "Jane Doe",
-        ["Body text here."],
-    )
-    prose = Document(
-        "b.txt", "h", "text", "", paragraphs=["By the end of the day, it rained.", "More."]
-    )
-    assert take_text_metadata(prose).author is None
-    assert take_text_metadata(prose).title is None
 
 
 def test_add_fields_never_invents_a_url_or_date_for_text(seed_text: str) -> None:
