@@ -5,9 +5,9 @@ from pathlib import Path
 
 import duckdb
 
-from flows.pipeline import RunSummary
 from flows.settings import Settings
 from schemas.tables import TABLES
+from tasks.runs import RunSummary
 
 
 def _line(counts: dict[str, int]) -> str:

@@ -64,10 +64,7 @@ def stage_rows(
     duplicates: list[DocumentDuplicate],
     rejects: list[Reject],
     index: dedup.LakeIndex,
-) -> dict[str, int]:
-    """Write a batch's rows to the run's staging area; returns rows per table."""
-    written = {}
+) -> None:
+    """Write a batch's rows to the run's staging area."""
     for table, table_rows in rows.batch_rows(ctx, articles, duplicates, rejects, index).items():
         writer.write(TABLES[table], table_rows)
-        written[table] = len(table_rows)
-    return written

@@ -71,8 +71,12 @@ def _walk(directory: Path) -> Iterator[Path]:
                 yield Path(root) / name
 
 
-def discover_sources(arguments: Iterable[str]) -> Discovery:
-    """Expand files, directories (recursive) and globs; sorted, each file once."""
+def discover_sources(arguments: Iterable[str], exclude: Path | None = None) -> Discovery:
+    """Expand files, directories (recursive) and globs; sorted, each file once.
+
+    Files under `exclude` (the lake being written) are never inputs.
+    """
+    excluded = f"{exclude.resolve()}{os.sep}" if exclude is not None else None
     seen: dict[str, SourceFile] = {}
     unmatched: list[str] = []
     for argument in arguments:
@@ -92,6 +96,8 @@ def discover_sources(arguments: Iterable[str]) -> Discovery:
                 if not file.is_file():
                     continue
                 resolved = str(file.resolve())
+                if excluded and resolved.startswith(excluded):
+                    continue
                 found = True
                 if resolved not in seen or is_explicit:
                     seen[resolved] = SourceFile(resolved, file.stat().st_size, is_explicit)

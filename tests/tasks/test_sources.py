@@ -59,3 +59,11 @@ def test_small_files_are_grouped_up_to_the_limits(tmp_path: Path) -> None:
     assert [len(s.parts) for s in shards] == [3, 3, 1]
     shards = plan_shards(files, shard_bytes=10_000, shard_max_files=2)
     assert [len(s.parts) for s in shards] == [2, 2, 2, 1]
+
+
+def test_files_under_the_lake_are_never_inputs(tmp_path: Path) -> None:
+    (tmp_path / "lake" / "articles").mkdir(parents=True)
+    (tmp_path / "lake" / "articles" / "part.txt").write_text("x")
+    (tmp_path / "a.txt").write_text("a")
+    found = discover_sources([str(tmp_path)], exclude=tmp_path / "lake")
+    assert [Path(f.path).name for f in found.files] == ["a.txt"]

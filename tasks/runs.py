@@ -1,0 +1,91 @@
+"""The run record: what a run saw and did, counted shard by shard, and its `runs` row."""
+
+import json
+import secrets
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from tasks import __version__
+from tasks.records import Document, DocumentDuplicate, Reject, StageOutput
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    flow_run_id: str | None
+    lake: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    status: str = "running"
+    error: str | None = None
+    counts: Counter[str] = field(default_factory=Counter)
+    recovered: list[str] = field(default_factory=list)
+
+    def count(self, prefix: str) -> dict[str, int]:
+        return {
+            k.removeprefix(prefix): v
+            for k, v in sorted(self.counts.items())
+            if k.startswith(prefix)
+        }
+
+    def record_shard(
+        self,
+        outputs: list[StageOutput],
+        articles: list[Document],
+        duplicates: list[DocumentDuplicate],
+        rejects: list[Reject],
+    ) -> None:
+        """Add one shard's stage counts and outcomes; `outputs[0]` is the read stage."""
+        self.counts["inputs.seen"] += outputs[0].counts["read.total"]
+        for output in outputs:
+            self.counts.update(output.counts)
+        self.counts["written.articles"] += len(articles)
+        self.counts["written.rejects"] += len(rejects)
+        for reject in rejects:
+            self.counts[f"rejects.{reject.reason.value}"] += 1
+        for dup in duplicates:
+            self.counts[f"duplicates.document.{dup.method}"] += 1
+        for doc in articles:
+            self.counts["duplicates.paragraph.exact"] += len(doc.dropped_paragraphs)
+            self.counts["written.paragraphs"] += len(doc.paragraphs)
+
+    def progress_line(self, shard_number: int, shards: int, seconds: float) -> str:
+        c = self.counts
+        return (
+            f"shard {shard_number}/{shards}: {c['inputs.seen']} inputs, {c['written.articles']} "
+            f"articles, {c['written.rejects']} rejects so far "
+            f"({c['inputs.seen'] / max(seconds, 1e-9):.0f} inputs/s)"
+        )
+
+    def runs_row(self, sources: list[str], settings: Any) -> dict[str, Any]:
+        # A failed run committed nothing: its totals are zero, counts_json keeps the detail.
+        c = self.counts if self.status == "completed" else Counter()
+        return {
+            "run_id": self.run_id,
+            "flow_run_id": self.flow_run_id,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "status": self.status,
+            "error": self.error,
+            "sources": list(sources),
+            "inputs_seen": c["inputs.seen"],
+            "articles": c["written.articles"],
+            "duplicates_document": sum(
+                v for k, v in c.items() if k.startswith("duplicates.document.")
+            ),
+            "duplicates_paragraph": sum(
+                v for k, v in c.items() if k.startswith("duplicates.paragraph.")
+            ),
+            "rejects": c["written.rejects"],
+            "already_ingested": c["read.already_ingested"],
+            "counts_json": json.dumps(dict(sorted(self.counts.items()))),
+            "settings_json": json.dumps(asdict(settings), default=str),
+            "newsmill_version": __version__,
+            "run_date": self.started_at.date(),
+        }
+
+
+def new_run_id(now: datetime) -> str:
+    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
