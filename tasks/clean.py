@@ -143,16 +143,12 @@ def clean_document(doc: Document) -> Document | Reject:
             doc.input_hash,
             doc.line_number,
         )
-    metadata = {
-        name: clean_field(value)
-        for name in ("title", "author")
-        if (value := getattr(doc, name)) is not None
-    }
     doc = replace(
         doc,
         body="",
         paragraphs=cleaned.paragraphs,
         mojibake_repaired=cleaned.mojibake_repaired,
-        **metadata,
+        title=clean_field(doc.title) if doc.title else None,
+        author=clean_field(doc.author) if doc.author else None,
     )
     return split_off_headline_and_byline(doc) if doc.source_kind == "text" else doc

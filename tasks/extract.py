@@ -14,6 +14,7 @@ from typing import Any
 
 import trafilatura
 from pebble import ProcessPool
+from trafilatura.settings import Document as TrafilaturaDocument
 
 from schemas.reasons import Reason
 from tasks.records import Document, Reject, StageOutput, count_stage
@@ -56,7 +57,7 @@ def extract_html(html: str, url: str | None) -> dict[str, str | None] | None:
         prune_xpath=_PRUNE_XPATH,
         date_extraction_params=_DATE_PARAMS,
     )
-    if document is None or not (document.text or "").strip():
+    if not isinstance(document, TrafilaturaDocument) or not (document.text or "").strip():
         return None
     return {name: getattr(document, name) for name in _METADATA_FIELDS}
 

@@ -129,7 +129,7 @@ class Lake:
     def recover(self) -> list[str]:
         """Finish journaled commits, delete staging of runs that died before committing."""
         staging = self.root / STAGING_DIR
-        actions = []
+        actions: list[str] = []
         if not staging.is_dir():
             return actions
         for run_dir in sorted(staging.iterdir()):

@@ -6,13 +6,14 @@ so a JSONL export of any size is read in bounded memory.
 """
 
 import gzip
+import io
 import itertools
 import json
 import re
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import Any
 
 from schemas.reasons import Reason
 from tasks.decode import decode_bytes, looks_binary, too_many_control_chars
@@ -34,6 +35,7 @@ _ANY_HTML_TAG = re.compile(
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([\w-]+)""", re.I)
 _TEXT_FIELDS = ("text", "html")
 _PUBLISHED_FIELDS = ("published", "published_at", "date")
+_ByteStream = io.BufferedReader | gzip.GzipFile
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,14 +71,14 @@ def sniff_kind(head: bytes, suffix: str) -> str:
     return "text"
 
 
-def _read_limited(handle: IO[bytes], limit: int) -> bytes:
+def _read_limited(handle: _ByteStream, limit: int) -> bytes:
     data = handle.read(limit + 1)
     if len(data) > limit:
         raise _TooLarge
     return data
 
 
-def _open_maybe_gzip(path: str) -> IO[bytes]:
+def _open_maybe_gzip(path: str) -> _ByteStream:
     handle = open(path, "rb")  # noqa: SIM115 - returned to the caller, who closes it
     magic = handle.read(2)
     handle.seek(0)
@@ -170,7 +172,7 @@ def _document_from_bytes(source: str, data: bytes, kind: str, input_hash: str) -
     )
 
 
-def _lines_of(head: bytes, handle: IO[bytes], first_line: int) -> Iterator[tuple[int, bytes]]:
+def _lines_of(head: bytes, handle: _ByteStream, first_line: int) -> Iterator[tuple[int, bytes]]:
     """(line number, line bytes) from a stream whose first bytes were already read."""
     line_number = first_line
     pending = head
