@@ -49,6 +49,14 @@ def _add_setting_flags(parser: argparse.ArgumentParser) -> None:
     for name, kind, default in _setting_leaves():
         if name == "lake":
             continue
+        if kind is bool:
+            parser.add_argument(
+                f"--{name.replace('_', '-')}",
+                dest=name,
+                action=argparse.BooleanOptionalAction,
+                help=f"{HELP[name]} (default: {'on' if default else 'off'})",
+            )
+            continue
         parser.add_argument(
             f"--{name.replace('_', '-')}",
             dest=name,

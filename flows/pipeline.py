@@ -16,11 +16,12 @@ from tasks.dedup import DEDUP_VERSION, LakeIndex
 from tasks.extract import HtmlExtractor
 from tasks.fields import FIELDS_VERSION
 from tasks.lake import Lake, RunWriter
+from tasks.neardup import NEAR_DUP_VERSION, RunSignatures
 from tasks.rows import RunContext
 from tasks.runs import RunSummary, new_run_id
 from tasks.sources import Shard, discover_sources, plan_shards
 
-PIPELINE_VERSION = f"newsmill {__version__}; {CLEAN_VERSION}; {DEDUP_VERSION}; {FIELDS_VERSION}"
+PIPELINE_VERSION = f"newsmill {__version__}; {CLEAN_VERSION}; {DEDUP_VERSION}; {NEAR_DUP_VERSION}; {FIELDS_VERSION}"
 
 
 def _process_shard(
@@ -31,6 +32,7 @@ def _process_shard(
     index: LakeIndex,
     writer: RunWriter,
     ctx: RunContext,
+    signatures: RunSignatures,
 ) -> None:
     # quote(): Prefect otherwise walks every argument looking for futures, ~0.2 ms per
     # document per task; batches are plain data, there is nothing in them to resolve.
@@ -42,6 +44,8 @@ def _process_shard(
     articles, duplicates = stages.dedup_documents(quote(fielded.docs), quote(index))
     rejects = read.rejects + extracted.rejects + cleaned.rejects
     stages.stage_rows(writer, ctx, quote(articles), quote(duplicates), quote(rejects), quote(index))
+    if settings.near.near_dedup:
+        stages.sign_articles(quote(articles), quote(signatures))
     summary.record_shard(
         [read, extracted, cleaned, unrepeated, fielded], articles, duplicates, rejects
     )
@@ -72,14 +76,22 @@ def newsmill_flow(sources: list[str], settings: Settings) -> RunSummary:
         )
         index = stages.load_lake_index(lake)
         writer = lake.start_run(summary.run_id, settings.write_buffer_rows)
+        signatures = RunSignatures(settings.near)
         clock = time.monotonic()
         try:
             with HtmlExtractor(settings.extract) as extractor:
                 for number, shard in enumerate(shards, start=1):
-                    _process_shard(shard, settings, summary, extractor, index, writer, ctx)
+                    _process_shard(
+                        shard, settings, summary, extractor, index, writer, ctx, signatures
+                    )
                     logger.info(
                         summary.progress_line(number, len(shards), time.monotonic() - clock)
                     )
+            if settings.near.near_dedup:
+                near = stages.find_near_duplicates(quote(signatures), lake)
+                stages.stage_near_duplicates(writer, ctx, quote(signatures), quote(near))
+                summary.record_near_duplicates(near)
+                logger.info("near duplicates: %d", len(near))
             summary.status, summary.finished_at = "completed", datetime.now(UTC)
             writer.commit(summary.runs_row(sources, settings))
         except BaseException as error:

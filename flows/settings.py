@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tasks.extract import ExtractSettings
+from tasks.neardup import NearDupSettings
 from tasks.read import ReadSettings
 
 ENV_PREFIX = "NEWSMILL_"
@@ -32,6 +33,7 @@ class Settings:
     write_buffer_rows: int = 20_000
     read: ReadSettings = field(default_factory=ReadSettings)
     extract: ExtractSettings = field(default_factory=ExtractSettings)
+    near: NearDupSettings = field(default_factory=NearDupSettings)
 
     @property
     def shard_bytes(self) -> int:
@@ -50,6 +52,12 @@ HELP: dict[str, str] = {
     "extract_timeout_s": "Time limit per HTML page; a page over it is rejected as extract_timeout.",
     "extract_workers": "Processes for HTML extraction (0: one per core).",
     "min_article_words": "HTML whose extracted prose (lines of 6+ words) is shorter than this is rejected as extract_no_article.",
+    "near_dedup": "Find near-duplicate articles (MinHash + LSH); --no-near-dedup keeps exact dedup only.",
+    "shingle_words": "Near dedup: words per shingle.",
+    "num_perm": "Near dedup: MinHash permutations (signature length); a multiple of --bands.",
+    "bands": "Near dedup: LSH bands; more bands find lower similarities and more candidates.",
+    "near_threshold": "Near dedup: estimated Jaccard similarity at or above which two articles are copies.",
+    "minhash_seed": "Near dedup: MinHash seed (changing it makes earlier signatures incomparable).",
     "worker_max_pages": "An extraction process is replaced after this many pages (bounds memory growth).",
 }
 
@@ -136,7 +144,14 @@ def load_settings(
 def _validate(settings: Settings) -> None:
     """Every number must be positive, but extract_workers, where 0 means one per core."""
     for name, value in settings.as_flat_dict().items():
-        if isinstance(value, str):
+        if isinstance(value, (str, bool)):
             continue
         if value < 0 or (value == 0 and name != "extract_workers"):
             raise SettingsError(f"setting {name!r} must be positive, got {value!r}")
+    near = settings.near
+    if near.num_perm % near.bands:
+        raise SettingsError(
+            f"num_perm ({near.num_perm}) must be a multiple of bands ({near.bands})"
+        )
+    if not 0 < near.near_threshold <= 1:
+        raise SettingsError(f"near_threshold must be in (0, 1], got {near.near_threshold}")

@@ -10,8 +10,8 @@ from functools import partial
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from schemas.tables import TABLES
-from tasks import clean, dedup, fields, read, rows
+from schemas.tables import ARTICLES, DUPLICATES, MINHASH, PARAGRAPHS, TABLES
+from tasks import clean, dedup, fields, neardup, read, rows
 from tasks.extract import HtmlExtractor
 from tasks.lake import Lake, RunWriter
 from tasks.records import Document, DocumentDuplicate, Reject, StageOutput, run_stage
@@ -68,3 +68,32 @@ def stage_rows(
     """Write a batch's rows to the run's staging area."""
     for table, table_rows in rows.batch_rows(ctx, articles, duplicates, rejects, index).items():
         writer.write(TABLES[table], table_rows)
+
+
+@task(name="sign-articles", cache_policy=NO_CACHE)
+def sign_articles(articles: list[Document], signatures: neardup.RunSignatures) -> None:
+    signatures.add(articles)
+
+
+@task(name="near-dedup", cache_policy=NO_CACHE)
+def find_near_duplicates(
+    signatures: neardup.RunSignatures, lake: Lake
+) -> list[neardup.NearDuplicate]:
+    keys = neardup.band_keys(signatures.signatures, signatures.settings)
+    related = neardup.lake_signatures(lake.related_signatures(keys), signatures.settings.num_perm)
+    return neardup.decide_near_duplicates(signatures, related)
+
+
+@task(name="stage-near-duplicates", cache_policy=NO_CACHE)
+def stage_near_duplicates(
+    writer: RunWriter,
+    ctx: rows.RunContext,
+    signatures: neardup.RunSignatures,
+    near: list[neardup.NearDuplicate],
+) -> None:
+    """Record near copies, keep the signatures of what stays, drop the copies' staged rows."""
+    dropped = {d.article.doc_id: d.duplicate_of for d in near}
+    writer.write(DUPLICATES, [rows.near_duplicate_row(d, ctx) for d in near])
+    keys = neardup.band_keys(signatures.signatures, signatures.settings)
+    writer.write(MINHASH, rows.minhash_rows(signatures, set(dropped), keys, ctx))
+    writer.drop_documents(dropped, (ARTICLES, PARAGRAPHS, DUPLICATES))

@@ -15,6 +15,7 @@ from schemas.tables import (
 __all__ = [
     "ARTICLES",
     "DUPLICATES",
+    "MINHASH",
     "PARAGRAPHS",
     "REASONS",
     "REJECTS",

@@ -151,8 +151,23 @@ DUPLICATES = TableSpec(
         ),
         _col("duplicate_of", pa.string(), "doc_id of the kept article it duplicates.", False),
         _col("level", pa.string(), "`document` or `paragraph`.", False),
-        _col("method", pa.string(), "How it was found: `exact` (same normalised text).", False),
-        _col("similarity", pa.float32(), "Similarity to the kept copy (1.0 for exact).", False),
+        _col(
+            "method",
+            pa.string(),
+            "How it was found: `exact` (same normalised text), `near` (MinHash, verified).",
+            False,
+        ),
+        _col(
+            "similarity",
+            pa.float32(),
+            "Similarity to the kept copy: 1.0 for exact, estimated Jaccard of word shingles for near.",
+            False,
+        ),
+        _col(
+            "cluster_id",
+            pa.string(),
+            "Near duplicates: the cluster, named by its canonical doc_id.",
+        ),
         _col("position", pa.int32(), "Paragraph level: position of the dropped paragraph."),
         _col("duplicate_of_position", pa.int32(), "Paragraph level: position of the kept one."),
         _col("content_hash", pa.string(), "Hash shared with the kept copy.", False),
@@ -173,6 +188,39 @@ REJECTS = TableSpec(
         _col("reason", pa.string(), "Stable snake_case reason code (see README).", False),
         _col("detail", pa.string(), "A human sentence about this particular input.", False),
         _col("run_id", pa.string(), "Run that rejected it.", False),
+        *_RUN_DATE_PARTITION,
+    ),
+)
+
+MINHASH = TableSpec(
+    name="minhash",
+    description=(
+        "Near-duplicate state: the MinHash signature and LSH band keys of every kept article, "
+        "so later runs find near copies without re-reading text."
+    ),
+    partition_by=("run_date",),
+    columns=(
+        _col(
+            "doc_id", pa.string(), "The article (a canonical one: near copies are not kept).", False
+        ),
+        _col("signature", pa.list_(pa.uint32()), "MinHash signature over word shingles.", False),
+        _col(
+            "band_keys",
+            pa.list_(pa.uint64()),
+            "One key per LSH band; equal keys make candidates.",
+            False,
+        ),
+        _col(
+            "published_at", UTC_TIMESTAMP, "Copied from the article: the canonical rule reads it."
+        ),
+        _col("n_words", pa.int32(), "Copied from the article: the canonical rule reads it.", False),
+        _col(
+            "kernel",
+            pa.string(),
+            "Shingle size, permutations, bands, seed and rule version.",
+            False,
+        ),
+        _col("run_id", pa.string(), "Run that wrote the row.", False),
         *_RUN_DATE_PARTITION,
     ),
 )
@@ -205,5 +253,5 @@ RUNS = TableSpec(
 )
 
 TABLES: dict[str, TableSpec] = {
-    t.name: t for t in (ARTICLES, PARAGRAPHS, DUPLICATES, REJECTS, RUNS)
+    t.name: t for t in (ARTICLES, PARAGRAPHS, DUPLICATES, REJECTS, MINHASH, RUNS)
 }

@@ -26,11 +26,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from schemas.tables import RUNS, TableSpec
+from schemas.tables import MINHASH, RUNS, TableSpec
 
 STAGING_DIR = "_staging"
 JOURNAL_NAME = "_COMMIT.json"
@@ -162,8 +165,41 @@ class Lake:
         )
         return dataset.to_table(columns=columns)
 
+    def related_signatures(self, band_keys: np.ndarray) -> pa.Table:
+        """Committed `minhash` rows that share at least one band key with `band_keys`.
+
+        DuckDB scans only the key column of the table; no article text is read.
+        """
+        if not any(self.table_path(MINHASH).glob("**/*.parquet")) or not band_keys.size:
+            return MINHASH.schema.empty_table()
+        wanted = pa.table({"key": pa.array(np.unique(band_keys[band_keys != 0]), pa.uint64())})
+        pattern = str(self.table_path(MINHASH) / "**" / "*.parquet").replace("'", "''")
+        connection = duckdb.connect()
+        connection.register("wanted", wanted)
+        related = connection.sql(
+            f"""
+            with minhash as (select * from read_parquet('{pattern}', hive_partitioning = true)),
+            hits as (
+                select distinct doc_id from (select doc_id, unnest(band_keys) as key from minhash)
+                semi join wanted using (key)
+            )
+            select minhash.* from minhash semi join hits using (doc_id)
+            """
+        ).to_arrow_table()
+        return related.cast(MINHASH.schema) if related.num_rows else MINHASH.schema.empty_table()
+
     def start_run(self, run_id: str, buffer_rows: int = 20_000) -> "RunWriter":
         return RunWriter(self.root, run_id, buffer_rows)
+
+
+def _repoint(batch: pa.RecordBatch, replaced_by: dict[str, str]) -> pa.RecordBatch:
+    """`duplicate_of` values that name a dropped document now name its replacement."""
+    column = batch.schema.get_field_index("duplicate_of")
+    targets = batch.column(column).to_pylist()
+    if not any(t in replaced_by for t in targets):
+        return batch
+    repointed = pa.array([replaced_by.get(t, t) for t in targets], pa.string())
+    return batch.set_column(column, batch.schema.field(column), repointed)
 
 
 class RunWriter:
@@ -206,6 +242,43 @@ class RunWriter:
             self._writers[key].write_table(pa.Table.from_pylist(rows, schema=spec.file_schema))
         self._buffers.clear()
         self._buffered = 0
+
+    def drop_documents(self, replaced_by: dict[str, str], tables: tuple[TableSpec, ...]) -> int:
+        """Remove every staged row of the documents in `replaced_by` from these tables.
+
+        Paragraph-level duplicates go with their article; document-level duplicate rows
+        are the documents' own audit trail and stay, and one that pointed at a dropped
+        document is pointed at its replacement. Files are rewritten batch by batch, so
+        memory stays bounded. Call it after the last write of those tables. Returns the
+        number of rows removed.
+        """
+        self.flush()
+        names = {spec.name for spec in tables}
+        removed = 0
+        for key in [k for k in self._writers if k[0] in names]:
+            self._writers.pop(key).close()
+        for relative in [f for f in self._files if f.split("/", 1)[0] in names]:
+            removed += self._rewrite_without(relative, replaced_by)
+        return removed
+
+    def _rewrite_without(self, relative: str, replaced_by: dict[str, str]) -> int:
+        path = self.staging / relative
+        rewritten = path.with_name(path.name + ".rewrite")
+        source = pq.ParquetFile(path)
+        doomed = pa.array(sorted(replaced_by), pa.string())
+        removed = 0
+        with pq.ParquetWriter(rewritten, source.schema_arrow, compression="zstd") as out:
+            for batch in source.iter_batches():
+                drop = pc.is_in(batch["doc_id"], value_set=doomed)
+                if "level" in batch.schema.names:
+                    drop = pc.and_(drop, pc.equal(batch["level"], "paragraph"))
+                kept = batch.filter(pc.invert(drop))
+                if "duplicate_of" in kept.schema.names:
+                    kept = _repoint(kept, replaced_by)
+                removed += batch.num_rows - kept.num_rows
+                out.write_batch(kept)
+        os.replace(rewritten, path)
+        return removed
 
     def commit(self, runs_row: dict[str, Any]) -> None:
         """Make the run visible: journal, then atomic renames, the runs row last."""

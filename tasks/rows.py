@@ -4,8 +4,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+
 from schemas.tables import ARTICLES, DUPLICATES, PARAGRAPHS, REJECTS
 from tasks.dedup import LakeIndex
+from tasks.neardup import NearDuplicate, RunSignatures
 from tasks.records import Document, DocumentDuplicate, ParagraphDuplicate, Reject
 
 
@@ -95,6 +98,7 @@ def paragraph_duplicate_rows(
             "position": d.position,
             "duplicate_of_position": d.duplicate_of_position,
             "content_hash": d.paragraph_hash,
+            "cluster_id": None,
             **ctx.run_partition,
         }
         for d in dropped
@@ -113,8 +117,48 @@ def document_duplicate_row(dup: DocumentDuplicate, ctx: RunContext) -> dict[str,
         "position": None,
         "duplicate_of_position": None,
         "content_hash": dup.content_hash,
+        "cluster_id": None,
         **ctx.run_partition,
     }
+
+
+def near_duplicate_row(dup: NearDuplicate, ctx: RunContext) -> dict[str, Any]:
+    return {
+        "source": dup.article.source,
+        "input_hash": dup.article.input_hash,
+        "doc_id": dup.article.doc_id,
+        "duplicate_of": dup.duplicate_of,
+        "level": "document",
+        "method": "near",
+        "similarity": dup.similarity,
+        "position": None,
+        "duplicate_of_position": None,
+        "content_hash": dup.article.content_hash,
+        "cluster_id": dup.cluster_id,
+        **ctx.run_partition,
+    }
+
+
+def minhash_rows(
+    run: RunSignatures, dropped: set[str], keys: np.ndarray, ctx: RunContext
+) -> list[dict[str, Any]]:
+    """Signatures of the articles this run keeps; near copies are not kept, so not stored."""
+    kernel = run.settings.kernel
+    return [
+        {
+            "doc_id": article.doc_id,
+            "signature": signature,
+            "band_keys": band,
+            "published_at": article.published_at,
+            "n_words": article.n_words,
+            "kernel": kernel,
+            **ctx.run_partition,
+        }
+        for article, signature, band in zip(
+            run.articles, run.signatures.tolist(), keys.tolist(), strict=True
+        )
+        if article.doc_id not in dropped
+    ]
 
 
 def reject_row(reject: Reject, ctx: RunContext) -> dict[str, Any]:

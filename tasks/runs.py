@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from tasks import __version__
+from tasks.neardup import NearDuplicate
 from tasks.records import Document, DocumentDuplicate, Reject, StageOutput
 
 
@@ -50,6 +51,15 @@ class RunSummary:
         for doc in articles:
             self.counts["duplicates.paragraph.exact"] += len(doc.dropped_paragraphs)
             self.counts["written.paragraphs"] += len(doc.paragraphs)
+
+    def record_near_duplicates(self, near: list[NearDuplicate]) -> None:
+        """Near copies were counted as articles when staged; move them to duplicates."""
+        if near:
+            self.counts["duplicates.document.near"] += len(near)
+        self.counts["written.articles"] -= len(near)
+        for dup in near:
+            self.counts["written.paragraphs"] -= dup.article.n_paragraphs
+            self.counts["duplicates.paragraph.exact"] -= dup.article.n_paragraph_duplicates
 
     def progress_line(self, shard_number: int, shards: int, seconds: float) -> str:
         c = self.counts

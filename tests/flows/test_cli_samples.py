@@ -22,6 +22,7 @@ EXPECTED = {
     "text/river-trees-bom.md": "article",
     "text/market-report.txt.gz": "article",
     "text/seed-republished.txt": "duplicate",
+    "text/tram-extension-syndicated.txt": "duplicate",
     "exports/wire-and-web.jsonl:1": "article",
     "exports/wire-and-web.jsonl:2": "article",
     "exports/wire-and-web.jsonl:3": "parse_invalid_json",
@@ -61,7 +62,7 @@ def relative(source: str) -> str:
 
 def lake_sql(lake: Path, sql: str) -> list[tuple]:
     connection = duckdb.connect()
-    for table in ("articles", "paragraphs", "duplicates", "rejects", "runs"):
+    for table in ("articles", "paragraphs", "duplicates", "rejects", "minhash", "runs"):
         connection.execute(
             f"create view {table} as select * from read_parquet('{lake}/{table}/**/*.parquet', hive_partitioning=true)"
         )
@@ -189,9 +190,9 @@ def test_pandas_reads_the_tables_directly(sample_run) -> None:
 def test_summary_names_counts_and_a_duckdb_one_liner_that_works(sample_run) -> None:
     _, result = sample_run
     out = result.stdout
-    assert "inputs seen        24" in out
+    assert "inputs seen        25" in out
     assert "articles written   12" in out
-    assert "document/exact: 2" in out and "paragraph/exact: 7" in out
+    assert "document/exact: 2" in out and "document/near: 1" in out and "paragraph/exact: 7" in out
     assert "read_too_large: 1" in out and "extract_no_article: 1" in out
     [sql] = re.findall(r'duckdb -c "(.+)"', out)
     assert len(duckdb.sql(sql).fetchall()) == 10
@@ -214,8 +215,8 @@ def test_rerun_adds_nothing_but_a_runs_row(sample_run, prefect_env, tmp_path: Pa
         copy,
         "select inputs_seen, articles, rejects, already_ingested from runs order by started_at",
     )
-    assert runs[-1] == (24, 0, 0, 24)
-    assert "already ingested, skipped: 24" in result.stdout
+    assert runs[-1] == (25, 0, 0, 25)
+    assert "already ingested, skipped: 25" in result.stdout
 
 
 def test_paragraphs_rebuild_every_article_text(sample_run) -> None:
@@ -232,5 +233,25 @@ def test_paragraphs_rebuild_every_article_text(sample_run) -> None:
     )
     assert mismatched == []
     assert lake_sql(lake, "select count(distinct doc_id) from paragraphs") == lake_sql(
+        lake, "select count(*) from articles"
+    )
+
+
+def test_a_syndicated_rewrite_is_a_near_duplicate_of_the_dated_original(sample_run) -> None:
+    lake, _ = sample_run
+    [(original, method, similarity, cluster)] = lake_sql(
+        lake,
+        """
+        select a.source, d.method, d.similarity, d.cluster_id
+        from duplicates d join articles a on a.doc_id = d.duplicate_of
+        where d.source like '%tram-extension-syndicated.txt'
+        """,
+    )
+    assert relative(original) == "html/tram-extension.html"
+    assert method == "near" and 0.5 <= similarity < 1.0
+    assert (
+        cluster == lake_sql(lake, f"select doc_id from articles where source = '{original}'")[0][0]
+    )
+    assert lake_sql(lake, "select count(*) from minhash") == lake_sql(
         lake, "select count(*) from articles"
     )
