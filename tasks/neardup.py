@@ -90,25 +90,26 @@ def band_keys(signatures: np.ndarray, settings: NearDupSettings) -> np.ndarray:
 def find_candidates(keys: np.ndarray) -> np.ndarray:
     """Pairs (i, j), i < j, of rows sharing at least one band key.
 
-    Sort-based, near-linear: in a bucket of m rows only m-1 pairs (each row with the
-    bucket's first) are emitted; clustering connects the rest transitively, and a bucket
-    of many exact copies costs m, not m².
+    Sort-based and band by band, so memory stays O(rows): in a bucket of m rows only m-1
+    pairs (each row with the bucket's first) are emitted; clustering connects the rest
+    transitively, and a bucket of many exact copies costs m, not m².
     """
-    n, bands = keys.shape
-    flat = keys.ravel()
-    rows = np.repeat(np.arange(n, dtype=np.int64), bands)
-    keep = flat != 0
-    flat, rows = flat[keep], rows[keep]
-    if not flat.size:
+    found = [_bucket_pairs(keys[:, band]) for band in range(keys.shape[1])]
+    pairs = np.concatenate(found) if found else np.zeros((0, 2), dtype=np.int64)
+    return np.unique(pairs, axis=0) if len(pairs) else pairs
+
+
+def _bucket_pairs(column: np.ndarray) -> np.ndarray:
+    rows = np.flatnonzero(column)  # key 0: an empty text, never matched
+    if len(rows) < 2:
         return np.zeros((0, 2), dtype=np.int64)
-    order = np.lexsort((rows, flat))
-    flat, rows = flat[order], rows[order]
-    starts = np.r_[True, flat[1:] != flat[:-1]]
-    first_of_bucket = rows[np.maximum.accumulate(np.where(starts, np.arange(len(rows)), 0))]
-    pairs = np.stack([first_of_bucket, rows], axis=1)[~starts]
-    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
-    pairs.sort(axis=1)
-    return np.unique(pairs, axis=0)
+    order = rows[np.argsort(column[rows], kind="stable")]
+    keys = column[order]
+    same_as_previous = np.r_[False, keys[1:] == keys[:-1]]
+    bucket_start = np.maximum.accumulate(np.where(same_as_previous, 0, np.arange(len(order))))
+    first = order[bucket_start][same_as_previous]
+    member = order[same_as_previous]
+    return np.sort(np.stack([first, member], axis=1), axis=1).astype(np.int64)
 
 
 def estimate_similarity(signatures: np.ndarray, pairs: np.ndarray) -> np.ndarray:

@@ -228,3 +228,62 @@ def test_a_run_killed_mid_write_leaves_nothing_and_the_next_run_completes(
     assert count(lake, f"select count(*) from {table(lake, 'duplicates')}") == 8 * 300 - n_unique
     assert count(lake, f"select count(*) from {table(lake, 'runs')}") == 1
     assert count(lake, f"select count(*) from {table(lake, 'paragraphs')}") == 4 * n_unique
+
+
+def _story(rng: random.Random, paragraphs: int = 6) -> list[str]:
+    return [" ".join(rng.choices(WORDS, k=35)).capitalize() + "." for _ in range(paragraphs)]
+
+
+def test_yesterdays_story_republished_today_is_a_near_duplicate_of_yesterdays_article(
+    prefect_env, tmp_path: Path
+) -> None:
+    rng = random.Random(5)
+    story, other = _story(rng), _story(rng)
+    rewrite = ["A new intro written by the partner site for its own readers today.", *story[1:]]
+    corrected = [*story[:3], story[3].replace(".", " and 12 more."), *story[4:]]
+    lake, yesterday, today = tmp_path / "lake", tmp_path / "yesterday", tmp_path / "today"
+    yesterday.mkdir()
+    today.mkdir()
+    (yesterday / "feed.jsonl").write_text(
+        json.dumps({"id": "A", "published": "2026-11-27T08:00:00Z", "text": "\n\n".join(story)})
+        + "\n"
+        + json.dumps({"id": "B", "published": "2026-11-27T09:00:00Z", "text": "\n\n".join(other)})
+        + "\n"
+    )
+    # the corrected copy claims an earlier date: the article already in the lake stays canonical
+    (today / "feed.jsonl").write_text(
+        json.dumps(
+            {"id": "A-rewrite", "published": "2026-11-28T07:00:00Z", "text": "\n\n".join(rewrite)}
+        )
+        + "\n"
+        + json.dumps(
+            {
+                "id": "A-corrected",
+                "published": "2026-11-26T07:00:00Z",
+                "text": "\n\n".join(corrected),
+            }
+        )
+        + "\n"
+    )
+    for folder in (yesterday, today, today):
+        result = run_newsmill(prefect_env, "run", str(folder), "--lake", str(lake), "--quiet")
+        assert result.returncode == 0, result.stderr
+
+    rows = duckdb.sql(
+        f"""
+        select split_part(d.source, ':', -1) as line, a.external_id, d.method, d.similarity, d.cluster_id = a.doc_id
+        from {table(lake, "duplicates")} d join {table(lake, "articles")} a on a.doc_id = d.duplicate_of
+        where d.level = 'document' order by line
+        """
+    ).fetchall()
+    assert [(r[0], r[1], r[2], r[4]) for r in rows] == [
+        ("1", "A", "near", True),
+        ("2", "A", "near", True),
+    ]
+    assert all(0.5 <= r[3] < 1 for r in rows)
+    assert count(lake, f"select count(*) from {table(lake, 'articles')}") == 2
+    assert count(lake, f"select count(*) from {table(lake, 'minhash')}") == 2
+    runs = duckdb.sql(
+        f"select articles, duplicates_document, already_ingested from {table(lake, 'runs')} order by started_at"
+    ).fetchall()
+    assert runs == [(2, 0, 0), (0, 2, 0), (0, 0, 2)]
