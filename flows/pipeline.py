@@ -11,6 +11,7 @@ from prefect.utilities.annotations import quote
 from flows import stages
 from flows.settings import Settings
 from tasks import __version__
+from tasks.boilerplate import SiteParagraphCounts
 from tasks.clean import CLEAN_VERSION
 from tasks.dedup import DEDUP_VERSION, LakeIndex
 from tasks.extract import HtmlExtractor
@@ -33,6 +34,7 @@ def _process_shard(
     writer: RunWriter,
     ctx: RunContext,
     signatures: RunSignatures,
+    site_counts: SiteParagraphCounts,
 ) -> None:
     # quote(): Prefect otherwise walks every argument looking for futures, ~0.2 ms per
     # document per task; batches are plain data, there is nothing in them to resolve.
@@ -40,14 +42,17 @@ def _process_shard(
     extracted = stages.extract_html(quote(read.docs), extractor)
     cleaned = stages.clean_documents(quote(extracted.docs))
     unrepeated = stages.dedup_paragraphs(quote(cleaned.docs))
-    fielded = stages.add_fields(quote(unrepeated.docs), ctx.started_at)
-    articles, duplicates = stages.dedup_documents(quote(fielded.docs), quote(index))
+    fielded = stages.add_fields(quote(unrepeated.docs), ctx.started_at, settings.fields)
+    trimmed = stages.remove_boilerplate(
+        quote(fielded.docs), quote(site_counts), settings.boilerplate
+    )
+    articles, duplicates = stages.dedup_documents(quote(trimmed.docs), quote(index))
     rejects = read.rejects + extracted.rejects + cleaned.rejects
     stages.stage_rows(writer, ctx, quote(articles), quote(duplicates), quote(rejects), quote(index))
     if settings.near.near_dedup:
         stages.sign_articles(quote(articles), quote(signatures))
     summary.record_shard(
-        [read, extracted, cleaned, unrepeated, fielded], articles, duplicates, rejects
+        [read, extracted, cleaned, unrepeated, fielded, trimmed], articles, duplicates, rejects
     )
 
 
@@ -75,6 +80,7 @@ def newsmill_flow(sources: list[str], settings: Settings) -> RunSummary:
             "run %s: %d files in %d shards → %s", summary.run_id, len(files), len(shards), lake.root
         )
         index = stages.load_lake_index(lake)
+        site_counts = stages.load_site_paragraph_counts(lake, settings.boilerplate)
         writer = lake.start_run(summary.run_id, settings.write_buffer_rows)
         signatures = RunSignatures(settings.near)
         clock = time.monotonic()
@@ -82,7 +88,15 @@ def newsmill_flow(sources: list[str], settings: Settings) -> RunSummary:
             with HtmlExtractor(settings.extract) as extractor:
                 for number, shard in enumerate(shards, start=1):
                     _process_shard(
-                        shard, settings, summary, extractor, index, writer, ctx, signatures
+                        shard,
+                        settings,
+                        summary,
+                        extractor,
+                        index,
+                        writer,
+                        ctx,
+                        signatures,
+                        site_counts,
                     )
                     logger.info(
                         summary.progress_line(number, len(shards), time.monotonic() - clock)

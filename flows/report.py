@@ -7,6 +7,7 @@ import duckdb
 
 from flows.settings import Settings
 from schemas.tables import TABLES
+from schemas.views import VIEWS
 from tasks.runs import RunSummary
 
 
@@ -40,14 +41,19 @@ def render_summary(summary: RunSummary, settings: Settings, seconds: float) -> s
 
 
 def connect_lake(lake: Path) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with one view per lake table that has data."""
+    """An in-memory DuckDB with a view per lake table that has data, and the ready views."""
     connection = duckdb.connect()
+    present = set()
     for name in TABLES:
         if any((lake / name).glob("**/*.parquet")):
             pattern = str(lake / name / "**" / "*.parquet").replace("'", "''")
             connection.execute(
                 f"create view {name} as select * from read_parquet('{pattern}', hive_partitioning = true)"
             )
+            present.add(name)
+    if "paragraphs" in present:
+        for name, (_, sql) in VIEWS.items():
+            connection.execute(f"create view {name} as {sql}")
     return connection
 
 

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tasks.boilerplate import BoilerplateSettings
 from tasks.extract import ExtractSettings
+from tasks.fields import FieldSettings
 from tasks.neardup import NearDupSettings
 from tasks.read import ReadSettings
 
@@ -33,6 +35,8 @@ class Settings:
     write_buffer_rows: int = 20_000
     read: ReadSettings = field(default_factory=ReadSettings)
     extract: ExtractSettings = field(default_factory=ExtractSettings)
+    fields: FieldSettings = field(default_factory=FieldSettings)
+    boilerplate: BoilerplateSettings = field(default_factory=BoilerplateSettings)
     near: NearDupSettings = field(default_factory=NearDupSettings)
 
     @property
@@ -52,6 +56,9 @@ HELP: dict[str, str] = {
     "extract_timeout_s": "Time limit per HTML page; a page over it is rejected as extract_timeout.",
     "extract_workers": "Processes for HTML extraction (0: one per core).",
     "min_article_words": "HTML whose extracted prose (lines of 6+ words) is shorter than this is rejected as extract_no_article.",
+    "fields": "Extract fields (language); --no-fields skips them, dates and domains are still read.",
+    "boilerplate_min_articles": "A short paragraph seen in this many earlier articles of the same site is boilerplate and removed (0: off).",
+    "boilerplate_max_words": "Only paragraphs of at most this many words are counted as possible boilerplate.",
     "near_dedup": "Find near-duplicate articles (MinHash + LSH); --no-near-dedup keeps exact dedup only.",
     "shingle_words": "Near dedup: words per shingle.",
     "num_perm": "Near dedup: MinHash permutations (signature length); a multiple of --bands.",
@@ -146,7 +153,9 @@ def _validate(settings: Settings) -> None:
     for name, value in settings.as_flat_dict().items():
         if isinstance(value, (str, bool)):
             continue
-        if value < 0 or (value == 0 and name != "extract_workers"):
+        if value < 0 or (
+            value == 0 and name not in ("extract_workers", "boilerplate_min_articles")
+        ):
             raise SettingsError(f"setting {name!r} must be positive, got {value!r}")
     near = settings.near
     if near.num_perm % near.bands:

@@ -11,7 +11,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from schemas.tables import ARTICLES, DUPLICATES, MINHASH, PARAGRAPHS, TABLES
-from tasks import clean, dedup, fields, neardup, read, rows
+from tasks import boilerplate, clean, dedup, fields, neardup, read, rows
 from tasks.extract import HtmlExtractor
 from tasks.lake import Lake, RunWriter
 from tasks.records import Document, DocumentDuplicate, Reject, StageOutput, run_stage
@@ -45,8 +45,29 @@ def dedup_paragraphs(docs: list[Document]) -> StageOutput:
 
 
 @task(name="fields", cache_policy=NO_CACHE)
-def add_fields(docs: list[Document], now: datetime) -> StageOutput:
-    return run_stage("fields", docs, partial(fields.add_fields, now=now))
+def add_fields(docs: list[Document], now: datetime, settings: fields.FieldSettings) -> StageOutput:
+    return run_stage("fields", docs, partial(fields.add_fields, now=now, settings=settings))
+
+
+@task(name="load-site-paragraph-counts", cache_policy=NO_CACHE)
+def load_site_paragraph_counts(
+    lake: Lake, settings: boilerplate.BoilerplateSettings
+) -> boilerplate.SiteParagraphCounts:
+    if settings.boilerplate_min_articles <= 0:
+        return boilerplate.SiteParagraphCounts()
+    return boilerplate.SiteParagraphCounts(
+        lake.site_paragraph_counts(settings.boilerplate_max_words)
+    )
+
+
+@task(name="remove-boilerplate", cache_policy=NO_CACHE)
+def remove_boilerplate(
+    docs: list[Document],
+    counts: boilerplate.SiteParagraphCounts,
+    settings: boilerplate.BoilerplateSettings,
+) -> StageOutput:
+    step = partial(boilerplate.remove_boilerplate, counts=counts, settings=settings)
+    return run_stage("boilerplate", docs, step)
 
 
 @task(name="dedup-documents", cache_policy=NO_CACHE)

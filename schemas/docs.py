@@ -5,6 +5,7 @@ Run `python -m schemas.docs > docs/tables.md`; a test keeps the committed file i
 
 from schemas.reasons import REASONS
 from schemas.tables import TABLES
+from schemas.views import VIEWS
 
 
 def render_data_dictionary() -> str:
@@ -32,6 +33,10 @@ def render_data_dictionary() -> str:
             nullable = "yes" if col.nullable else "no"
             lines.append(f"| `{col.name}` | `{col.type}` | {nullable} | {col.description} |")
         lines.append("")
+    lines += ["## Views", "", "`newsmill query` defines these over the tables above.", ""]
+    for name, (description, _) in VIEWS.items():
+        lines += [f"- `{name}`: {description}"]
+    lines.append("")
     lines += ["## Reject reasons", "", "| stage | reason | meaning |", "| --- | --- | --- |"]
     for reason, meaning in REASONS.items():
         lines.append(f"| {reason.stage} | `{reason.value}` | {meaning} |")

@@ -33,7 +33,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from schemas.tables import MINHASH, RUNS, TableSpec
+from schemas.tables import ARTICLES, DUPLICATES, MINHASH, PARAGRAPHS, RUNS, TableSpec
 
 STAGING_DIR = "_staging"
 JOURNAL_NAME = "_COMMIT.json"
@@ -187,6 +187,31 @@ class Lake:
             """
         ).to_arrow_table()
         return related.cast(MINHASH.schema) if related.num_rows else MINHASH.schema.empty_table()
+
+    def site_paragraph_counts(self, max_words: int) -> list[tuple[str, str, int]]:
+        """(domain, paragraph_hash, articles) for short paragraphs of committed articles,
+        counting both the paragraphs kept and those already removed as boilerplate."""
+        tables = [self.table_path(t) for t in (ARTICLES, PARAGRAPHS, DUPLICATES)]
+        if not all(any(t.glob("**/*.parquet")) for t in tables):
+            return []
+        articles, paragraphs, duplicates = (
+            f"read_parquet('{str(t / '**' / '*.parquet').replace(chr(39), chr(39) * 2)}', hive_partitioning = true)"
+            for t in tables
+        )
+        counts: list[tuple[str, str, int]] = duckdb.execute(
+            f"""
+            with seen as (
+                select doc_id, paragraph_hash from {paragraphs} where n_words <= {int(max_words)}
+                union all
+                select doc_id, content_hash from {duplicates} where method = 'boilerplate'
+            )
+            select a.domain, s.paragraph_hash, count(distinct s.doc_id)
+            from seen s join {articles} a using (doc_id)
+            where a.domain is not null
+            group by all
+            """
+        ).fetchall()
+        return counts
 
     def start_run(self, run_id: str, buffer_rows: int = 20_000) -> "RunWriter":
         return RunWriter(self.root, run_id, buffer_rows)

@@ -179,6 +179,7 @@ class SignedArticle:
     published_at: datetime | None
     n_words: int
     n_paragraph_duplicates: int
+    n_boilerplate_paragraphs: int
     n_paragraphs: int
 
 
@@ -192,6 +193,7 @@ def signed_article(doc: Document) -> SignedArticle:
         doc.published_at,
         len(doc.text.split()),
         len(doc.dropped_paragraphs),
+        len(doc.boilerplate_paragraphs),
         len(doc.paragraphs),
     )
 

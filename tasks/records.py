@@ -49,6 +49,7 @@ class Document:
     content_hash: str | None = None
     paragraph_hashes: list[str] = field(default_factory=list)
     dropped_paragraphs: list["ParagraphDuplicate"] = field(default_factory=list)
+    boilerplate_paragraphs: list["ParagraphDuplicate"] = field(default_factory=list)
 
     @property
     def doc_id(self) -> str:
@@ -77,7 +78,7 @@ class ParagraphDuplicate:
     """A paragraph dropped from an article because an earlier paragraph says the same."""
 
     position: int
-    duplicate_of_position: int
+    duplicate_of_position: int | None  # None: boilerplate, a site template, not a paragraph
     paragraph_hash: str
 
 

@@ -84,7 +84,7 @@ def paragraph_rows(doc: Document, ctx: RunContext) -> list[dict[str, Any]]:
 
 
 def paragraph_duplicate_rows(
-    doc: Document, dropped: list[ParagraphDuplicate], ctx: RunContext
+    doc: Document, dropped: list[ParagraphDuplicate], ctx: RunContext, method: str = "exact"
 ) -> list[dict[str, Any]]:
     return [
         {
@@ -93,7 +93,7 @@ def paragraph_duplicate_rows(
             "doc_id": doc.doc_id,
             "duplicate_of": doc.doc_id,
             "level": "paragraph",
-            "method": "exact",
+            "method": method,
             "similarity": 1.0,
             "position": d.position,
             "duplicate_of_position": d.duplicate_of_position,
@@ -192,4 +192,7 @@ def batch_rows(
         index.latest_by_source[doc.source] = doc.doc_id
         rows[PARAGRAPHS.name].extend(paragraph_rows(doc, ctx))
         rows[DUPLICATES.name].extend(paragraph_duplicate_rows(doc, doc.dropped_paragraphs, ctx))
+        rows[DUPLICATES.name].extend(
+            paragraph_duplicate_rows(doc, doc.boilerplate_paragraphs, ctx, method="boilerplate")
+        )
     return rows

@@ -50,6 +50,8 @@ class RunSummary:
             self.counts[f"duplicates.document.{dup.method}"] += 1
         for doc in articles:
             self.counts["duplicates.paragraph.exact"] += len(doc.dropped_paragraphs)
+            if doc.boilerplate_paragraphs:
+                self.counts["duplicates.paragraph.boilerplate"] += len(doc.boilerplate_paragraphs)
             self.counts["written.paragraphs"] += len(doc.paragraphs)
 
     def record_near_duplicates(self, near: list[NearDuplicate]) -> None:
@@ -59,7 +61,12 @@ class RunSummary:
         self.counts["written.articles"] -= len(near)
         for dup in near:
             self.counts["written.paragraphs"] -= dup.article.n_paragraphs
+            # their paragraph-level rows are dropped with them
             self.counts["duplicates.paragraph.exact"] -= dup.article.n_paragraph_duplicates
+            if dup.article.n_boilerplate_paragraphs:
+                self.counts["duplicates.paragraph.boilerplate"] -= (
+                    dup.article.n_boilerplate_paragraphs
+                )
 
     def progress_line(self, shard_number: int, shards: int, seconds: float) -> str:
         c = self.counts

@@ -287,3 +287,89 @@ def test_yesterdays_story_republished_today_is_a_near_duplicate_of_yesterdays_ar
         f"select articles, duplicates_document, already_ingested from {table(lake, 'runs')} order by started_at"
     ).fetchall()
     assert runs == [(2, 0, 0), (0, 2, 0), (0, 0, 2)]
+
+
+def test_shared_paragraphs_view_lists_wire_copy_shared_between_articles(
+    prefect_env, tmp_path: Path
+) -> None:
+    rng = random.Random(9)
+    wire = _story(rng, 2)
+    src, lake = tmp_path / "src", tmp_path / "lake"
+    src.mkdir()
+    (src / "a.txt").write_text("\n\n".join([*wire, *_story(rng, 5)]))
+    (src / "b.txt").write_text("\n\n".join([_story(rng, 1)[0], *wire, *_story(rng, 4)]))
+    (src / "c.txt").write_text("\n\n".join(_story(rng, 6)))
+    assert (
+        run_newsmill(prefect_env, "run", str(src), "--lake", str(lake), "--quiet").returncode == 0
+    )
+
+    from flows.report import connect_lake
+
+    rows = (
+        connect_lake(lake)
+        .sql(
+            """
+        select a.source, b.source, s.n_shared, s.positions
+        from shared_paragraphs s join articles a on a.doc_id = s.doc_id join articles b on b.doc_id = s.shares_with
+        order by a.source
+        """
+        )
+        .fetchall()
+    )
+    assert [(Path(a).name, Path(b).name, n, positions) for a, b, n, positions in rows] == [
+        ("a.txt", "b.txt", 2, [0, 1]),
+        ("b.txt", "a.txt", 2, [1, 2]),
+    ]
+    near = duckdb.sql(
+        f"select count(*) from {table(lake, 'duplicates')} where level = 'document'"
+    ).fetchall()
+    assert near == [(0,)]  # two shared paragraphs of seven: syndication, not a copy
+
+
+def test_site_boilerplate_is_removed_after_enough_articles_and_across_runs(
+    prefect_env, tmp_path: Path
+) -> None:
+    rng = random.Random(21)
+    footer = "Photo: Alder Courier staff. Subscribe for the morning briefing."
+    lake, first, second = tmp_path / "lake", tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+
+    def record(i: int) -> str:
+        text = "\n\n".join([*_story(rng, 4), footer])
+        return (
+            json.dumps({"id": f"n{i}", "url": f"https://www.courier.example/{i}", "text": text})
+            + "\n"
+        )
+
+    (first / "site.jsonl").write_text("".join(record(i) for i in range(7)))
+    (second / "site.jsonl").write_text(record(7))
+    for folder in (first, second):
+        result = run_newsmill(
+            prefect_env,
+            "run",
+            str(folder),
+            "--lake",
+            str(lake),
+            "--quiet",
+            "--boilerplate-min-articles",
+            "5",
+        )
+        assert result.returncode == 0, result.stderr
+
+    rows = duckdb.sql(
+        f"""
+        select a.external_id, a.n_paragraphs, a.text like '%Subscribe for the morning briefing.%',
+               count(d.doc_id) filter (where d.method = 'boilerplate')
+        from {table(lake, "articles")} a left join {table(lake, "duplicates")} d using (doc_id)
+        group by all order by a.external_id
+        """
+    ).fetchall()
+    assert rows == [
+        *[(f"n{i}", 5, True, 0) for i in range(5)],
+        *[(f"n{i}", 4, False, 1) for i in range(5, 8)],
+    ]
+    [(position, level)] = duckdb.sql(
+        f"select distinct position, level from {table(lake, 'duplicates')} where method = 'boilerplate'"
+    ).fetchall()
+    assert (position, level) == (4, "paragraph")

@@ -1,0 +1,250 @@
+"""Near-duplicate detection at scale, against the injected duplicates of make_corpus.py.
+
+For each corpus size: docs/s end to end, peak RSS, recall and precision of the injected
+exact and near copies, and the cost growth between sizes. With --datatrove, datatrove's
+MinHash pipeline (defaults; a separate benchmark-only venv, never a project dependency)
+runs on the smallest corpus in the same script run, and the ratio is printed.
+
+    .venv/bin/python benchmarks/dedup.py --sizes 20000 100000 --datatrove
+
+Scoring, by pairs: a labelled copy (exact or near, with the article it copies) is found
+when newsmill puts both in one cluster (same canonical article). A flagged duplicate is
+correct when it and its canonical descend from the same original in the labels.
+"""
+
+import argparse
+import itertools
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parents[1]
+MAKE_CORPUS = ROOT.parent / "shared" / "tools" / "make_corpus.py"
+WORK = ROOT / "benchmarks" / ".work"
+DATATROVE_PYTHON = WORK / "venv-datatrove" / "bin" / "python"
+
+
+def build_corpus(docs: int, seed: int = 7) -> Path:
+    out = WORK / f"corpus-{docs}-{seed}"
+    if not (out / "labels.jsonl").exists():
+        subprocess.run(
+            [sys.executable, str(MAKE_CORPUS), str(out), "--docs", str(docs), "--seed", str(seed)],
+            check=True,
+        )
+    return out
+
+
+def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """(wall seconds, peak RSS MiB of the largest process) of a command, via GNU time."""
+    stats = WORK / "time.txt"
+    started = time.monotonic()
+    result = subprocess.run(
+        ["/usr/bin/time", "-f", "%M", "-o", str(stats), *command],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    wall = time.monotonic() - started
+    if result.returncode != 0:
+        sys.exit(f"{command[0]} failed:\n{result.stderr[-4000:]}")
+    return wall, int(stats.read_text().split()[-1]) / 1024
+
+
+def labelled_roots(corpus: Path) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """Each id's original (following `of` chains), and the labelled (copy, original) pairs."""
+    of: dict[str, str | None] = {}
+    with open(corpus / "labels.jsonl", encoding="utf-8") as handle:
+        for line in handle:
+            label = json.loads(line)
+            of[label["id"]] = label["of"] if label["kind"] in ("exact", "near") else None
+
+    def root(i: str) -> str:
+        while of[i] is not None:
+            i = of[i]  # type: ignore[assignment]
+        return i
+
+    pairs = [(i, o) for i, o in of.items() if o is not None]
+    return {i: root(i) for i in of}, pairs
+
+
+def newsmill_clusters(lake: Path, corpus: Path) -> tuple[dict[str, str], set[str]]:
+    """Corpus id → canonical corpus id, and the ids newsmill flagged as document duplicates."""
+    table = lambda name: f"read_parquet('{lake}/{name}/**/*.parquet', hive_partitioning=true)"  # noqa: E731
+    ids = {
+        row[0]: row[1]
+        for row in duckdb.sql(f"select doc_id, external_id from {table('articles')}").fetchall()
+    }
+    line_to_id: dict[int, str] = {}
+    with open(corpus / "articles.jsonl", encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            line_to_id[number] = json.loads(line)["id"]
+    canonical = {external: external for external in ids.values()}
+    flagged = set()
+    for source, duplicate_of in duckdb.sql(
+        f"select source, duplicate_of from {table('duplicates')} where level = 'document'"
+    ).fetchall():
+        copy = line_to_id[int(source.rsplit(":", 1)[1])]
+        canonical[copy] = ids[duplicate_of]
+        flagged.add(copy)
+    return canonical, flagged
+
+
+def score(
+    canonical: dict[str, str],
+    flagged: set[str],
+    roots: dict[str, str],
+    pairs: list[tuple[str, str]],
+) -> dict[str, float]:
+    found = sum(canonical.get(c, c) == canonical.get(o, o) for c, o in pairs)
+    correct = sum(roots[d] == roots[canonical[d]] for d in flagged)
+    return {
+        "recall": found / len(pairs) if pairs else 1.0,
+        "precision": correct / len(flagged) if flagged else 1.0,
+        "flagged": len(flagged),
+        "pairs": len(pairs),
+    }
+
+
+def run_newsmill(corpus: Path, extra: list[str]) -> dict[str, float]:
+    lake = WORK / f"lake-dedup-{corpus.name}"
+    shutil.rmtree(lake, ignore_errors=True)
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(ROOT / ".prefect-home"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+    }
+    newsmill = str(Path(sys.executable).with_name("newsmill"))
+    wall, rss = timed(
+        [newsmill, "run", str(corpus / "articles.jsonl"), "--lake", str(lake), "--quiet", *extra],
+        env,
+    )
+    roots, pairs = labelled_roots(corpus)
+    canonical, flagged = newsmill_clusters(lake, corpus)
+    docs = count_lines(corpus / "articles.jsonl")
+    return {
+        "docs": docs,
+        "seconds": wall,
+        "docs_per_s": docs / wall,
+        "rss_mib": rss,
+        **score(canonical, flagged, roots, pairs),
+    }
+
+
+DATATROVE_SCRIPT = """
+import sys
+from datatrove.executor import LocalPipelineExecutor
+from datatrove.pipeline.dedup import MinhashDedupSignature, MinhashDedupBuckets, MinhashDedupCluster, MinhashDedupFilter
+from datatrove.pipeline.dedup.minhash import MinhashConfig
+from datatrove.pipeline.readers import JsonlReader
+from datatrove.pipeline.writers import JsonlWriter, ParquetWriter
+
+corpus, work, workers = sys.argv[1], sys.argv[2], int(sys.argv[3])
+config = MinhashConfig()
+reader = lambda: JsonlReader(corpus, glob_pattern="articles.jsonl", id_key="id")
+LocalPipelineExecutor([reader(), MinhashDedupSignature(f"{work}/sigs", config=config)], tasks=1, workers=workers, logging_dir=f"{work}/logs/1").run()
+LocalPipelineExecutor([MinhashDedupBuckets(f"{work}/sigs", f"{work}/buckets", config=config)], tasks=config.num_buckets, workers=workers, logging_dir=f"{work}/logs/2").run()
+LocalPipelineExecutor([MinhashDedupCluster(f"{work}/buckets", f"{work}/remove_ids", config=config)], tasks=1, logging_dir=f"{work}/logs/3").run()
+LocalPipelineExecutor([reader(), MinhashDedupFilter(f"{work}/remove_ids", exclusion_writer=JsonlWriter(f"{work}/removed", compression=None)), ParquetWriter(f"{work}/kept")], tasks=1, workers=workers, logging_dir=f"{work}/logs/4").run()
+"""
+
+
+def ensure_datatrove() -> None:
+    """The baseline's own venv, from benchmarks/datatrove-requirements.txt."""
+    if not DATATROVE_PYTHON.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(DATATROVE_PYTHON.parents[1])], check=True)
+        requirements = ROOT / "benchmarks" / "datatrove-requirements.txt"
+        subprocess.run(
+            [str(DATATROVE_PYTHON), "-m", "pip", "install", "-q", "-r", str(requirements)],
+            check=True,
+        )
+
+
+def count_lines(path: Path) -> int:
+    with open(path, encoding="utf-8") as handle:
+        return sum(1 for _ in handle)
+
+
+def run_datatrove(corpus: Path, workers: int) -> dict[str, float]:
+    ensure_datatrove()
+    work = WORK / f"datatrove-{corpus.name}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    script = work / "pipeline.py"
+    script.write_text(DATATROVE_SCRIPT)
+    wall, rss = timed([str(DATATROVE_PYTHON), str(script), str(corpus), str(work), str(workers)])
+    removed = set()
+    for path in (work / "removed").glob("*.jsonl"):
+        with open(path, encoding="utf-8") as handle:
+            removed |= {json.loads(line)["id"] for line in handle}
+    roots, pairs = labelled_roots(corpus)
+    found = sum(c in removed or o in removed for c, o in pairs)
+    # datatrove keeps one document per cluster; a removed document is right when it is a labelled copy
+    # or an original whose copy was kept (both descend from the same original).
+    correct = sum(
+        roots[d] != d or any(roots[c] == d and c not in removed for c, _ in pairs) for d in removed
+    )
+    docs = count_lines(corpus / "articles.jsonl")
+    return {
+        "docs": docs,
+        "seconds": wall,
+        "docs_per_s": docs / wall,
+        "rss_mib": rss,
+        "recall": found / len(pairs),
+        "precision": correct / len(removed) if removed else 1.0,
+        "flagged": len(removed),
+        "pairs": len(pairs),
+    }
+
+
+def report(name: str, size: int, result: dict[str, float]) -> None:
+    print(
+        f"{name:<10} {size:>9,} docs  {result['seconds']:8.1f} s  {result['docs_per_s']:9,.0f} docs/s  "
+        f"peak RSS {result['rss_mib']:7,.0f} MiB  recall {result['recall']:.3f}  precision {result['precision']:.4f}  "
+        f"({result['flagged']:,} flagged, {result['pairs']:,} labelled copies)",
+        flush=True,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", type=int, nargs="+", default=[20_000])
+    parser.add_argument(
+        "--datatrove", action="store_true", help=f"also run datatrove from {DATATROVE_PYTHON}"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="datatrove workers"
+    )
+    args = parser.parse_args()
+    WORK.mkdir(parents=True, exist_ok=True)
+    results = {}
+    for size in sorted(args.sizes):
+        corpus = build_corpus(size)
+        # the same work as datatrove's pipeline: no field extraction (documented --no-fields)
+        results[size] = run_newsmill(corpus, ["--no-fields"])
+        report("newsmill", size, results[size])
+    smallest = min(args.sizes)
+    if args.datatrove:
+        baseline = run_datatrove(build_corpus(smallest), args.workers)
+        report("datatrove", smallest, baseline)
+        print(
+            f"speed ratio on {smallest:,} docs: newsmill / datatrove = {results[smallest]['docs_per_s'] / baseline['docs_per_s']:.1f}x"
+        )
+    sizes = sorted(results)
+    for small, large in itertools.pairwise(sizes):
+        growth = results[large]["seconds"] / results[small]["seconds"]
+        print(
+            f"cost growth {small:,} -> {large:,} docs ({large / small:.0f}x the docs): time x{growth:.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
