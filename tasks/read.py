@@ -79,12 +79,12 @@ def _read_limited(handle: _ByteStream, limit: int) -> bytes:
 
 
 def _open_maybe_gzip(path: str) -> _ByteStream:
-    handle = open(path, "rb")  # noqa: SIM115 - returned to the caller, who closes it
-    magic = handle.read(2)
-    handle.seek(0)
+    """gzip is recognised by its magic bytes, whatever the file is called."""
+    with open(path, "rb") as probe:
+        magic = probe.read(2)
     if magic == GZIP_MAGIC:
-        return gzip.GzipFile(fileobj=handle, mode="rb")
-    return handle
+        return gzip.GzipFile(path, "rb")
+    return open(path, "rb")
 
 
 def read_part(part: FilePart, settings: ReadSettings) -> Iterator[Document | Reject]:
