@@ -145,13 +145,19 @@ from datatrove.pipeline.dedup.minhash import MinhashConfig
 from datatrove.pipeline.readers import JsonlReader
 from datatrove.pipeline.writers import JsonlWriter, ParquetWriter
 
-corpus, work, workers = sys.argv[1], sys.argv[2], int(sys.argv[3])
-config = MinhashConfig()
-reader = lambda: JsonlReader(corpus, glob_pattern="articles.jsonl", id_key="id")
-LocalPipelineExecutor([reader(), MinhashDedupSignature(f"{work}/sigs", config=config)], tasks=1, workers=workers, logging_dir=f"{work}/logs/1").run()
-LocalPipelineExecutor([MinhashDedupBuckets(f"{work}/sigs", f"{work}/buckets", config=config)], tasks=config.num_buckets, workers=workers, logging_dir=f"{work}/logs/2").run()
-LocalPipelineExecutor([MinhashDedupCluster(f"{work}/buckets", f"{work}/remove_ids", config=config)], tasks=1, logging_dir=f"{work}/logs/3").run()
-LocalPipelineExecutor([reader(), MinhashDedupFilter(f"{work}/remove_ids", exclusion_writer=JsonlWriter(f"{work}/removed", compression=None)), ParquetWriter(f"{work}/kept")], tasks=1, workers=workers, logging_dir=f"{work}/logs/4").run()
+
+def main(corpus, work, workers):
+    config = MinhashConfig()
+    reader = lambda: JsonlReader(corpus, glob_pattern="articles.jsonl", id_key="id")
+    run = lambda steps, tasks, name: LocalPipelineExecutor(steps, tasks=tasks, workers=min(workers, tasks), logging_dir=f"{work}/logs/{name}").run()
+    run([reader(), MinhashDedupSignature(f"{work}/sigs", config=config)], 1, "signature")
+    run([MinhashDedupBuckets(f"{work}/sigs", f"{work}/buckets", config=config)], config.num_buckets, "buckets")
+    run([MinhashDedupCluster(f"{work}/buckets", f"{work}/remove_ids", config=config)], 1, "cluster")
+    run([reader(), MinhashDedupFilter(f"{work}/remove_ids", exclusion_writer=JsonlWriter(f"{work}/removed", compression=None)), ParquetWriter(f"{work}/kept")], 1, "filter")
+
+
+if __name__ == "__main__":  # datatrove starts worker processes by spawning
+    main(sys.argv[1], sys.argv[2], int(sys.argv[3]))
 """
 
 

@@ -115,6 +115,6 @@ def stage_near_duplicates(
     """Record near copies, keep the signatures of what stays, drop the copies' staged rows."""
     dropped = {d.article.doc_id: d.duplicate_of for d in near}
     writer.write(DUPLICATES, [rows.near_duplicate_row(d, ctx) for d in near])
-    keys = neardup.band_keys(signatures.signatures, signatures.settings)
-    writer.write(MINHASH, rows.minhash_rows(signatures, set(dropped), keys, ctx))
+    for table in rows.minhash_tables(signatures, set(dropped), ctx):
+        writer.write_table(MINHASH, table)
     writer.drop_documents(dropped, (ARTICLES, PARAGRAPHS, DUPLICATES))

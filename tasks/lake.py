@@ -252,19 +252,35 @@ class RunWriter:
         if self._buffered >= self._buffer_rows:
             self.flush()
 
+    def write_table(self, spec: TableSpec, table: pa.Table) -> None:
+        """Arrow rows, for tables built column-wise; grouped into partitions like `write`."""
+        self.flush()
+        self._specs[spec.name] = spec
+        partitions = table.select(list(spec.partition_by)).to_pylist()
+        for partition in {_partition_path(spec, p) for p in partitions}:
+            mask = pa.array([_partition_path(spec, p) == partition for p in partitions])
+            self._writer_for(spec, partition).write_table(
+                table.filter(mask).select(spec.file_schema.names).cast(spec.file_schema)
+            )
+
+    def _writer_for(self, spec: TableSpec, partition: str) -> pq.ParquetWriter:
+        key = (spec.name, partition)
+        if key not in self._writers:
+            relative = self._relative_file(spec, partition)
+            path = self.staging / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._writers[key] = pq.ParquetWriter(path, spec.file_schema, compression="zstd")
+            self._files.append(relative)
+        return self._writers[key]
+
     def flush(self) -> None:
         for (table, partition), rows in self._buffers.items():
             if not rows:
                 continue
             spec = self._specs[table]
-            key = (table, partition)
-            if key not in self._writers:
-                relative = self._relative_file(spec, partition)
-                path = self.staging / relative
-                path.parent.mkdir(parents=True, exist_ok=True)
-                self._writers[key] = pq.ParquetWriter(path, spec.file_schema, compression="zstd")
-                self._files.append(relative)
-            self._writers[key].write_table(pa.Table.from_pylist(rows, schema=spec.file_schema))
+            self._writer_for(spec, partition).write_table(
+                pa.Table.from_pylist(rows, schema=spec.file_schema)
+            )
         self._buffers.clear()
         self._buffered = 0
 

@@ -12,9 +12,9 @@ lake (`minhash` table) lets a later run find copies without re-reading any text.
 """
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from importlib.metadata import version
 
 import numpy as np
@@ -72,19 +72,23 @@ def compute_signatures(texts: Sequence[str], settings: NearDupSettings) -> np.nd
     return signatures
 
 
+def band_key_column(signatures: np.ndarray, settings: NearDupSettings, band: int) -> np.ndarray:
+    """The keys of one band for every row: (n,) uint64."""
+    rows = settings.rows_per_band
+    values = signatures[:, band * rows : (band + 1) * rows].astype(np.uint64)
+    keys = np.zeros(len(signatures), dtype=np.uint64)
+    with np.errstate(over="ignore"):  # wrap-around multiplication is the hash
+        for column in range(rows):
+            keys = (keys ^ values[:, column]) * _BAND_MIX
+        keys ^= np.uint64(band) * _BAND_MIX
+    keys[(signatures == np.iinfo(np.uint32).max).all(axis=1)] = 0  # empty text: never matched
+    return keys
+
+
 def band_keys(signatures: np.ndarray, settings: NearDupSettings) -> np.ndarray:
     """(n, bands) uint64 keys: rows of a band hashed together, the band number mixed in."""
-    n = signatures.shape[0]
-    rows = signatures[:, : settings.bands * settings.rows_per_band].astype(np.uint64)
-    rows = rows.reshape(n, settings.bands, settings.rows_per_band)
-    keys = np.zeros((n, settings.bands), dtype=np.uint64)
-    with np.errstate(over="ignore"):  # wrap-around multiplication is the hash
-        for column in range(settings.rows_per_band):
-            keys = (keys ^ rows[:, :, column]) * _BAND_MIX
-        keys ^= np.arange(settings.bands, dtype=np.uint64) * _BAND_MIX
-    empty = (signatures == np.iinfo(np.uint32).max).all(axis=1)
-    keys[empty] = 0  # never stored, never matched
-    return keys
+    columns = [band_key_column(signatures, settings, band) for band in range(settings.bands)]
+    return np.stack(columns, axis=1) if columns else np.zeros((len(signatures), 0), np.uint64)
 
 
 def find_candidates(keys: np.ndarray) -> np.ndarray:
@@ -170,7 +174,7 @@ def choose_canonical(members: Iterable[Member]) -> Member:
 
 @dataclass(slots=True)
 class SignedArticle:
-    """An article of this run as the near-dup step sees it: no text, only what it needs."""
+    """An article of this run as the near-dup step reports it: no text, only what it needs."""
 
     doc_id: str
     source: str
@@ -183,41 +187,98 @@ class SignedArticle:
     n_paragraphs: int
 
 
-def signed_article(doc: Document) -> SignedArticle:
-    assert doc.content_hash is not None, "near dedup runs after exact dedup"
-    return SignedArticle(
-        doc.doc_id,
-        doc.source,
-        doc.input_hash,
-        doc.content_hash,
-        doc.published_at,
-        len(doc.text.split()),
-        len(doc.dropped_paragraphs),
-        len(doc.boilerplate_paragraphs),
-        len(doc.paragraphs),
-    )
+def _utc(seconds: float) -> datetime | None:
+    return None if np.isnan(seconds) else datetime.fromtimestamp(seconds, UTC)
 
 
 class RunSignatures:
-    """Signatures of the articles a run kept so far, appended shard by shard."""
+    """Signatures and the little else the near-dup step needs of the articles a run kept,
+    appended shard by shard in compact arrays (~0.7 KB an article at 128 permutations):
+    no text, no Python object per article, no copy of all signatures at the end."""
 
     def __init__(self, settings: NearDupSettings) -> None:
         self.settings = settings
-        self.articles: list[SignedArticle] = []
-        self._signatures: list[np.ndarray] = []
+        self.doc_ids: list[str] = []
+        self.sources: list[str] = []
+        self.chunks: list[np.ndarray] = []  # (rows, num_perm) signatures per added batch
+        self._hashes: list[np.ndarray] = []  # input hash, content hash as uint64
+        self._numbers: list[np.ndarray] = []  # words, paragraphs, repeats, boilerplate
+        self._published: list[np.ndarray] = []  # epoch seconds, NaN when undated
+        self._starts = np.zeros(1, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.doc_ids)
 
     def add(self, docs: Sequence[Document]) -> None:
-        if docs:
-            self.articles.extend(signed_article(d) for d in docs)
-            self._signatures.append(compute_signatures([d.text for d in docs], self.settings))
+        if not docs:
+            return
+        self.doc_ids.extend(d.doc_id for d in docs)
+        self.sources.extend(d.source for d in docs)
+        self.chunks.append(compute_signatures([d.text for d in docs], self.settings))
+        hashes = [[int(d.input_hash, 16), int(d.content_hash or "0", 16)] for d in docs]
+        self._hashes.append(np.array(hashes, dtype=np.uint64))
+        numbers = [
+            [
+                len(d.text.split()),
+                len(d.paragraphs),
+                len(d.dropped_paragraphs),
+                len(d.boilerplate_paragraphs),
+            ]
+            for d in docs
+        ]
+        self._numbers.append(np.array(numbers, dtype=np.int32))
+        published = [d.published_at.timestamp() if d.published_at else np.nan for d in docs]
+        self._published.append(np.array(published, dtype=np.float64))
+        self._starts = np.append(self._starts, len(self.doc_ids))
 
-    @property
-    def signatures(self) -> np.ndarray:
-        if not self._signatures:
-            return np.zeros((0, self.settings.num_perm), dtype=np.uint32)
-        if len(self._signatures) > 1:
-            self._signatures = [np.concatenate(self._signatures)]
-        return self._signatures[0]
+    def _locate(self, rows: np.ndarray) -> np.ndarray:
+        return np.searchsorted(self._starts, rows, side="right") - 1
+
+    def signature_rows(self, rows: np.ndarray) -> np.ndarray:
+        """Signatures of the given run rows, gathered from the chunks."""
+        out = np.empty((len(rows), self.settings.num_perm), dtype=np.uint32)
+        chunk_of = self._locate(rows)
+        for chunk in np.unique(chunk_of).tolist():
+            mine = chunk_of == chunk
+            out[mine] = self.chunks[chunk][rows[mine] - self._starts[chunk]]
+        return out
+
+    def article(self, row: int) -> SignedArticle:
+        chunk = int(self._locate(np.array([row]))[0])
+        offset = row - int(self._starts[chunk])
+        input_hash, content_hash = self._hashes[chunk][offset].tolist()
+        words, paragraphs, repeats, boilerplate = self._numbers[chunk][offset].tolist()
+        return SignedArticle(
+            self.doc_ids[row],
+            self.sources[row],
+            f"{input_hash:016x}",
+            f"{content_hash:016x}",
+            _utc(float(self._published[chunk][offset])),
+            words,
+            repeats,
+            boilerplate,
+            paragraphs,
+        )
+
+    def member(self, row: int) -> "Member":
+        article = self.article(row)
+        return Member(article.doc_id, False, article.published_at, article.n_words, row)
+
+    def iter_chunks(self) -> Iterator[tuple[list[str], np.ndarray, np.ndarray, np.ndarray]]:
+        """(doc_ids, signatures, published epoch seconds, word counts) per added batch."""
+        for i, signatures in enumerate(self.chunks):
+            start, end = int(self._starts[i]), int(self._starts[i + 1])
+            yield self.doc_ids[start:end], signatures, self._published[i], self._numbers[i][:, 0]
+
+    def word_counts(self) -> np.ndarray:
+        return (
+            np.concatenate([n[:, 0] for n in self._numbers])
+            if self._numbers
+            else np.zeros(0, np.int32)
+        )
+
+    def published(self) -> list[datetime | None]:
+        return [_utc(s) for chunk in self._published for s in chunk.tolist()]
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,34 +315,65 @@ def decide_near_duplicates(run: RunSignatures, lake: LakeSignatures) -> list[Nea
     canonical article of each cluster; every other article of this run is a near duplicate.
 
     Articles already in the lake are never demoted: they are history, and a cluster that
-    grows across runs keeps its canonical.
+    grows across runs keeps its canonical. Rows 0..n-1 are this run's, n.. the lake's;
+    band keys are made one band at a time, so memory stays O(articles).
     """
     settings = run.settings
-    signatures = np.concatenate([run.signatures, lake.signatures])
-    n_run = len(run.articles)
-    members = [
-        Member(a.doc_id, False, a.published_at, a.n_words, i) for i, a in enumerate(run.articles)
-    ] + [
-        Member(doc_id, True, published, words, -1)
-        for doc_id, published, words in zip(
-            lake.doc_ids, lake.published_at, lake.n_words, strict=True
+    n_run = len(run)
+    lake_keys = band_keys(lake.signatures, settings)
+    found = []
+    for band in range(settings.bands):
+        column = np.concatenate(
+            [*(band_key_column(chunk, settings, band) for chunk in run.chunks), lake_keys[:, band]]
         )
-    ]
-    pairs, _ = verify_pairs(
-        signatures, find_candidates(band_keys(signatures, settings)), settings.near_threshold
-    )
-    labels = cluster(len(members), pairs)
-    by_cluster: dict[int, list[int]] = {}
-    for row, label in enumerate(labels.tolist()):
-        by_cluster.setdefault(label, []).append(row)
-    duplicates = []
-    for rows in by_cluster.values():
-        if len(rows) < 2 or min(rows) >= n_run:
-            continue
-        canonical = min(rows, key=lambda r: (*canonical_key(members[r]), members[r].doc_id))
-        for row in rows:
-            if row != canonical and row < n_run:
-                similarity = float(estimate_similarity(signatures, np.array([[row, canonical]]))[0])
-                doc_id = members[canonical].doc_id
-                duplicates.append(NearDuplicate(run.articles[row], doc_id, similarity, doc_id))
+        found.append(_bucket_pairs(column))
+    candidates = np.unique(np.concatenate(found), axis=0) if found else np.zeros((0, 2), np.int64)
+
+    def signatures_of(rows: np.ndarray) -> np.ndarray:
+        out = np.empty((len(rows), settings.num_perm), dtype=np.uint32)
+        mine = rows < n_run
+        out[mine] = run.signature_rows(rows[mine])
+        out[~mine] = lake.signatures[rows[~mine] - n_run]
+        return out
+
+    similarity = (signatures_of(candidates[:, 0]) == signatures_of(candidates[:, 1])).mean(axis=1)
+    pairs = candidates[similarity >= settings.near_threshold]
+    labels = cluster(n_run + len(lake.doc_ids), pairs)
+    values, sizes = np.unique(labels, return_counts=True)
+    in_clusters = np.flatnonzero(np.isin(labels, values[sizes > 1]))
+    order = in_clusters[np.argsort(labels[in_clusters], kind="stable")]
+    duplicates: list[NearDuplicate] = []
+    for rows in np.split(order, np.flatnonzero(np.diff(labels[order])) + 1):
+        if len(rows):
+            duplicates.extend(_cluster_duplicates(rows, run, lake, signatures_of))
     return duplicates
+
+
+def _cluster_duplicates(
+    rows: np.ndarray,
+    run: RunSignatures,
+    lake: LakeSignatures,
+    signatures_of: Callable[[np.ndarray], np.ndarray],
+) -> list[NearDuplicate]:
+    """Name one cluster's canonical article; this run's other members are its near copies."""
+    n_run = len(run)
+    if rows.min() >= n_run:
+        return []  # lake articles only: history is not rewritten
+    members = {
+        int(r): run.member(int(r))
+        if r < n_run
+        else Member(
+            lake.doc_ids[r - n_run], True, lake.published_at[r - n_run], lake.n_words[r - n_run], -1
+        )
+        for r in rows.tolist()
+    }
+    canonical = min(members, key=lambda r: (*canonical_key(members[r]), members[r].doc_id))
+    copies = np.array([r for r in members if r != canonical and r < n_run], dtype=np.int64)
+    if not len(copies):
+        return []
+    similarity = (signatures_of(copies) == signatures_of(np.array([canonical]))).mean(axis=1)
+    doc_id = members[canonical].doc_id
+    return [
+        NearDuplicate(run.article(int(row)), doc_id, float(sim), doc_id)
+        for row, sim in zip(copies.tolist(), similarity.tolist(), strict=True)
+    ]

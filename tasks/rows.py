@@ -1,14 +1,16 @@
 """Records to table rows: the one place that maps stage output onto the `schemas/` columns."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
-from schemas.tables import ARTICLES, DUPLICATES, PARAGRAPHS, REJECTS
+from schemas.tables import ARTICLES, DUPLICATES, MINHASH, PARAGRAPHS, REJECTS, UTC_TIMESTAMP
 from tasks.dedup import LakeIndex
-from tasks.neardup import NearDuplicate, RunSignatures
+from tasks.neardup import NearDuplicate, RunSignatures, band_keys
 from tasks.records import Document, DocumentDuplicate, ParagraphDuplicate, Reject
 
 
@@ -139,26 +141,37 @@ def near_duplicate_row(dup: NearDuplicate, ctx: RunContext) -> dict[str, Any]:
     }
 
 
-def minhash_rows(
-    run: RunSignatures, dropped: set[str], keys: np.ndarray, ctx: RunContext
-) -> list[dict[str, Any]]:
-    """Signatures of the articles this run keeps; near copies are not kept, so not stored."""
-    kernel = run.settings.kernel
-    return [
-        {
-            "doc_id": article.doc_id,
-            "signature": signature,
-            "band_keys": band,
-            "published_at": article.published_at,
-            "n_words": article.n_words,
-            "kernel": kernel,
-            **ctx.run_partition,
-        }
-        for article, signature, band in zip(
-            run.articles, run.signatures.tolist(), keys.tolist(), strict=True
+def minhash_tables(run: RunSignatures, dropped: set[str], ctx: RunContext) -> Iterator[pa.Table]:
+    """`minhash` rows of the articles this run keeps (near copies are not kept, so not
+    stored), built from the signature arrays without a Python object per value."""
+    settings = run.settings
+    for doc_ids, signatures, published, words in run.iter_chunks():
+        keep = np.array([d not in dropped for d in doc_ids], dtype=bool)
+        if not keep.any():
+            continue
+        kept = signatures[keep]
+        keys = band_keys(kept, settings)
+        seconds = published[keep]
+        yield pa.table(
+            {
+                "doc_id": pa.array([d for d, k in zip(doc_ids, keep.tolist(), strict=True) if k]),
+                "signature": _list_array(kept, pa.uint32()),
+                "band_keys": _list_array(keys, pa.uint64()),
+                "published_at": pa.array(
+                    np.nan_to_num(seconds * 1e6).astype(np.int64), mask=np.isnan(seconds)
+                ).cast(UTC_TIMESTAMP),
+                "n_words": pa.array(words[keep], pa.int32()),
+                "kernel": pa.array([settings.kernel] * len(kept)),
+                "run_id": pa.array([ctx.run_id] * len(kept)),
+                "run_date": pa.array([ctx.started_at.date()] * len(kept), pa.date32()),
+            },
+            schema=MINHASH.schema,
         )
-        if article.doc_id not in dropped
-    ]
+
+
+def _list_array(matrix: np.ndarray, value_type: pa.DataType) -> pa.ListArray:
+    offsets = np.arange(0, matrix.size + 1, max(matrix.shape[1], 1), dtype=np.int32)
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(matrix.ravel(), value_type))
 
 
 def reject_row(reject: Reject, ctx: RunContext) -> dict[str, Any]:

@@ -41,11 +41,11 @@ def _edit(text: str, share: float) -> str:
 def _doc(i: int, text: str, published: datetime | None = None) -> Document:
     return Document(
         f"s{i}",
-        f"h{i}",
+        f"{i:016x}",  # input and content hashes are xxh3-64 hex
         "text",
         "",
         paragraphs=[text],
-        content_hash=f"c{i}",
+        content_hash=f"{i + 100:016x}",
         published_at=published,
     )
 
@@ -141,6 +141,10 @@ def test_run_decisions_name_the_canonical_and_the_similarity() -> None:
     run.add(docs[:2])
     run.add(docs[2:])
     [dup] = decide_near_duplicates(run, _empty_lake())
+    assert (dup.article.input_hash, dup.article.content_hash) == (
+        docs[0].input_hash,
+        docs[0].content_hash,
+    )
     assert (dup.article.doc_id, dup.duplicate_of, dup.cluster_id) == (
         docs[0].doc_id,
         docs[1].doc_id,
