@@ -7,6 +7,7 @@ caching, no persistence): batches are passed along, and the lake is written by t
 from datetime import datetime
 from functools import partial
 
+import numpy as np
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
@@ -100,9 +101,11 @@ def sign_articles(articles: list[Document], signatures: neardup.RunSignatures) -
 def find_near_duplicates(
     signatures: neardup.RunSignatures, lake: Lake
 ) -> list[neardup.NearDuplicate]:
-    keys = neardup.band_keys(signatures.signatures, signatures.settings)
-    related = neardup.lake_signatures(lake.related_signatures(keys), signatures.settings.num_perm)
-    return neardup.decide_near_duplicates(signatures, related)
+    keys = [neardup.band_keys(chunk, signatures.settings) for chunk in signatures.chunks]
+    related = lake.related_signatures(np.concatenate(keys) if keys else np.zeros((0, 1), np.uint64))
+    return neardup.decide_near_duplicates(
+        signatures, neardup.lake_signatures(related, signatures.settings.num_perm)
+    )
 
 
 @task(name="stage-near-duplicates", cache_policy=NO_CACHE)
