@@ -28,6 +28,16 @@ ROOT = Path(__file__).resolve().parents[1]
 MAKE_CORPUS = ROOT.parent / "shared" / "tools" / "make_corpus.py"
 WORK = ROOT / "benchmarks" / ".work"
 DATATROVE_PYTHON = WORK / "venv-datatrove" / "bin" / "python"
+NEWSMILL = str(Path(sys.executable).with_name("newsmill"))
+
+
+def newsmill_env() -> dict[str, str]:
+    return {
+        **os.environ,
+        "PREFECT_HOME": str(ROOT / ".prefect-home"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+    }
 
 
 def build_corpus(docs: int, seed: int = 7) -> Path:
@@ -114,16 +124,9 @@ def score(
 def run_newsmill(corpus: Path, extra: list[str]) -> dict[str, float]:
     lake = WORK / f"lake-dedup-{corpus.name}"
     shutil.rmtree(lake, ignore_errors=True)
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(ROOT / ".prefect-home"),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "DO_NOT_TRACK": "1",
-    }
-    newsmill = str(Path(sys.executable).with_name("newsmill"))
     wall, rss = timed(
-        [newsmill, "run", str(corpus / "articles.jsonl"), "--lake", str(lake), "--quiet", *extra],
-        env,
+        [NEWSMILL, "run", str(corpus / "articles.jsonl"), "--lake", str(lake), "--quiet", *extra],
+        newsmill_env(),
     )
     roots, pairs = labelled_roots(corpus)
     canonical, flagged = newsmill_clusters(lake, corpus)
@@ -244,6 +247,26 @@ def main() -> None:
         print(
             f"speed ratio on {smallest:,} docs: newsmill / datatrove = {results[smallest]['docs_per_s'] / baseline['docs_per_s']:.1f}x"
         )
+    if args.incremental:
+        fresh = build_corpus(args.incremental, seed=8)
+        for size in sorted(args.sizes):
+            lake = WORK / f"lake-dedup-{build_corpus(size).name}"
+            wall, rss = timed(
+                [
+                    NEWSMILL,
+                    "run",
+                    str(fresh / "articles.jsonl"),
+                    "--lake",
+                    str(lake),
+                    "--quiet",
+                    "--no-fields",
+                ],
+                newsmill_env(),
+            )
+            print(
+                f"incremental run of {args.incremental:,} new docs into the {size:,}-doc lake: {wall:.1f} s, peak RSS {rss:,.0f} MiB",
+                flush=True,
+            )
     sizes = sorted(results)
     for small, large in itertools.pairwise(sizes):
         growth = results[large]["seconds"] / results[small]["seconds"]
