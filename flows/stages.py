@@ -7,7 +7,6 @@ caching, no persistence): batches are passed along, and the lake is written by t
 from datetime import datetime
 from functools import partial
 
-import numpy as np
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
@@ -101,8 +100,9 @@ def sign_articles(articles: list[Document], signatures: neardup.RunSignatures) -
 def find_near_duplicates(
     signatures: neardup.RunSignatures, lake: Lake
 ) -> list[neardup.NearDuplicate]:
-    keys = [neardup.band_keys(chunk, signatures.settings) for chunk in signatures.chunks]
-    related = lake.related_signatures(np.concatenate(keys) if keys else np.zeros((0, 1), np.uint64))
+    related = lake.related_signatures(
+        neardup.band_keys(chunk, signatures.settings) for chunk in signatures.chunks
+    )
     return neardup.decide_near_duplicates(
         signatures, neardup.lake_signatures(related, signatures.settings.num_perm)
     )
@@ -117,7 +117,11 @@ def stage_near_duplicates(
 ) -> None:
     """Record near copies, keep the signatures of what stays, drop the copies' staged rows."""
     dropped = {d.article.doc_id: d.duplicate_of for d in near}
-    writer.write(DUPLICATES, [rows.near_duplicate_row(d, ctx) for d in near])
+    columns = ["doc_id", "source", "input_hash", "content_hash"]
+    staged = {r["doc_id"]: r for r in writer.read_staged(ARTICLES, set(dropped), columns)}
+    writer.write(
+        DUPLICATES, [rows.near_duplicate_row(d, staged[d.article.doc_id], ctx) for d in near]
+    )
     for table in rows.minhash_tables(signatures, set(dropped), ctx):
         writer.write_table(MINHASH, table)
     writer.drop_documents(dropped, (ARTICLES, PARAGRAPHS, DUPLICATES))

@@ -203,7 +203,12 @@ MINHASH = TableSpec(
         _col(
             "doc_id", pa.string(), "The article (a canonical one: near copies are not kept).", False
         ),
-        _col("signature", pa.list_(pa.uint32()), "MinHash signature over word shingles.", False),
+        _col(
+            "signature",
+            pa.list_(pa.uint16()),
+            "MinHash signature over word shingles (low 16 bits of each value).",
+            False,
+        ),
         _col(
             "band_keys",
             pa.list_(pa.uint64()),

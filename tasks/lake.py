@@ -21,7 +21,7 @@ import os
 import shutil
 import socket
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -165,14 +165,18 @@ class Lake:
         )
         return dataset.to_table(columns=columns)
 
-    def related_signatures(self, band_keys: np.ndarray) -> pa.Table:
-        """Committed `minhash` rows that share at least one band key with `band_keys`.
+    def related_signatures(self, band_keys: Iterable[np.ndarray]) -> pa.Table:
+        """Committed `minhash` rows sharing at least one band key with `band_keys` (arrays
+        of keys, e.g. one per batch; consumed only when the lake has signatures at all).
 
         DuckDB scans only the key column of the table; no article text is read.
         """
-        if not any(self.table_path(MINHASH).glob("**/*.parquet")) or not band_keys.size:
+        if not any(self.table_path(MINHASH).glob("**/*.parquet")):
             return MINHASH.schema.empty_table()
-        wanted = pa.table({"key": pa.array(np.unique(band_keys[band_keys != 0]), pa.uint64())})
+        keys = [np.unique(k[k != 0]) for k in band_keys]
+        if not keys or not sum(len(k) for k in keys):
+            return MINHASH.schema.empty_table()
+        wanted = pa.table({"key": pa.chunked_array([pa.array(k, pa.uint64()) for k in keys])})
         pattern = str(self.table_path(MINHASH) / "**" / "*.parquet").replace("'", "''")
         connection = duckdb.connect()
         connection.register("wanted", wanted)
@@ -267,6 +271,8 @@ class RunWriter:
         key = (spec.name, partition)
         if key not in self._writers:
             relative = self._relative_file(spec, partition)
+            if relative in self._files:  # reopening would overwrite the closed file
+                raise RuntimeError(f"{spec.name} was closed for this run; it takes no more rows")
             path = self.staging / relative
             path.parent.mkdir(parents=True, exist_ok=True)
             self._writers[key] = pq.ParquetWriter(path, spec.file_schema, compression="zstd")
@@ -283,6 +289,20 @@ class RunWriter:
             )
         self._buffers.clear()
         self._buffered = 0
+
+    def read_staged(
+        self, spec: TableSpec, doc_ids: set[str], columns: list[str]
+    ) -> list[dict[str, Any]]:
+        """Staged rows of these documents; closes the table's files, so write no more to it."""
+        self.flush()
+        for key in [k for k in self._writers if k[0] == spec.name]:
+            self._writers.pop(key).close()
+        wanted = pa.array(sorted(doc_ids), pa.string())
+        found: list[dict[str, Any]] = []
+        for relative in [f for f in self._files if f.split("/", 1)[0] == spec.name]:
+            for batch in pq.ParquetFile(self.staging / relative).iter_batches(columns=columns):
+                found.extend(batch.filter(pc.is_in(batch["doc_id"], value_set=wanted)).to_pylist())
+        return found
 
     def drop_documents(self, replaced_by: dict[str, str], tables: tuple[TableSpec, ...]) -> int:
         """Remove every staged row of the documents in `replaced_by` from these tables.

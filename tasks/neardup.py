@@ -44,7 +44,7 @@ class NearDupSettings:
     @property
     def kernel(self) -> str:
         return (
-            f"{NEAR_DUP_VERSION};rensa {version('rensa')};k={self.shingle_words};"
+            f"{NEAR_DUP_VERSION};u16;rensa {version('rensa')};k={self.shingle_words};"
             f"perm={self.num_perm};bands={self.bands};seed={self.minhash_seed}"
         )
 
@@ -57,18 +57,25 @@ def shingles(text: str, size: int) -> list[str]:
     return list(map(" ".join, zip(*(words[i:] for i in range(size)), strict=False)))
 
 
-def compute_signatures(texts: Sequence[str], settings: NearDupSettings) -> np.ndarray:
-    """One MinHash signature per text, as rows of a (n, num_perm) uint32 matrix.
+SIGNATURE_DTYPE = np.uint16
+_EMPTY = np.iinfo(SIGNATURE_DTYPE).max
 
+
+def compute_signatures(texts: Sequence[str], settings: NearDupSettings) -> np.ndarray:
+    """One MinHash signature per text, as rows of a (n, num_perm) uint16 matrix.
+
+    Each 32-bit MinHash value keeps its low 16 bits: two different values then agree by
+    chance once in 65,536 positions (a similarity bias below 0.00002), a band of 4 rows
+    still has 64 bits of key, and signatures take half the memory (1M articles: 256 MB).
     A text without a single word gets an all-max row, which bands never match.
     """
-    signatures = np.full((len(texts), settings.num_perm), np.iinfo(np.uint32).max, dtype=np.uint32)
+    signatures = np.full((len(texts), settings.num_perm), _EMPTY, dtype=SIGNATURE_DTYPE)
     for row, text in enumerate(texts):
         items = shingles(text, settings.shingle_words)
         if items:
             minhash = rensa.RMinHash(settings.num_perm, settings.minhash_seed)
             minhash.update(items)
-            signatures[row] = minhash.digest()
+            signatures[row] = np.array(minhash.digest(), dtype=np.uint32) & 0xFFFF
     return signatures
 
 
@@ -81,7 +88,7 @@ def band_key_column(signatures: np.ndarray, settings: NearDupSettings, band: int
         for column in range(rows):
             keys = (keys ^ values[:, column]) * _BAND_MIX
         keys ^= np.uint64(band) * _BAND_MIX
-    keys[(signatures == np.iinfo(np.uint32).max).all(axis=1)] = 0  # empty text: never matched
+    keys[(signatures == _EMPTY).all(axis=1)] = 0  # empty text: never matched
     return keys
 
 
@@ -176,9 +183,6 @@ class SignedArticle:
     """An article of this run as the near-dup step reports it: no text, only what it needs."""
 
     doc_id: str
-    source: str
-    input_hash: str
-    content_hash: str
     published_at: datetime | None
     n_words: int
     n_paragraph_duplicates: int
@@ -192,15 +196,13 @@ def _utc(seconds: float) -> datetime | None:
 
 class RunSignatures:
     """Signatures and the little else the near-dup step needs of the articles a run kept,
-    appended shard by shard in compact arrays (~0.7 KB an article at 128 permutations):
-    no text, no Python object per article, no copy of all signatures at the end."""
+    appended shard by shard in compact arrays (~0.3 KB an article at 128 permutations):
+    no text, no Python object per article but its (shared) id, no copy of all signatures."""
 
     def __init__(self, settings: NearDupSettings) -> None:
         self.settings = settings
         self.doc_ids: list[str] = []
-        self.sources: list[str] = []
         self.chunks: list[np.ndarray] = []  # (rows, num_perm) signatures per added batch
-        self._hashes: list[np.ndarray] = []  # input hash, content hash as uint64
         self._numbers: list[np.ndarray] = []  # words, paragraphs, repeats, boilerplate
         self._published: list[np.ndarray] = []  # epoch seconds, NaN when undated
         self._starts = np.zeros(1, dtype=np.int64)
@@ -212,10 +214,7 @@ class RunSignatures:
         if not docs:
             return
         self.doc_ids.extend(d.doc_id for d in docs)
-        self.sources.extend(d.source for d in docs)
         self.chunks.append(compute_signatures([d.text for d in docs], self.settings))
-        hashes = [[int(d.input_hash, 16), int(d.content_hash or "0", 16)] for d in docs]
-        self._hashes.append(np.array(hashes, dtype=np.uint64))
         numbers = [
             [
                 len(d.text.split()),
@@ -235,7 +234,7 @@ class RunSignatures:
 
     def signature_rows(self, rows: np.ndarray) -> np.ndarray:
         """Signatures of the given run rows, gathered from the chunks."""
-        out = np.empty((len(rows), self.settings.num_perm), dtype=np.uint32)
+        out = np.empty((len(rows), self.settings.num_perm), dtype=SIGNATURE_DTYPE)
         chunk_of = self._locate(rows)
         for chunk in np.unique(chunk_of).tolist():
             mine = chunk_of == chunk
@@ -245,13 +244,9 @@ class RunSignatures:
     def article(self, row: int) -> SignedArticle:
         chunk = int(self._locate(np.array([row]))[0])
         offset = row - int(self._starts[chunk])
-        input_hash, content_hash = self._hashes[chunk][offset].tolist()
         words, paragraphs, repeats, boilerplate = self._numbers[chunk][offset].tolist()
         return SignedArticle(
             self.doc_ids[row],
-            self.sources[row],
-            f"{input_hash:016x}",
-            f"{content_hash:016x}",
             _utc(float(self._published[chunk][offset])),
             words,
             repeats,
@@ -292,7 +287,7 @@ class LakeSignatures:
 
 def lake_signatures(table: pa.Table, num_perm: int) -> LakeSignatures:
     """From `minhash` rows (see `Lake.related_signatures`)."""
-    signatures = np.array(table["signature"].to_pylist(), dtype=np.uint32)
+    signatures = np.array(table["signature"].to_pylist(), dtype=SIGNATURE_DTYPE)
     return LakeSignatures(
         doc_ids=table["doc_id"].to_pylist(),
         signatures=signatures.reshape(table.num_rows, num_perm),
@@ -328,7 +323,7 @@ def decide_near_duplicates(run: RunSignatures, lake: LakeSignatures) -> list[Nea
     )
 
     def signatures_of(rows: np.ndarray) -> np.ndarray:
-        out = np.empty((len(rows), settings.num_perm), dtype=np.uint32)
+        out = np.empty((len(rows), settings.num_perm), dtype=SIGNATURE_DTYPE)
         mine = rows < n_run
         out[mine] = run.signature_rows(rows[mine])
         out[~mine] = lake.signatures[rows[~mine] - n_run]

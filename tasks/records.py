@@ -1,5 +1,6 @@
 """Plain records passed between stages: a document on its way to the lake, or a reject."""
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,8 +20,11 @@ def hash_text(text: str) -> str:
 
 
 def make_doc_id(source: str, input_hash: str) -> str:
-    """Stable id: the same input at the same source always gets the same id."""
-    return xxhash.xxh3_128_hexdigest(f"{source}\0{input_hash}".encode())
+    """Stable id: the same input at the same source always gets the same id.
+
+    Interned, so the dedup index and the near-dup state share one string per article.
+    """
+    return sys.intern(xxhash.xxh3_128_hexdigest(f"{source}\0{input_hash}".encode()))
 
 
 @dataclass(slots=True)

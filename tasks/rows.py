@@ -124,10 +124,13 @@ def document_duplicate_row(dup: DocumentDuplicate, ctx: RunContext) -> dict[str,
     }
 
 
-def near_duplicate_row(dup: NearDuplicate, ctx: RunContext) -> dict[str, Any]:
+def near_duplicate_row(
+    dup: NearDuplicate, staged: dict[str, Any], ctx: RunContext
+) -> dict[str, Any]:
+    """`staged`: the copy's own `articles` row as staged (source, input and content hash)."""
     return {
-        "source": dup.article.source,
-        "input_hash": dup.article.input_hash,
+        "source": staged["source"],
+        "input_hash": staged["input_hash"],
         "doc_id": dup.article.doc_id,
         "duplicate_of": dup.duplicate_of,
         "level": "document",
@@ -135,7 +138,7 @@ def near_duplicate_row(dup: NearDuplicate, ctx: RunContext) -> dict[str, Any]:
         "similarity": dup.similarity,
         "position": None,
         "duplicate_of_position": None,
-        "content_hash": dup.article.content_hash,
+        "content_hash": staged["content_hash"],
         "cluster_id": dup.cluster_id,
         **ctx.run_partition,
     }
@@ -155,7 +158,7 @@ def minhash_tables(run: RunSignatures, dropped: set[str], ctx: RunContext) -> It
         yield pa.table(
             {
                 "doc_id": pa.array([d for d, k in zip(doc_ids, keep.tolist(), strict=True) if k]),
-                "signature": _list_array(kept, pa.uint32()),
+                "signature": _list_array(kept, pa.uint16()),
                 "band_keys": _list_array(keys, pa.uint64()),
                 "published_at": pa.array(
                     np.nan_to_num(seconds * 1e6).astype(np.int64), mask=np.isnan(seconds)
@@ -201,8 +204,8 @@ def batch_rows(
         REJECTS.name: [reject_row(r, ctx) for r in rejects],
     }
     for doc in articles:
+        # a run reads each source once, so only earlier runs can hold a previous version
         rows[ARTICLES.name].append(article_row(doc, ctx, index.latest_by_source.get(doc.source)))
-        index.latest_by_source[doc.source] = doc.doc_id
         rows[PARAGRAPHS.name].extend(paragraph_rows(doc, ctx))
         rows[DUPLICATES.name].extend(paragraph_duplicate_rows(doc, doc.dropped_paragraphs, ctx))
         rows[DUPLICATES.name].extend(
