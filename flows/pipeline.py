@@ -18,6 +18,7 @@ from tasks.extract import HtmlExtractor
 from tasks.fields import FIELDS_VERSION
 from tasks.lake import Lake, RunWriter
 from tasks.neardup import NEAR_DUP_VERSION, RunSignatures
+from tasks.records import ShardBatch
 from tasks.rows import RunContext
 from tasks.runs import RunSummary, new_run_id
 from tasks.sources import Shard, discover_sources, plan_shards
@@ -36,24 +37,22 @@ def _process_shard(
     signatures: RunSignatures,
     site_counts: SiteParagraphCounts,
 ) -> None:
-    # quote(): Prefect otherwise walks every argument looking for futures, ~0.2 ms per
-    # document per task; batches are plain data, there is nothing in them to resolve.
-    read = stages.read_shard(shard, settings.read, quote(index))
-    extracted = stages.extract_html(quote(read.docs), extractor)
-    cleaned = stages.clean_documents(quote(extracted.docs))
-    unrepeated = stages.dedup_paragraphs(quote(cleaned.docs))
-    fielded = stages.add_fields(quote(unrepeated.docs), ctx.started_at, settings.fields)
-    trimmed = stages.remove_boilerplate(
-        quote(fielded.docs), quote(site_counts), settings.boilerplate
-    )
-    articles, duplicates = stages.dedup_documents(quote(trimmed.docs), quote(index))
-    rejects = read.rejects + extracted.rejects + cleaned.rejects
-    stages.stage_rows(writer, ctx, quote(articles), quote(duplicates), quote(rejects), quote(index))
+    # The tasks share one holder per shard, passed in quote(): Prefect otherwise walks every
+    # argument looking for futures (~0.2 ms per document per task), and it keeps recent task
+    # parameters alive, so the holder is emptied once the shard is staged.
+    batch = ShardBatch()
+    stages.read_shard(quote(batch), shard, settings.read, quote(index))
+    stages.extract_html(quote(batch), extractor)
+    stages.clean_documents(quote(batch))
+    stages.dedup_paragraphs(quote(batch))
+    stages.add_fields(quote(batch), ctx.started_at, settings.fields)
+    stages.remove_boilerplate(quote(batch), quote(site_counts), settings.boilerplate)
+    stages.dedup_documents(quote(batch), quote(index))
+    stages.stage_rows(writer, ctx, quote(batch), quote(index))
     if settings.near.near_dedup:
-        stages.sign_articles(quote(articles), quote(signatures))
-    summary.record_shard(
-        [read, extracted, cleaned, unrepeated, fielded, trimmed], articles, duplicates, rejects
-    )
+        stages.sign_articles(quote(batch), quote(signatures))
+    summary.record_shard(batch)
+    batch.clear()
 
 
 @flow(

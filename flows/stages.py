@@ -14,7 +14,7 @@ from schemas.tables import ARTICLES, DUPLICATES, MINHASH, PARAGRAPHS, TABLES
 from tasks import boilerplate, clean, dedup, fields, neardup, read, rows
 from tasks.extract import HtmlExtractor
 from tasks.lake import Lake, RunWriter
-from tasks.records import Document, DocumentDuplicate, Reject, StageOutput, run_stage
+from tasks.records import ShardBatch, run_stage
 from tasks.sources import Shard
 
 
@@ -24,29 +24,31 @@ def load_lake_index(lake: Lake) -> dedup.LakeIndex:
 
 
 @task(name="read", cache_policy=NO_CACHE)
-def read_shard(shard: Shard, settings: read.ReadSettings, index: dedup.LakeIndex) -> StageOutput:
-    output, _ = dedup.skip_known_inputs(read.read_shard(shard, settings), index)
-    return output
+def read_shard(
+    batch: ShardBatch, shard: Shard, settings: read.ReadSettings, index: dedup.LakeIndex
+) -> None:
+    batch.apply(dedup.skip_known_inputs(read.read_shard(shard, settings), index)[0])
 
 
 @task(name="extract-html", cache_policy=NO_CACHE)
-def extract_html(docs: list[Document], extractor: HtmlExtractor) -> StageOutput:
-    return extractor.extract_documents(docs)
+def extract_html(batch: ShardBatch, extractor: HtmlExtractor) -> None:
+    batch.apply(extractor.extract_documents(batch.docs))
 
 
 @task(name="clean", cache_policy=NO_CACHE)
-def clean_documents(docs: list[Document]) -> StageOutput:
-    return run_stage("clean", docs, clean.clean_document)
+def clean_documents(batch: ShardBatch) -> None:
+    batch.apply(run_stage("clean", batch.docs, clean.clean_document))
 
 
 @task(name="dedup-paragraphs", cache_policy=NO_CACHE)
-def dedup_paragraphs(docs: list[Document]) -> StageOutput:
-    return run_stage("dedup_paragraphs", docs, dedup.remove_repeated_paragraphs)
+def dedup_paragraphs(batch: ShardBatch) -> None:
+    batch.apply(run_stage("dedup_paragraphs", batch.docs, dedup.remove_repeated_paragraphs))
 
 
 @task(name="fields", cache_policy=NO_CACHE)
-def add_fields(docs: list[Document], now: datetime, settings: fields.FieldSettings) -> StageOutput:
-    return run_stage("fields", docs, partial(fields.add_fields, now=now, settings=settings))
+def add_fields(batch: ShardBatch, now: datetime, settings: fields.FieldSettings) -> None:
+    step = partial(fields.add_fields, now=now, settings=settings)
+    batch.apply(run_stage("fields", batch.docs, step))
 
 
 @task(name="load-site-paragraph-counts", cache_policy=NO_CACHE)
@@ -62,38 +64,32 @@ def load_site_paragraph_counts(
 
 @task(name="remove-boilerplate", cache_policy=NO_CACHE)
 def remove_boilerplate(
-    docs: list[Document],
+    batch: ShardBatch,
     counts: boilerplate.SiteParagraphCounts,
     settings: boilerplate.BoilerplateSettings,
-) -> StageOutput:
+) -> None:
     step = partial(boilerplate.remove_boilerplate, counts=counts, settings=settings)
-    return run_stage("boilerplate", docs, step)
+    batch.apply(run_stage("boilerplate", batch.docs, step))
 
 
 @task(name="dedup-documents", cache_policy=NO_CACHE)
-def dedup_documents(
-    docs: list[Document], index: dedup.LakeIndex
-) -> tuple[list[Document], list[DocumentDuplicate]]:
-    return dedup.dedup_documents(docs, index.kept_by_hash)
+def dedup_documents(batch: ShardBatch, index: dedup.LakeIndex) -> None:
+    batch.docs, batch.duplicates = dedup.dedup_documents(batch.docs, index.kept_by_hash)
 
 
 @task(name="stage-rows", cache_policy=NO_CACHE)
 def stage_rows(
-    writer: RunWriter,
-    ctx: rows.RunContext,
-    articles: list[Document],
-    duplicates: list[DocumentDuplicate],
-    rejects: list[Reject],
-    index: dedup.LakeIndex,
+    writer: RunWriter, ctx: rows.RunContext, batch: ShardBatch, index: dedup.LakeIndex
 ) -> None:
     """Write a batch's rows to the run's staging area."""
-    for table, table_rows in rows.batch_rows(ctx, articles, duplicates, rejects, index).items():
-        writer.write(TABLES[table], table_rows)
+    table_rows = rows.batch_rows(ctx, batch.docs, batch.duplicates, batch.rejects, index)
+    for table, these in table_rows.items():
+        writer.write(TABLES[table], these)
 
 
 @task(name="sign-articles", cache_policy=NO_CACHE)
-def sign_articles(articles: list[Document], signatures: neardup.RunSignatures) -> None:
-    signatures.add(articles)
+def sign_articles(batch: ShardBatch, signatures: neardup.RunSignatures) -> None:
+    signatures.add(batch.docs)
 
 
 @task(name="near-dedup", cache_policy=NO_CACHE)

@@ -26,6 +26,9 @@ from tasks.records import Document
 NEAR_DUP_VERSION = "near_minhash_v1"
 _WORD = re.compile(r"\w+")
 _BAND_MIX = np.uint64(0x9E3779B97F4A7C15)
+# Candidate pairs verified per block: gathering both signatures of 400k pairs at once
+# would hold ~200 MB.
+_VERIFY_BLOCK = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,7 +332,13 @@ def decide_near_duplicates(run: RunSignatures, lake: LakeSignatures) -> list[Nea
         out[~mine] = lake.signatures[rows[~mine] - n_run]
         return out
 
-    verified = agreement(signatures_of(candidates[:, 0]), signatures_of(candidates[:, 1]))
+    verified = np.concatenate(
+        [np.zeros(0, np.float32)]
+        + [
+            agreement(signatures_of(block[:, 0]), signatures_of(block[:, 1]))
+            for block in np.array_split(candidates, max(1, len(candidates) // _VERIFY_BLOCK))
+        ]
+    )
     pairs = candidates[verified >= settings.near_threshold]
     labels = cluster(n_run + len(lake.doc_ids), pairs)
     values, sizes = np.unique(labels, return_counts=True)

@@ -126,3 +126,27 @@ def count_stage(
         key = f"{stage}.dropped_{reject.reason.value}"
         counts[key] = counts.get(key, 0) + 1
     return counts
+
+
+@dataclass(slots=True)
+class ShardBatch:
+    """One shard on its way through the stages: what goes on, what was routed out, counts.
+
+    Stages replace `docs` and add to the rest. The flow passes this holder to its tasks
+    rather than the lists themselves and empties it when the shard is staged: Prefect keeps
+    the parameters of recent task runs alive, and a holder pins no text once it is empty.
+    """
+
+    docs: list[Document] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
+    duplicates: list[DocumentDuplicate] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def apply(self, output: StageOutput) -> None:
+        self.docs = output.docs
+        self.rejects.extend(output.rejects)
+        for key, value in output.counts.items():
+            self.counts[key] = self.counts.get(key, 0) + value
+
+    def clear(self) -> None:
+        self.docs, self.rejects, self.duplicates = [], [], []

@@ -9,7 +9,7 @@ from typing import Any
 
 from tasks import __version__
 from tasks.neardup import NearDuplicate
-from tasks.records import Document, DocumentDuplicate, Reject, StageOutput
+from tasks.records import ShardBatch
 
 
 @dataclass
@@ -31,24 +31,17 @@ class RunSummary:
             if k.startswith(prefix)
         }
 
-    def record_shard(
-        self,
-        outputs: list[StageOutput],
-        articles: list[Document],
-        duplicates: list[DocumentDuplicate],
-        rejects: list[Reject],
-    ) -> None:
-        """Add one shard's stage counts and outcomes; `outputs[0]` is the read stage."""
-        self.counts["inputs.seen"] += outputs[0].counts["read.total"]
-        for output in outputs:
-            self.counts.update(output.counts)
-        self.counts["written.articles"] += len(articles)
-        self.counts["written.rejects"] += len(rejects)
-        for reject in rejects:
+    def record_shard(self, batch: ShardBatch) -> None:
+        """Add one staged shard's stage counts and outcomes."""
+        self.counts["inputs.seen"] += batch.counts.get("read.total", 0)
+        self.counts.update(batch.counts)
+        self.counts["written.articles"] += len(batch.docs)
+        self.counts["written.rejects"] += len(batch.rejects)
+        for reject in batch.rejects:
             self.counts[f"rejects.{reject.reason.value}"] += 1
-        for dup in duplicates:
+        for dup in batch.duplicates:
             self.counts[f"duplicates.document.{dup.method}"] += 1
-        for doc in articles:
+        for doc in batch.docs:
             self.counts["duplicates.paragraph.exact"] += len(doc.dropped_paragraphs)
             if doc.boilerplate_paragraphs:
                 self.counts["duplicates.paragraph.boilerplate"] += len(doc.boilerplate_paragraphs)
