@@ -9,17 +9,15 @@ sample of near pairs so they can be checked by eye. The data is read in place
 """
 
 import argparse
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
+from common import NEWSMILL, ROOT, WORK, newsmill_env
 
-ROOT = Path(__file__).resolve().parents[1]
 BBC = ROOT.parent / "shared" / "benchmarks" / "bbc-news-fulltext" / "bbc"
-LAKE = ROOT / "benchmarks" / ".work" / "lake-bbc"
+LAKE = WORK / "lake-bbc"
 
 
 def main() -> None:
@@ -31,14 +29,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     shutil.rmtree(LAKE, ignore_errors=True)
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(ROOT / ".prefect-home"),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "DO_NOT_TRACK": "1",
-    }
-    newsmill = str(Path(sys.executable).with_name("newsmill"))
-    subprocess.run([newsmill, "run", str(BBC), "--lake", str(LAKE), "--quiet"], env=env, check=True)
+    command = [NEWSMILL, "run", str(BBC), "--lake", str(LAKE), "--quiet"]
+    subprocess.run(command, env=newsmill_env(), check=True)
 
     table = lambda name: f"read_parquet('{LAKE}/{name}/**/*.parquet', hive_partitioning=true)"  # noqa: E731
     rows = duckdb.sql(

@@ -23,31 +23,9 @@ import time
 from pathlib import Path
 
 import duckdb
+from common import NEWSMILL, ROOT, WORK, build_corpus, count_lines, newsmill_env
 
-ROOT = Path(__file__).resolve().parents[1]
-MAKE_CORPUS = ROOT.parent / "shared" / "tools" / "make_corpus.py"
-WORK = ROOT / "benchmarks" / ".work"
 DATATROVE_PYTHON = WORK / "venv-datatrove" / "bin" / "python"
-NEWSMILL = str(Path(sys.executable).with_name("newsmill"))
-
-
-def newsmill_env() -> dict[str, str]:
-    return {
-        **os.environ,
-        "PREFECT_HOME": str(ROOT / ".prefect-home"),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "DO_NOT_TRACK": "1",
-    }
-
-
-def build_corpus(docs: int, seed: int = 7) -> Path:
-    out = WORK / f"corpus-{docs}-{seed}"
-    if not (out / "labels.jsonl").exists():
-        subprocess.run(
-            [sys.executable, str(MAKE_CORPUS), str(out), "--docs", str(docs), "--seed", str(seed)],
-            check=True,
-        )
-    return out
 
 
 def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
@@ -173,11 +151,6 @@ def ensure_datatrove() -> None:
             [str(DATATROVE_PYTHON), "-m", "pip", "install", "-q", "-r", str(requirements)],
             check=True,
         )
-
-
-def count_lines(path: Path) -> int:
-    with open(path, encoding="utf-8") as handle:
-        return sum(1 for _ in handle)
 
 
 def run_datatrove(corpus: Path, workers: int) -> dict[str, float]:

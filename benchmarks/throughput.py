@@ -18,34 +18,15 @@ import time
 from pathlib import Path
 
 import duckdb
-
-ROOT = Path(__file__).resolve().parents[1]
-MAKE_CORPUS = ROOT.parent / "shared" / "tools" / "make_corpus.py"
-WORK = ROOT / "benchmarks" / ".work"
-
-
-def build_corpus(docs: int, seed: int) -> Path:
-    out = WORK / f"corpus-{docs}-{seed}"
-    if not (out / "articles.jsonl").exists():
-        subprocess.run(
-            [sys.executable, str(MAKE_CORPUS), str(out), "--docs", str(docs), "--seed", str(seed)],
-            check=True,
-        )
-    return out
+from common import NEWSMILL, WORK, build_corpus, newsmill_env
 
 
 def run_pipeline(corpus: Path, lake: Path, extra: list[str]) -> tuple[float, float, str]:
     """(wall seconds, peak RSS MiB of the newsmill process, stdout)."""
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(ROOT / ".prefect-home"),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "DO_NOT_TRACK": "1",
-    }
     started = time.monotonic()
     result = subprocess.run(
         [
-            str(Path(sys.executable).with_name("newsmill")),
+            NEWSMILL,
             "run",
             str(corpus / "articles.jsonl"),
             "--lake",
@@ -53,7 +34,7 @@ def run_pipeline(corpus: Path, lake: Path, extra: list[str]) -> tuple[float, flo
             "--quiet",
             *extra,
         ],
-        env=env,
+        env=newsmill_env(),
         capture_output=True,
         text=True,
         check=False,
