@@ -58,4 +58,8 @@ def connect_lake(lake: Path) -> duckdb.DuckDBPyConnection:
 
 
 def query_lake(lake: Path, sql: str) -> None:
+    if not any((lake / name).is_dir() for name in TABLES):
+        raise FileNotFoundError(
+            f"no lake at {lake}: run `newsmill run SOURCE... --lake {lake}` first"
+        )
     connect_lake(lake).sql(sql).show(max_width=200)

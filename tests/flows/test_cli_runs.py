@@ -371,3 +371,11 @@ def test_site_boilerplate_is_removed_after_enough_articles_and_across_runs(
         f"select distinct position, level from {table(lake, 'duplicates')} where method = 'boilerplate'"
     ).fetchall()
     assert (position, level) == (4, "paragraph")
+
+
+def test_query_on_a_missing_lake_is_a_one_line_error(prefect_env, tmp_path: Path) -> None:
+    result = run_newsmill(prefect_env, "query", "--lake", str(tmp_path / "none"), "select 1")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"newsmill: no lake at {tmp_path / 'none'}: run `newsmill run SOURCE... --lake {tmp_path / 'none'}` first"
+    ]
