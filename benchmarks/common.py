@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,3 +42,19 @@ def build_corpus(docs: int, seed: int = 7) -> Path:
 def count_lines(path: Path) -> int:
     with open(path, encoding="utf-8") as handle:
         return sum(1 for _ in handle)
+
+
+def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """(wall seconds, peak RSS MiB of the largest process) of a command, via GNU time."""
+    stats = WORK / "time.txt"
+    started = time.monotonic()
+    result = subprocess.run(
+        ["/usr/bin/time", "-f", "%M", "-o", str(stats), *command],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    wall = time.monotonic() - started
+    if result.returncode != 0:
+        sys.exit(f"{command[0]} failed:\n{result.stderr[-4000:]}")
+    return wall, int(stats.read_text().split()[-1]) / 1024

@@ -19,29 +19,12 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import duckdb
-from common import NEWSMILL, ROOT, WORK, build_corpus, count_lines, newsmill_env
+from common import NEWSMILL, ROOT, WORK, build_corpus, count_lines, newsmill_env, timed
 
 DATATROVE_PYTHON = WORK / "venv-datatrove" / "bin" / "python"
-
-
-def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
-    """(wall seconds, peak RSS MiB of the largest process) of a command, via GNU time."""
-    stats = WORK / "time.txt"
-    started = time.monotonic()
-    result = subprocess.run(
-        ["/usr/bin/time", "-f", "%M", "-o", str(stats), *command],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    wall = time.monotonic() - started
-    if result.returncode != 0:
-        sys.exit(f"{command[0]} failed:\n{result.stderr[-4000:]}")
-    return wall, int(stats.read_text().split()[-1]) / 1024
 
 
 def labelled_roots(corpus: Path) -> tuple[dict[str, str], list[tuple[str, str]]]:
@@ -99,6 +82,11 @@ def score(
     }
 
 
+def measured(corpus: Path, wall: float, rss: float, scores: dict[str, float]) -> dict[str, float]:
+    docs = count_lines(corpus / "articles.jsonl")
+    return {"docs": docs, "seconds": wall, "docs_per_s": docs / wall, "rss_mib": rss, **scores}
+
+
 def run_newsmill(corpus: Path, extra: list[str]) -> dict[str, float]:
     lake = WORK / f"lake-dedup-{corpus.name}"
     shutil.rmtree(lake, ignore_errors=True)
@@ -108,14 +96,7 @@ def run_newsmill(corpus: Path, extra: list[str]) -> dict[str, float]:
     )
     roots, pairs = labelled_roots(corpus)
     canonical, flagged = newsmill_clusters(lake, corpus)
-    docs = count_lines(corpus / "articles.jsonl")
-    return {
-        "docs": docs,
-        "seconds": wall,
-        "docs_per_s": docs / wall,
-        "rss_mib": rss,
-        **score(canonical, flagged, roots, pairs),
-    }
+    return measured(corpus, wall, rss, score(canonical, flagged, roots, pairs))
 
 
 DATATROVE_SCRIPT = """
@@ -172,17 +153,13 @@ def run_datatrove(corpus: Path, workers: int) -> dict[str, float]:
     correct = sum(
         roots[d] != d or any(roots[c] == d and c not in removed for c, _ in pairs) for d in removed
     )
-    docs = count_lines(corpus / "articles.jsonl")
-    return {
-        "docs": docs,
-        "seconds": wall,
-        "docs_per_s": docs / wall,
-        "rss_mib": rss,
+    scores = {
         "recall": found / len(pairs),
         "precision": correct / len(removed) if removed else 1.0,
         "flagged": len(removed),
         "pairs": len(pairs),
     }
+    return measured(corpus, wall, rss, scores)
 
 
 def report(name: str, size: int, result: dict[str, float]) -> None:

@@ -10,40 +10,11 @@ exact-duplicate accounting against the corpus labels.
 import argparse
 import json
 import os
-import resource
 import shutil
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import duckdb
-from common import NEWSMILL, WORK, build_corpus, newsmill_env
-
-
-def run_pipeline(corpus: Path, lake: Path, extra: list[str]) -> tuple[float, float, str]:
-    """(wall seconds, peak RSS MiB of the newsmill process, stdout)."""
-    started = time.monotonic()
-    result = subprocess.run(
-        [
-            NEWSMILL,
-            "run",
-            str(corpus / "articles.jsonl"),
-            "--lake",
-            str(lake),
-            "--quiet",
-            *extra,
-        ],
-        env=newsmill_env(),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    wall = time.monotonic() - started
-    if result.returncode != 0:
-        sys.exit(f"newsmill failed:\n{result.stderr[-3000:]}")
-    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return wall, peak_mib, result.stdout
+from common import NEWSMILL, WORK, build_corpus, newsmill_env, timed
 
 
 def check_labels(corpus: Path, lake: Path) -> dict[str, float]:
@@ -82,7 +53,8 @@ def main() -> None:
     corpus = build_corpus(args.docs, args.seed)
     lake = WORK / "lake-throughput"
     shutil.rmtree(lake, ignore_errors=True)
-    wall, peak_mib, _ = run_pipeline(corpus, lake, args.newsmill_args)
+    command = [NEWSMILL, "run", str(corpus / "articles.jsonl"), "--lake", str(lake), "--quiet"]
+    wall, peak_mib = timed([*command, *args.newsmill_args], newsmill_env())
     [(seen, articles, seconds)] = duckdb.sql(
         f"select inputs_seen, articles, epoch(finished_at) - epoch(started_at) "
         f"from read_parquet('{lake}/runs/**/*.parquet', hive_partitioning=true)"

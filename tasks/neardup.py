@@ -172,9 +172,10 @@ class Member:
 
 def canonical_key(member: Member) -> tuple:
     """The rule: an article already in the lake stays canonical; else the earliest
-    published (undated last), then the longest text, then the first ingested."""
+    published (undated last), then the longest text, then the first ingested; the doc_id
+    settles ties between lake articles, which carry no ingest order here."""
     published = member.published_at.timestamp() if member.published_at else float("inf")
-    return (not member.in_lake, published, -member.n_words, member.order)
+    return (not member.in_lake, published, -member.n_words, member.order, member.doc_id)
 
 
 def choose_canonical(members: Iterable[Member]) -> Member:
@@ -266,16 +267,6 @@ class RunSignatures:
         for i, signatures in enumerate(self.chunks):
             start, end = int(self._starts[i]), int(self._starts[i + 1])
             yield self.doc_ids[start:end], signatures, self._published[i], self._numbers[i][:, 0]
-
-    def word_counts(self) -> np.ndarray:
-        return (
-            np.concatenate([n[:, 0] for n in self._numbers])
-            if self._numbers
-            else np.zeros(0, np.int32)
-        )
-
-    def published(self) -> list[datetime | None]:
-        return [_utc(s) for chunk in self._published for s in chunk.tolist()]
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,7 +360,7 @@ def _cluster_duplicates(
         )
         for r in rows.tolist()
     }
-    canonical = min(members, key=lambda r: (*canonical_key(members[r]), members[r].doc_id))
+    canonical = min(members, key=lambda r: canonical_key(members[r]))
     copies = np.array([r for r in members if r != canonical and r < n_run], dtype=np.int64)
     if not len(copies):
         return []

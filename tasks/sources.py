@@ -51,10 +51,6 @@ class Shard:
     index: int
     parts: tuple[FilePart, ...]
 
-    @property
-    def n_bytes(self) -> int:
-        return sum((p.end if p.end is not None else p.file.size) - p.start for p in self.parts)
-
 
 @dataclass(frozen=True, slots=True)
 class Discovery:
