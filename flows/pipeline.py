@@ -78,8 +78,8 @@ def newsmill_flow(sources: list[str], settings: Settings) -> RunSummary:
         logger.info(
             "run %s: %d files in %d shards → %s", summary.run_id, len(files), len(shards), lake.root
         )
-        index = stages.load_lake_index(lake)
-        site_counts = stages.load_site_paragraph_counts(lake, settings.boilerplate)
+        index = LakeIndex(lake)
+        site_counts = SiteParagraphCounts(lake)
         writer = lake.start_run(summary.run_id, settings.write_buffer_rows)
         signatures = RunSignatures(settings.near)
         clock = time.monotonic()
@@ -105,6 +105,7 @@ def newsmill_flow(sources: list[str], settings: Settings) -> RunSummary:
                 stages.stage_near_duplicates(writer, ctx, quote(signatures), quote(near))
                 summary.record_near_duplicates(near)
                 logger.info("near duplicates: %d", len(near))
+            stages.stage_dedup_state(writer, ctx, quote(site_counts))
             summary.status, summary.finished_at = "completed", datetime.now(UTC)
             writer.commit(summary.runs_row(sources, settings))
         except BaseException as error:

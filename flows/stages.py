@@ -7,20 +7,25 @@ caching, no persistence): batches are passed along, and the lake is written by t
 from datetime import datetime
 from functools import partial
 
+import pyarrow.compute as pc
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from schemas.tables import ARTICLES, DUPLICATES, MINHASH, PARAGRAPHS, TABLES
+from schemas.tables import (
+    ARTICLES,
+    DUPLICATES,
+    INPUT_KEYS,
+    MINHASH,
+    PARAGRAPHS,
+    REJECTS,
+    SITE_PARAGRAPHS,
+    TABLES,
+)
 from tasks import boilerplate, clean, dedup, fields, neardup, read, rows
 from tasks.extract import HtmlExtractor
 from tasks.lake import Lake, RunWriter
 from tasks.records import ShardBatch, run_stage
 from tasks.sources import Shard
-
-
-@task(name="load-lake-index", cache_policy=NO_CACHE)
-def load_lake_index(lake: Lake) -> dedup.LakeIndex:
-    return dedup.load_lake_index(lake)
 
 
 @task(name="read", cache_policy=NO_CACHE)
@@ -51,30 +56,20 @@ def add_fields(batch: ShardBatch, now: datetime, settings: fields.FieldSettings)
     batch.apply(run_stage("fields", batch.docs, step))
 
 
-@task(name="load-site-paragraph-counts", cache_policy=NO_CACHE)
-def load_site_paragraph_counts(
-    lake: Lake, settings: boilerplate.BoilerplateSettings
-) -> boilerplate.SiteParagraphCounts:
-    if settings.boilerplate_min_articles <= 0:
-        return boilerplate.SiteParagraphCounts()
-    return boilerplate.SiteParagraphCounts(
-        lake.site_paragraph_counts(settings.boilerplate_max_words)
-    )
-
-
 @task(name="remove-boilerplate", cache_policy=NO_CACHE)
 def remove_boilerplate(
     batch: ShardBatch,
     counts: boilerplate.SiteParagraphCounts,
     settings: boilerplate.BoilerplateSettings,
 ) -> None:
+    counts.meet(k for doc in batch.docs for _, k in boilerplate.short_paragraph_keys(doc, settings))
     step = partial(boilerplate.remove_boilerplate, counts=counts, settings=settings)
     batch.apply(run_stage("boilerplate", batch.docs, step))
 
 
 @task(name="dedup-documents", cache_policy=NO_CACHE)
 def dedup_documents(batch: ShardBatch, index: dedup.LakeIndex) -> None:
-    batch.docs, batch.duplicates = dedup.dedup_documents(batch.docs, index.kept_by_hash)
+    batch.docs, batch.duplicates = dedup.dedup_against(batch.docs, index)
 
 
 @task(name="stage-rows", cache_policy=NO_CACHE)
@@ -82,7 +77,8 @@ def stage_rows(
     writer: RunWriter, ctx: rows.RunContext, batch: ShardBatch, index: dedup.LakeIndex
 ) -> None:
     """Write a batch's rows to the run's staging area."""
-    table_rows = rows.batch_rows(ctx, batch.docs, batch.duplicates, batch.rejects, index)
+    previous = index.latest_articles(doc.source for doc in batch.docs)
+    table_rows = rows.batch_rows(ctx, batch.docs, batch.duplicates, batch.rejects, previous)
     for table, these in table_rows.items():
         writer.write(TABLES[table], these)
 
@@ -121,3 +117,20 @@ def stage_near_duplicates(
     for table in rows.minhash_tables(signatures, set(dropped), ctx):
         writer.write_table(MINHASH, table)
     writer.drop_documents(dropped, (ARTICLES, PARAGRAPHS, DUPLICATES))
+
+
+@task(name="stage-dedup-state", cache_policy=NO_CACHE)
+def stage_dedup_state(
+    writer: RunWriter, ctx: rows.RunContext, site_counts: boilerplate.SiteParagraphCounts
+) -> None:
+    """Write what later runs look up instead of loading the lake: the input keys of all
+    the run staged (after near copies were dropped), and its site paragraph counts."""
+    articles = writer.iter_staged(ARTICLES, ["doc_id", "source", "input_hash", "content_hash"])
+    for staged in articles:
+        writer.write_table(INPUT_KEYS, rows.input_keys_table(staged, ctx, articles=True))
+    for staged in writer.iter_staged(DUPLICATES, ["source", "input_hash", "level"]):
+        documents = staged.filter(pc.equal(staged["level"], "document"))
+        writer.write_table(INPUT_KEYS, rows.input_keys_table(documents, ctx, articles=False))
+    for staged in writer.iter_staged(REJECTS, ["source", "input_hash"]):
+        writer.write_table(INPUT_KEYS, rows.input_keys_table(staged, ctx, articles=False))
+    writer.write_table(SITE_PARAGRAPHS, rows.site_paragraphs_table(site_counts.in_run, ctx))

@@ -230,6 +230,47 @@ MINHASH = TableSpec(
     ),
 )
 
+INPUT_KEYS = TableSpec(
+    name="input_keys",
+    description=(
+        "Exact-dedup state: one row per input the lake accounts for (article, document "
+        "duplicate or reject) as 64-bit keys, so a run looks up only the inputs it meets "
+        "instead of loading the lake's articles."
+    ),
+    partition_by=("run_date",),
+    columns=(
+        _col(
+            "input_key",
+            pa.uint64(),
+            "xxh3-64 of source and input hash: an input with this key is already ingested.",
+            False,
+        ),
+        _col("source_key", pa.uint64(), "Articles only: xxh3-64 of the source (`supersedes`)."),
+        _col("content_key", pa.uint64(), "Articles only: the content hash as a number."),
+        _col("doc_id", pa.string(), "Articles only: the article."),
+        _col("ingested_at", UTC_TIMESTAMP, "Start of the run that wrote the row.", False),
+        _col("run_id", pa.string(), "Run that wrote the row.", False),
+        *_RUN_DATE_PARTITION,
+    ),
+)
+
+SITE_PARAGRAPHS = TableSpec(
+    name="site_paragraphs",
+    description=(
+        "Boilerplate state: per run, in how many articles of a site each short paragraph "
+        "appeared, so a later run looks up only the paragraphs it meets."
+    ),
+    partition_by=("run_date",),
+    columns=(
+        _col("site_key", pa.uint64(), "xxh3-64 of the domain and the paragraph hash.", False),
+        _col(
+            "articles", pa.int32(), "Articles of that site read in the run that carried it.", False
+        ),
+        _col("run_id", pa.string(), "Run that wrote the row.", False),
+        *_RUN_DATE_PARTITION,
+    ),
+)
+
 RUNS = TableSpec(
     name="runs",
     description="One row per run, written last: a run's rows are visible only with its runs row.",
@@ -258,5 +299,6 @@ RUNS = TableSpec(
 )
 
 TABLES: dict[str, TableSpec] = {
-    t.name: t for t in (ARTICLES, PARAGRAPHS, DUPLICATES, REJECTS, MINHASH, RUNS)
+    t.name: t
+    for t in (ARTICLES, PARAGRAPHS, DUPLICATES, REJECTS, MINHASH, INPUT_KEYS, SITE_PARAGRAPHS, RUNS)
 }

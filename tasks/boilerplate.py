@@ -2,7 +2,7 @@
 (subscribe prompts, standard footers, photo credits) are removed from the article text.
 
 A paragraph is boilerplate for a site once `boilerplate_min_articles` earlier articles of
-that site (in the lake or earlier in this run) carried it; from then on it is removed and
+that site (in earlier runs or earlier in this run) carried it; from then on it is removed and
 recorded as a paragraph duplicate with method `boilerplate`. Counting is streamed, so the
 first occurrences of a new template stay in their articles: nothing is rewritten after
 it was staged. Only paragraphs of at most `boilerplate_max_words` words are counted,
@@ -16,6 +16,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import xxhash
 
+from schemas.tables import SITE_PARAGRAPHS
+from tasks.lake import Lake
 from tasks.records import Document, ParagraphDuplicate
 
 
@@ -30,25 +32,44 @@ def site_paragraph_key(domain: str, paragraph_hash: str) -> int:
 
 
 class SiteParagraphCounts:
-    """In how many articles of a site each short paragraph appeared: lake plus this run."""
+    """In how many articles of a site each short paragraph appeared: the lake's counts for
+    the paragraphs this run meets (looked up batch by batch), plus this run's own."""
 
-    def __init__(self, lake_counts: Iterable[tuple[str, str, int]] = ()) -> None:
-        pairs = sorted((site_paragraph_key(d, h), n) for d, h, n in lake_counts)
-        self._lake_keys = np.array([k for k, _ in pairs], dtype=np.uint64)
-        self._lake_counts = np.array([n for _, n in pairs], dtype=np.int64)
-        self._run: dict[int, int] = {}
+    def __init__(self, lake: Lake | None = None) -> None:
+        self._lake = lake
+        self._in_lake: dict[int, int] = {}
+        self.in_run: dict[int, int] = {}
+
+    def meet(self, keys: Iterable[int]) -> None:
+        """Fetch the lake's counts of these keys (those not met before)."""
+        wanted = np.fromiter((k for k in set(keys) if k not in self._in_lake), np.uint64)
+        self._in_lake.update(dict.fromkeys(wanted.tolist(), 0))
+        if self._lake is None or not len(wanted):
+            return
+        found = self._lake.look_up(SITE_PARAGRAPHS, "site_key", wanted, ["site_key", "articles"])
+        totals = found.group_by("site_key").aggregate([("articles", "sum")])
+        self._in_lake.update(
+            zip(totals["site_key"].to_pylist(), totals["articles_sum"].to_pylist(), strict=True)
+        )
 
     def count(self, key: int) -> int:
-        at = int(np.searchsorted(self._lake_keys, np.uint64(key)))
-        in_lake = (
-            int(self._lake_counts[at])
-            if at < len(self._lake_keys) and self._lake_keys[at] == key
-            else 0
-        )
-        return in_lake + self._run.get(key, 0)
+        return self._in_lake.get(key, 0) + self.in_run.get(key, 0)
 
     def add(self, key: int) -> None:
-        self._run[key] = self._run.get(key, 0) + 1
+        self.in_run[key] = self.in_run.get(key, 0) + 1
+
+
+def short_paragraph_keys(doc: Document, settings: BoilerplateSettings) -> list[tuple[int, int]]:
+    """(position, site key) of the paragraphs short enough to count as boilerplate."""
+    if not doc.domain:
+        return []
+    return [
+        (position, site_paragraph_key(doc.domain, paragraph_hash))
+        for position, (paragraph, paragraph_hash) in enumerate(
+            zip(doc.paragraphs, doc.paragraph_hashes, strict=True)
+        )
+        if len(paragraph.split()) <= settings.boilerplate_max_words
+    ]
 
 
 def remove_boilerplate(
@@ -58,15 +79,9 @@ def remove_boilerplate(
 
     An article that would be left empty keeps its text: its paragraphs are then its content.
     """
-    if not doc.domain or settings.boilerplate_min_articles <= 0:
+    if settings.boilerplate_min_articles <= 0:
         return doc
-    short = [
-        (position, site_paragraph_key(doc.domain, paragraph_hash))
-        for position, (paragraph, paragraph_hash) in enumerate(
-            zip(doc.paragraphs, doc.paragraph_hashes, strict=True)
-        )
-        if len(paragraph.split()) <= settings.boilerplate_max_words
-    ]
+    short = short_paragraph_keys(doc, settings)
     removed = {
         position
         for position, key in short

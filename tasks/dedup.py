@@ -8,11 +8,13 @@ so copies that differ only in those still match; the kept text is never changed 
 import re
 import unicodedata
 from collections.abc import Iterable, MutableMapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
+import numpy as np
+import pyarrow as pa
 import xxhash
 
-from schemas.tables import ARTICLES, DUPLICATES, REJECTS
+from schemas.tables import INPUT_KEYS
 from tasks.lake import Lake
 from tasks.records import (
     Document,
@@ -103,52 +105,85 @@ def input_key(source: str, input_hash: str | None) -> int:
     return xxhash.xxh3_64_intdigest(f"{source}\0{input_hash or ''}".encode())
 
 
-@dataclass(slots=True)
+def source_key(source: str) -> int:
+    return xxhash.xxh3_64_intdigest(source.encode())
+
+
+def content_key(content_hash: str) -> int:
+    return int(content_hash, 16)
+
+
+def _keys(values: Iterable[int]) -> np.ndarray:
+    return np.fromiter(values, dtype=np.uint64)
+
+
 class LakeIndex:
-    """What earlier runs already hold: inputs seen, kept contents, latest doc per source."""
+    """A run's exact-dedup state: the lake's `input_keys` rows for the keys this run meets,
+    looked up batch by batch, plus this run's own articles.
 
-    known_inputs: set[int] = field(default_factory=set)
-    kept_by_hash: dict[str, str] = field(default_factory=dict)
-    latest_by_source: dict[str, str] = field(default_factory=dict)
+    Memory and time grow with the run, not with the lake: nothing is loaded up front.
+    """
 
-    def is_known(self, source: str, input_hash: str | None) -> bool:
-        return input_key(source, input_hash) in self.known_inputs
+    def __init__(self, lake: Lake | None = None) -> None:
+        self._lake = lake
+        # content hash -> kept doc_id: this run's articles, and the lake's ones it has met
+        self.kept_by_hash: dict[str, str] = {}
 
-    def remember(self, source: str, input_hash: str | None) -> None:
-        self.known_inputs.add(input_key(source, input_hash))
+    def _look_up(self, column: str, keys: np.ndarray, columns: list[str]) -> pa.Table:
+        if self._lake is None:
+            return INPUT_KEYS.schema.empty_table().select(columns)
+        return self._lake.look_up(INPUT_KEYS, column, keys, columns)
 
+    def known_inputs(self, inputs: Iterable[tuple[str, str | None]]) -> set[int]:
+        """Keys of those (source, input hash) pairs that an earlier run accounted for."""
+        keys = _keys(input_key(source, input_hash) for source, input_hash in inputs)
+        return set(self._look_up("input_key", keys, ["input_key"])["input_key"].to_pylist())
 
-def load_lake_index(lake: Lake) -> LakeIndex:
-    """Read only the key columns of the committed tables; no text is read."""
-    index = LakeIndex()
-    articles = lake.read_table(
-        ARTICLES, ["doc_id", "source", "input_hash", "content_hash", "ingested_at"]
-    )
-    articles = articles.sort_by([("ingested_at", "ascending")])
-    for doc_id, source, input_hash, key in zip(
-        *(articles[c].to_pylist() for c in ("doc_id", "source", "input_hash", "content_hash")),
-        strict=True,
-    ):
-        index.remember(source, input_hash)
-        index.kept_by_hash.setdefault(key, doc_id)
-        index.latest_by_source[source] = doc_id
-    duplicates = lake.read_table(DUPLICATES, ["source", "input_hash", "level"])
-    for source, input_hash, level in zip(
-        *(duplicates[c].to_pylist() for c in ("source", "input_hash", "level")), strict=True
-    ):
-        if level == "document":
-            index.remember(source, input_hash)
-    rejects = lake.read_table(REJECTS, ["source", "input_hash"])
-    for source, input_hash in zip(
-        rejects["source"].to_pylist(), rejects["input_hash"].to_pylist(), strict=True
-    ):
-        index.remember(source, input_hash)
-    return index
+    def meet_contents(self, content_hashes: Iterable[str]) -> None:
+        """Add the lake's articles with any of these contents to `kept_by_hash`."""
+        wanted = {content_key(h): h for h in content_hashes if h not in self.kept_by_hash}
+        found = self._look_up(
+            "content_key", _keys(wanted), ["content_key", "doc_id", "ingested_at"]
+        ).sort_by([("ingested_at", "ascending"), ("doc_id", "ascending")])
+        for key, doc_id in zip(
+            found["content_key"].to_pylist(), found["doc_id"].to_pylist(), strict=True
+        ):
+            self.kept_by_hash.setdefault(wanted[key], doc_id)
+
+    def latest_articles(self, sources: Iterable[str]) -> dict[str, str]:
+        """Source -> its most recent article in the lake, for those sources that have one."""
+        wanted = {source_key(s): s for s in sources}
+        found = self._look_up(
+            "source_key", _keys(wanted), ["source_key", "doc_id", "ingested_at"]
+        ).sort_by([("ingested_at", "ascending"), ("doc_id", "ascending")])
+        return {
+            wanted[key]: doc_id
+            for key, doc_id in zip(
+                found["source_key"].to_pylist(), found["doc_id"].to_pylist(), strict=True
+            )
+        }
 
 
 def skip_known_inputs(read: StageOutput, index: LakeIndex) -> tuple[StageOutput, int]:
     """Drop inputs an earlier run already accounted for (same source, same content)."""
-    docs = [d for d in read.docs if not index.is_known(d.source, d.input_hash)]
-    rejects = [r for r in read.rejects if not index.is_known(r.source, r.input_hash)]
-    known = len(read.docs) + len(read.rejects) - len(docs) - len(rejects)
-    return StageOutput(docs, rejects, {**read.counts, "read.already_ingested": known}), known
+    known = index.known_inputs(
+        [(d.source, d.input_hash) for d in read.docs]
+        + [(r.source, r.input_hash) for r in read.rejects]
+    )
+    docs = [d for d in read.docs if input_key(d.source, d.input_hash) not in known]
+    rejects = [r for r in read.rejects if input_key(r.source, r.input_hash) not in known]
+    skipped = len(read.docs) + len(read.rejects) - len(docs) - len(rejects)
+    return StageOutput(docs, rejects, {**read.counts, "read.already_ingested": skipped}), skipped
+
+
+def dedup_against(
+    docs: list[Document], index: LakeIndex
+) -> tuple[list[Document], list[DocumentDuplicate]]:
+    """`dedup_documents` against this run's articles and the lake's ones with the same content."""
+    index.meet_contents(
+        content_hash_of_paragraph_hashes(
+            d.paragraph_hashes or [paragraph_hash(p) for p in d.paragraphs]
+        )
+        for d in docs
+    )
+    return dedup_documents(docs, index.kept_by_hash)

@@ -16,6 +16,7 @@ rolled forward by the next run. Names starting with `_` are ignored by DuckDB gl
 """
 
 import contextlib
+import functools
 import json
 import os
 import shutil
@@ -33,7 +34,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from schemas.tables import ARTICLES, DUPLICATES, MINHASH, PARAGRAPHS, RUNS, TableSpec
+from schemas.tables import MINHASH, RUNS, TableSpec
 
 STAGING_DIR = "_staging"
 JOURNAL_NAME = "_COMMIT.json"
@@ -177,12 +178,11 @@ class Lake:
         if not keys or not sum(len(k) for k in keys):
             return MINHASH.schema.empty_table()
         wanted = pa.table({"key": pa.chunked_array([pa.array(k, pa.uint64()) for k in keys])})
-        pattern = str(self.table_path(MINHASH) / "**" / "*.parquet").replace("'", "''")
         connection = duckdb.connect()
         connection.register("wanted", wanted)
         related = connection.sql(
             f"""
-            with minhash as (select * from read_parquet('{pattern}', hive_partitioning = true)),
+            with minhash as (select * from {self._scan(MINHASH)}),
             hits as (
                 select distinct doc_id from (select doc_id, unnest(band_keys) as key from minhash)
                 semi join wanted using (key)
@@ -192,30 +192,29 @@ class Lake:
         ).to_arrow_table()
         return related.cast(MINHASH.schema) if related.num_rows else MINHASH.schema.empty_table()
 
-    def site_paragraph_counts(self, max_words: int) -> list[tuple[str, str, int]]:
-        """(domain, paragraph_hash, articles) for short paragraphs of committed articles,
-        counting both the paragraphs kept and those already removed as boilerplate."""
-        tables = [self.table_path(t) for t in (ARTICLES, PARAGRAPHS, DUPLICATES)]
-        if not all(any(t.glob("**/*.parquet")) for t in tables):
-            return []
-        articles, paragraphs, duplicates = (
-            f"read_parquet('{str(t / '**' / '*.parquet').replace(chr(39), chr(39) * 2)}', hive_partitioning = true)"
-            for t in tables
-        )
-        counts: list[tuple[str, str, int]] = duckdb.execute(
+    def look_up(
+        self, spec: TableSpec, column: str, keys: np.ndarray, columns: list[str]
+    ) -> pa.Table:
+        """Committed rows of `spec` whose uint64 `column` is one of `keys`.
+
+        DuckDB scans only the key column and fetches the matching rows, so a run pays for
+        the keys it meets (and a cheap columnar scan), not for loading the table.
+        """
+        if not len(keys) or not any(self.table_path(spec).glob("**/*.parquet")):
+            return spec.schema.empty_table().select(columns)
+        connection = duckdb.connect()
+        connection.register("wanted", pa.table({"key": pa.array(np.unique(keys), pa.uint64())}))
+        found = connection.sql(
             f"""
-            with seen as (
-                select doc_id, paragraph_hash from {paragraphs} where n_words <= {int(max_words)}
-                union all
-                select doc_id, content_hash from {duplicates} where method = 'boilerplate'
-            )
-            select a.domain, s.paragraph_hash, count(distinct s.doc_id)
-            from seen s join {articles} a using (doc_id)
-            where a.domain is not null
-            group by all
+            select {", ".join(f'"{c}"' for c in columns)} from {self._scan(spec)} as t
+            semi join wanted on t."{column}" = wanted.key
             """
-        ).fetchall()
-        return counts
+        ).to_arrow_table()
+        return found.cast(pa.schema([spec.schema.field(c) for c in columns]))
+
+    def _scan(self, spec: TableSpec) -> str:
+        pattern = str(self.table_path(spec) / "**" / "*.parquet").replace("'", "''")
+        return f"read_parquet('{pattern}', hive_partitioning = true)"
 
     def start_run(self, run_id: str, buffer_rows: int = 20_000) -> "RunWriter":
         return RunWriter(self.root, run_id, buffer_rows)
@@ -260,10 +259,15 @@ class RunWriter:
         """Arrow rows, for tables built column-wise; grouped into partitions like `write`."""
         self.flush()
         self._specs[spec.name] = spec
-        partitions = table.select(list(spec.partition_by)).to_pylist()
-        for partition in {_partition_path(spec, p) for p in partitions}:
-            mask = pa.array([_partition_path(spec, p) == partition for p in partitions])
-            self._writer_for(spec, partition).write_table(
+        if not table.num_rows:
+            return
+        keys = list(spec.partition_by)
+        for partition in table.select(keys).group_by(keys).aggregate([]).to_pylist():
+            mask = functools.reduce(
+                pc.and_,
+                (pc.equal(table[k], pa.scalar(v, table[k].type)) for k, v in partition.items()),
+            )
+            self._writer_for(spec, _partition_path(spec, partition)).write_table(
                 table.filter(mask).select(spec.file_schema.names).cast(spec.file_schema)
             )
 
@@ -290,18 +294,23 @@ class RunWriter:
         self._buffers.clear()
         self._buffered = 0
 
+    def iter_staged(self, spec: TableSpec, columns: list[str]) -> Iterator[pa.RecordBatch]:
+        """The run's staged rows of a table, batch by batch; closes the table's files, so
+        write no more to it."""
+        self.flush()
+        for key in [k for k in self._writers if k[0] == spec.name]:
+            self._writers.pop(key).close()
+        for relative in [f for f in self._files if f.split("/", 1)[0] == spec.name]:
+            yield from pq.ParquetFile(self.staging / relative).iter_batches(columns=columns)
+
     def read_staged(
         self, spec: TableSpec, doc_ids: set[str], columns: list[str]
     ) -> list[dict[str, Any]]:
         """Staged rows of these documents; closes the table's files, so write no more to it."""
-        self.flush()
-        for key in [k for k in self._writers if k[0] == spec.name]:
-            self._writers.pop(key).close()
         wanted = pa.array(sorted(doc_ids), pa.string())
         found: list[dict[str, Any]] = []
-        for relative in [f for f in self._files if f.split("/", 1)[0] == spec.name]:
-            for batch in pq.ParquetFile(self.staging / relative).iter_batches(columns=columns):
-                found.extend(batch.filter(pc.is_in(batch["doc_id"], value_set=wanted)).to_pylist())
+        for batch in self.iter_staged(spec, columns):
+            found.extend(batch.filter(pc.is_in(batch["doc_id"], value_set=wanted)).to_pylist())
         return found
 
     def drop_documents(self, replaced_by: dict[str, str], tables: tuple[TableSpec, ...]) -> int:

@@ -1,6 +1,6 @@
 """Records to table rows: the one place that maps stage output onto the `schemas/` columns."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -8,8 +8,17 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from schemas.tables import ARTICLES, DUPLICATES, MINHASH, PARAGRAPHS, REJECTS, UTC_TIMESTAMP
-from tasks.dedup import LakeIndex
+from schemas.tables import (
+    ARTICLES,
+    DUPLICATES,
+    INPUT_KEYS,
+    MINHASH,
+    PARAGRAPHS,
+    REJECTS,
+    SITE_PARAGRAPHS,
+    UTC_TIMESTAMP,
+)
+from tasks.dedup import content_key, input_key, source_key
 from tasks.neardup import NearDuplicate, RunSignatures, band_keys
 from tasks.records import Document, DocumentDuplicate, ParagraphDuplicate, Reject
 
@@ -194,9 +203,10 @@ def batch_rows(
     articles: list[Document],
     duplicates: list[DocumentDuplicate],
     rejects: list[Reject],
-    index: LakeIndex,
+    previous_versions: Mapping[str, str],
 ) -> dict[str, list[dict[str, Any]]]:
-    """All rows one batch adds, by table name; links each article to its source's last one."""
+    """All rows one batch adds, by table name; links each article to the source's previous
+    version in the lake, if any (`previous_versions`: source -> doc_id)."""
     rows: dict[str, list[dict[str, Any]]] = {
         ARTICLES.name: [],
         PARAGRAPHS.name: [],
@@ -204,11 +214,60 @@ def batch_rows(
         REJECTS.name: [reject_row(r, ctx) for r in rejects],
     }
     for doc in articles:
-        # a run reads each source once, so only earlier runs can hold a previous version
-        rows[ARTICLES.name].append(article_row(doc, ctx, index.latest_by_source.get(doc.source)))
+        rows[ARTICLES.name].append(article_row(doc, ctx, previous_versions.get(doc.source)))
         rows[PARAGRAPHS.name].extend(paragraph_rows(doc, ctx))
         rows[DUPLICATES.name].extend(paragraph_duplicate_rows(doc, doc.dropped_paragraphs, ctx))
         rows[DUPLICATES.name].extend(
             paragraph_duplicate_rows(doc, doc.boilerplate_paragraphs, ctx, method="boilerplate")
         )
     return rows
+
+
+def _run_columns(ctx: RunContext, n: int) -> dict[str, pa.Array]:
+    return {
+        "run_id": pa.array([ctx.run_id] * n, pa.string()),
+        "run_date": pa.array([ctx.started_at.date()] * n, pa.date32()),
+    }
+
+
+def input_keys_table(staged: pa.RecordBatch, ctx: RunContext, *, articles: bool) -> pa.Table:
+    """`input_keys` rows of staged rows (source and input_hash columns; for articles also
+    doc_id and content_hash): articles carry every key, other inputs only the input key."""
+    n = staged.num_rows
+    sources = staged["source"].to_pylist()
+    inputs = zip(sources, staged["input_hash"].to_pylist(), strict=True)
+    if articles:
+        per_article = {
+            "source_key": pa.array([source_key(s) for s in sources], pa.uint64()),
+            "content_key": pa.array(
+                [content_key(h) for h in staged["content_hash"].to_pylist()], pa.uint64()
+            ),
+            "doc_id": staged["doc_id"],
+        }
+    else:
+        per_article = {
+            "source_key": pa.nulls(n, pa.uint64()),
+            "content_key": pa.nulls(n, pa.uint64()),
+            "doc_id": pa.nulls(n, pa.string()),
+        }
+    return pa.table(
+        {
+            "input_key": pa.array([input_key(s, h) for s, h in inputs], pa.uint64()),
+            **per_article,
+            "ingested_at": pa.array([ctx.started_at] * n, UTC_TIMESTAMP),
+            **_run_columns(ctx, n),
+        },
+        schema=INPUT_KEYS.schema,
+    )
+
+
+def site_paragraphs_table(in_run: Mapping[int, int], ctx: RunContext) -> pa.Table:
+    """`site_paragraphs` rows: this run's article count per site paragraph key."""
+    return pa.table(
+        {
+            "site_key": pa.array(np.fromiter(in_run.keys(), np.uint64, len(in_run))),
+            "articles": pa.array(np.fromiter(in_run.values(), np.int32, len(in_run))),
+            **_run_columns(ctx, len(in_run)),
+        },
+        schema=SITE_PARAGRAPHS.schema,
+    )

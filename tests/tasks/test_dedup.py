@@ -1,17 +1,26 @@
+from datetime import timedelta
+from pathlib import Path
+
+import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schemas.reasons import Reason
+from schemas.tables import INPUT_KEYS
 from tasks.clean import clean_text
 from tasks.dedup import (
     LakeIndex,
     content_hash,
+    dedup_against,
     dedup_documents,
     dedup_paragraphs,
     paragraph_hash,
     skip_known_inputs,
 )
+from tasks.lake import Lake
 from tasks.records import Document, Reject, StageOutput
+from tasks.rows import input_keys_table
+from tests.tasks.lake_runs import STARTED, commit_tables, run_context
 
 
 def _doc(source: str, paragraphs: list[str]) -> Document:
@@ -80,10 +89,37 @@ def test_paragraph_dedup_keeps_each_distinct_paragraph_once(paragraphs: list[str
     assert dedup_paragraphs(kept)[0::2] == (kept, [])
 
 
-def test_known_inputs_are_skipped_by_source_and_content() -> None:
-    index = LakeIndex()
-    index.remember("a.txt", "h1")
-    index.remember("bad.txt", None)
+def _lake_with_inputs(root: Path) -> Lake:
+    """Run 1: article a.txt@h1 and reject bad.txt; run 2, a day later: a.txt@h3."""
+    lake = Lake(root)
+    first, second = run_context("r1"), run_context("r2", STARTED + timedelta(days=1))
+    articles = pa.record_batch(
+        {
+            "doc_id": ["d1"],
+            "source": ["a.txt"],
+            "input_hash": ["h1"],
+            "content_hash": [content_hash(["Same text."])],
+        }
+    )
+    rejects = pa.record_batch({"source": ["bad.txt"], "input_hash": pa.nulls(1, pa.string())})
+    commit_tables(
+        lake,
+        first,
+        [
+            (INPUT_KEYS, input_keys_table(articles, first, articles=True)),
+            (INPUT_KEYS, input_keys_table(rejects, first, articles=False)),
+        ],
+    )
+    newer = articles.set_column(0, "doc_id", pa.array(["d3"])).set_column(
+        2, "input_hash", pa.array(["h3"])
+    )
+    newer = newer.set_column(3, "content_hash", pa.array([content_hash(["Newer text."])]))
+    commit_tables(lake, second, [(INPUT_KEYS, input_keys_table(newer, second, articles=True))])
+    return lake
+
+
+def test_known_inputs_are_skipped_by_source_and_content(tmp_path: Path) -> None:
+    index = LakeIndex(_lake_with_inputs(tmp_path))
     read = StageOutput(
         docs=[
             Document("a.txt", "h1", "text", "x"),
@@ -101,3 +137,18 @@ def test_known_inputs_are_skipped_by_source_and_content() -> None:
     assert [(d.source, d.input_hash) for d in fresh.docs] == [("a.txt", "h2"), ("b.txt", "h1")]
     assert [r.source for r in fresh.rejects] == ["new.txt"]
     assert fresh.counts["read.already_ingested"] == 2
+
+
+def test_the_lake_is_looked_up_for_contents_and_previous_versions(tmp_path: Path) -> None:
+    index = LakeIndex(_lake_with_inputs(tmp_path))
+    assert index.kept_by_hash == {}  # nothing is loaded up front
+    docs = [
+        Document("c.txt", "h9", "text", "", paragraphs=["Same  text."]),
+        Document("d.txt", "h9", "text", "", paragraphs=["Fresh text."]),
+    ]
+    kept, duplicates = dedup_against(docs, index)
+    assert [(d.document.source, d.duplicate_of) for d in duplicates] == [("c.txt", "d1")]
+    assert [d.source for d in kept] == ["d.txt"]
+    assert index.latest_articles(["a.txt", "c.txt"]) == {"a.txt": "d3"}
+    assert index.latest_articles([]) == {}
+    assert LakeIndex(None).known_inputs([("a.txt", "h1")]) == set()

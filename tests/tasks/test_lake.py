@@ -2,7 +2,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from schemas.tables import REJECTS, RUNS
 from tasks.lake import JOURNAL_NAME, LOCK_NAME, STAGING_DIR, Lake, LakeError
+from tests.tasks.lake_runs import runs_row
 
 RUN_DAY = date(2026, 11, 28)
 
@@ -29,29 +30,6 @@ def _reject(i: int, day: date = RUN_DAY) -> dict:
     }
 
 
-def _runs_row(run_id: str) -> dict:
-    now = datetime(2026, 11, 28, 3, tzinfo=UTC)
-    return {
-        "run_id": run_id,
-        "flow_run_id": None,
-        "started_at": now,
-        "finished_at": now,
-        "status": "completed",
-        "error": None,
-        "sources": ["x"],
-        "inputs_seen": 1,
-        "articles": 0,
-        "duplicates_document": 0,
-        "duplicates_paragraph": 0,
-        "rejects": 1,
-        "already_ingested": 0,
-        "counts_json": "{}",
-        "settings_json": "{}",
-        "newsmill_version": "test",
-        "run_date": RUN_DAY,
-    }
-
-
 def test_nothing_is_visible_until_commit_then_everything_is(tmp_path: Path) -> None:
     lake = Lake(tmp_path)
     writer = lake.start_run("r1")
@@ -59,7 +37,7 @@ def test_nothing_is_visible_until_commit_then_everything_is(tmp_path: Path) -> N
     writer.flush()
     assert lake.read_table(REJECTS).num_rows == 0
     assert list((tmp_path / STAGING_DIR / "r1").rglob("*.parquet"))
-    writer.commit(_runs_row("r1"))
+    writer.commit(runs_row("r1"))
     assert lake.read_table(REJECTS).num_rows == 4
     assert not (tmp_path / STAGING_DIR / "r1").exists()
     assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.parquet")) == [
@@ -92,7 +70,7 @@ def test_write_then_read_round_trips_every_row_and_type(
     writer = lake.start_run("r1")
     written = [{**_reject(0), "source": s, "line_number": n, "run_date": d} for s, n, d in rows]
     writer.write(REJECTS, written)
-    writer.commit(_runs_row("r1"))
+    writer.commit(runs_row("r1"))
     back = lake.read_table(REJECTS).to_pylist()
     key = lambda r: (r["source"], r["line_number"] or 0, r["run_date"])  # noqa: E731
     assert sorted(back, key=key) == sorted(written, key=key)
@@ -114,7 +92,7 @@ def test_a_commit_interrupted_midway_is_rolled_forward(tmp_path: Path) -> None:
     lake = Lake(tmp_path)
     writer = lake.start_run("half")
     writer.write(REJECTS, [_reject(1), _reject(2, date(2026, 11, 27))])
-    writer.write(RUNS, [_runs_row("half")])
+    writer.write(RUNS, [runs_row("half")])
     writer.flush()
     for w in writer._writers.values():
         w.close()

@@ -21,6 +21,7 @@ from tasks.neardup import (
     shingles,
 )
 from tasks.records import Document
+from tests.tasks.lake_runs import runs_row
 
 SETTINGS = NearDupSettings()
 RNG = random.Random(3)
@@ -193,27 +194,7 @@ def test_lake_finds_related_signatures_and_drops_staged_rows(tmp_path) -> None:
             for i in range(2)
         ],
     )
-    writer.commit(
-        {
-            "run_id": "r1",
-            "flow_run_id": None,
-            "started_at": day,
-            "finished_at": day,
-            "status": "completed",
-            "error": None,
-            "sources": [],
-            "inputs_seen": 0,
-            "articles": 0,
-            "duplicates_document": 0,
-            "duplicates_paragraph": 0,
-            "rejects": 0,
-            "already_ingested": 0,
-            "counts_json": "{}",
-            "settings_json": "{}",
-            "newsmill_version": "t",
-            "run_date": day.date(),
-        }
-    )
+    writer.commit(runs_row("r1", day))
     query = band_keys(compute_signatures([_edit(texts[1], 0.02)], SETTINGS), SETTINGS)
     related = lake.related_signatures([query])
     assert related["doc_id"].to_pylist() == ["d1"]
