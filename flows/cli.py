@@ -1,10 +1,11 @@
 """The `newsmill` command: `run` ingests sources into the lake, `query` reads it with DuckDB."""
 
 import argparse
+import contextlib
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from flows.settings import DEFAULT_LAKE, HELP, Settings, SettingsError, load_settings
@@ -113,6 +114,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextlib.contextmanager
+def _api_for_workers(workers: int) -> Iterator[None]:
+    """Without a Prefect API configured, every process that runs a task starts its own
+    temporary server. With worker processes, start the one this process would start
+    (Prefect reuses it: same singleton) and hand its URL to the workers."""
+    if workers <= 1 or os.environ.get("PREFECT_API_URL"):
+        yield
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()
+    server.start(timeout=int(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"]))
+    os.environ["PREFECT_API_URL"] = server.api_url
+    try:
+        yield
+    finally:
+        del os.environ["PREFECT_API_URL"]
+
+
 def _fail(message: str, code: int = EXIT_CANNOT_RUN) -> int:
     print(f"newsmill: {message}", file=sys.stderr)
     return code
@@ -140,11 +160,13 @@ def _run(args: argparse.Namespace) -> int:
         os.environ.setdefault(name, value)
     if args.quiet:
         os.environ.setdefault("PREFECT_LOGGING_LOGGERS_PREFECT_FLOW_RUNS_LEVEL", "WARNING")
-    from flows.pipeline import newsmill_flow
+    from flows.pipeline import newsmill_flow, task_runner
 
     started = time.monotonic()
     try:
-        summary = newsmill_flow(sources=list(args.sources), settings=settings)
+        run = newsmill_flow.with_options(task_runner=task_runner(settings))
+        with _api_for_workers(settings.n_workers):
+            summary = run(sources=list(args.sources), settings=settings)
     except LakeError as error:
         return _fail(str(error))
     except Exception as error:  # the flow already logged the traceback

@@ -1,58 +1,58 @@
-"""The newsmill flow: read → extract HTML → clean → dedup paragraphs → fields →
-dedup documents → stage rows, shard by shard, then one atomic commit of the run."""
+"""The newsmill flow: shards run through the per-document stages (`process-shard`, in
+parallel with `workers` > 1), then the run-level steps settle exact copies between shards,
+near copies across the run and the lake, and the dedup state, and the run commits at once."""
 
 import time
+from collections import Counter, deque
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 from prefect import flow, get_run_logger
+from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
+from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote
 
 from flows import stages
 from flows.settings import Settings
 from tasks import __version__
-from tasks.boilerplate import SiteParagraphCounts
 from tasks.clean import CLEAN_VERSION
-from tasks.dedup import DEDUP_VERSION, LakeIndex
-from tasks.extract import HtmlExtractor
+from tasks.dedup import DEDUP_VERSION, ExactAcrossShards
 from tasks.fields import FIELDS_VERSION
-from tasks.lake import Lake, RunWriter
+from tasks.lake import Lake
 from tasks.neardup import NEAR_DUP_VERSION, RunSignatures
-from tasks.records import ShardBatch
 from tasks.rows import RunContext
 from tasks.runs import RunSummary, new_run_id
+from tasks.shard import ShardResult
 from tasks.sources import Shard, discover_sources, plan_shards
 
 PIPELINE_VERSION = f"newsmill {__version__}; {CLEAN_VERSION}; {DEDUP_VERSION}; {NEAR_DUP_VERSION}; {FIELDS_VERSION}"
 
 
-def _process_shard(
-    shard: Shard,
-    settings: Settings,
-    summary: RunSummary,
-    extractor: HtmlExtractor,
-    index: LakeIndex,
-    writer: RunWriter,
-    ctx: RunContext,
-    signatures: RunSignatures,
-    site_counts: SiteParagraphCounts,
-) -> None:
-    # The tasks share one holder per shard, passed in quote(): Prefect otherwise walks every
-    # argument looking for futures (~0.2 ms per document per task), and it keeps recent task
-    # parameters alive, so the holder is emptied once the shard is staged.
-    batch = ShardBatch()
-    stages.read_shard(quote(batch), shard, settings.read, quote(index))
-    stages.extract_html(quote(batch), extractor)
-    stages.clean_documents(quote(batch))
-    stages.dedup_paragraphs(quote(batch))
-    stages.add_fields(quote(batch), ctx.started_at, settings.fields)
-    stages.remove_boilerplate(quote(batch), quote(site_counts), settings.boilerplate)
-    stages.dedup_documents(quote(batch), quote(index))
-    stages.stage_rows(writer, ctx, quote(batch), quote(index))
-    if settings.near.near_dedup:
-        stages.sign_articles(quote(batch), quote(signatures))
-    summary.record_shard(batch)
-    batch.clear()
+def task_runner(settings: Settings) -> TaskRunner[Any]:
+    """Worker processes for several workers (the stages are CPU-bound Python: threads would
+    share one core); one thread otherwise, which keeps the run in this process."""
+    if settings.n_workers > 1:
+        return ProcessPoolTaskRunner(max_workers=settings.n_workers)
+    return ThreadPoolTaskRunner(max_workers=1)
+
+
+def _shard_results(
+    shards: list[Shard], lake: Lake, ctx: RunContext, settings: Settings
+) -> Iterator[ShardResult]:
+    """Results in shard order, with at most two shards per worker in flight: the tables do
+    not depend on which worker finishes first, and memory stays bounded."""
+    window = 2 * settings.n_workers
+    work = iter(shards)
+    pending: deque[PrefectFuture[ShardResult]] = deque()
+    shard_settings = settings.shard_settings
+    while True:
+        while len(pending) < window and (shard := next(work, None)):
+            pending.append(stages.process_shard.submit(shard, str(lake.root), ctx, shard_settings))
+        if not pending:
+            return
+        yield pending.popleft().result()
 
 
 @flow(
@@ -71,40 +71,45 @@ def newsmill_flow(sources: list[str], settings: Settings) -> RunSummary:
         for action in summary.recovered:
             logger.warning("lake recovery: %s", action)
         discovery = discover_sources(sources, exclude=lake.root)
-        files = discovery.files
         for argument in discovery.unmatched:
             logger.warning("source %r matched no file", argument)
-        shards = plan_shards(files, settings.shard_bytes, settings.shard_max_files)
+        shards = plan_shards(discovery.files, settings.shard_bytes, settings.shard_max_files)
         logger.info(
-            "run %s: %d files in %d shards → %s", summary.run_id, len(files), len(shards), lake.root
+            "run %s: %d files in %d shards, %d worker(s) → %s",
+            summary.run_id,
+            len(discovery.files),
+            len(shards),
+            settings.n_workers,
+            lake.root,
         )
-        index = LakeIndex(lake)
-        site_counts = SiteParagraphCounts(lake)
         writer = lake.start_run(summary.run_id, settings.write_buffer_rows)
         signatures = RunSignatures(settings.near)
+        exact = ExactAcrossShards()
+        site_counts: Counter[int] = Counter()
         clock = time.monotonic()
         try:
-            with HtmlExtractor(settings.extract) as extractor:
-                for number, shard in enumerate(shards, start=1):
-                    _process_shard(
-                        shard,
-                        settings,
-                        summary,
-                        extractor,
-                        index,
-                        writer,
-                        ctx,
-                        signatures,
-                        site_counts,
-                    )
-                    logger.info(
-                        summary.progress_line(number, len(shards), time.monotonic() - clock)
-                    )
+            for result in _shard_results(shards, lake, ctx, settings):
+                writer.adopt(result.files)
+                kept, copies = exact.admit(result.articles)
+                summary.record_shard(result.counts)
+                summary.record_exact_duplicates([c.article for c in copies])
+                signatures.add_chunk(kept)
+                site_counts.update(result.site_counts)
+                logger.info(
+                    summary.progress_line(result.index + 1, len(shards), time.monotonic() - clock)
+                )
+            near = []
             if settings.near.near_dedup:
                 near = stages.find_near_duplicates(quote(signatures), lake)
-                stages.stage_near_duplicates(writer, ctx, quote(signatures), quote(near))
                 summary.record_near_duplicates(near)
                 logger.info("near duplicates: %d", len(near))
+            stages.stage_document_duplicates(
+                writer,
+                ctx,
+                quote(exact.copies),
+                quote(near),
+                quote(signatures) if settings.near.near_dedup else None,
+            )
             stages.stage_dedup_state(writer, ctx, quote(site_counts))
             summary.status, summary.finished_at = "completed", datetime.now(UTC)
             writer.commit(summary.runs_row(sources, settings))

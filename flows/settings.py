@@ -7,6 +7,7 @@ e.g. `[extract]`, for readability; the table name is ignored).
 """
 
 import dataclasses
+import os
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from tasks.extract import ExtractSettings
 from tasks.fields import FieldSettings
 from tasks.neardup import NearDupSettings
 from tasks.read import ReadSettings
+from tasks.shard import ShardSettings
 
 ENV_PREFIX = "NEWSMILL_"
 DEFAULT_LAKE = "data/lake"
@@ -32,6 +34,7 @@ class Settings:
     lake: str = DEFAULT_LAKE
     shard_mb: float = 8.0
     shard_max_files: int = 500
+    workers: int = 1
     write_buffer_rows: int = 20_000
     read: ReadSettings = field(default_factory=ReadSettings)
     extract: ExtractSettings = field(default_factory=ExtractSettings)
@@ -43,6 +46,21 @@ class Settings:
     def shard_bytes(self) -> int:
         return int(self.shard_mb * 1024 * 1024)
 
+    @property
+    def n_workers(self) -> int:
+        return self.workers or os.cpu_count() or 1
+
+    @property
+    def shard_settings(self) -> ShardSettings:
+        """What a worker needs; with several workers, HTML extraction pools share the cores."""
+        extract = self.extract
+        if self.n_workers > 1 and not extract.extract_workers:
+            cores = os.cpu_count() or 1
+            extract = dataclasses.replace(extract, extract_workers=max(1, cores // self.n_workers))
+        return ShardSettings(
+            self.read, extract, self.fields, self.boilerplate, self.near, self.write_buffer_rows
+        )
+
     def as_flat_dict(self) -> dict[str, Any]:
         return {name: value for name, _, value in _leaves(self)}
 
@@ -51,6 +69,7 @@ HELP: dict[str, str] = {
     "lake": "Folder of the Parquet lake to write (created if missing).",
     "shard_mb": "Work unit size: small files are grouped and large JSONL files split to about this many MB.",
     "shard_max_files": "At most this many files in one work unit.",
+    "workers": "Processes that run the per-shard stages at once (1: in the flow's own process; 0: one per core).",
     "write_buffer_rows": "Rows buffered in memory before they are written to the run's staging files.",
     "max_input_mb": "Inputs (files, decompressed files, JSONL lines) larger than this are rejected as read_too_large.",
     "extract_timeout_s": "Time limit per HTML page; a page over it is rejected as extract_timeout.",
@@ -149,12 +168,12 @@ def load_settings(
 
 
 def _validate(settings: Settings) -> None:
-    """Every number must be positive, but extract_workers, where 0 means one per core."""
+    """Every number must be positive, but where 0 means one per core or off."""
     for name, value in settings.as_flat_dict().items():
         if isinstance(value, (str, bool)):
             continue
         if value < 0 or (
-            value == 0 and name not in ("extract_workers", "boilerplate_min_articles")
+            value == 0 and name not in ("workers", "extract_workers", "boilerplate_min_articles")
         ):
             raise SettingsError(f"setting {name!r} must be positive, got {value!r}")
     near = settings.near

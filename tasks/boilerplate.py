@@ -2,7 +2,7 @@
 (subscribe prompts, standard footers, photo credits) are removed from the article text.
 
 A paragraph is boilerplate for a site once `boilerplate_min_articles` earlier articles of
-that site (in earlier runs or earlier in this run) carried it; from then on it is removed and
+that site (in earlier runs or earlier in the same shard) carried it; from then on it is removed and
 recorded as a paragraph duplicate with method `boilerplate`. Counting is streamed, so the
 first occurrences of a new template stay in their articles: nothing is rewritten after
 it was staged. Only paragraphs of at most `boilerplate_max_words` words are counted,

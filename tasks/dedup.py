@@ -8,7 +8,7 @@ so copies that differ only in those still match; the kept text is never changed 
 import re
 import unicodedata
 from collections.abc import Iterable, MutableMapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pyarrow as pa
@@ -16,6 +16,7 @@ import xxhash
 
 from schemas.tables import INPUT_KEYS
 from tasks.lake import Lake
+from tasks.neardup import ArticleChunk, SignedArticle
 from tasks.records import (
     Document,
     DocumentDuplicate,
@@ -187,3 +188,33 @@ def dedup_against(
         for d in docs
     )
     return dedup_documents(docs, index.kept_by_hash)
+
+
+@dataclass(frozen=True, slots=True)
+class ExactCopy:
+    article: SignedArticle
+    duplicate_of: str
+    content_hash: str
+
+
+class ExactAcrossShards:
+    """Exact copies between shards of one run: the first shard (in shard order) to keep a
+    content keeps it; a later shard's article with that content becomes its duplicate."""
+
+    def __init__(self) -> None:
+        self._kept_by_hash: dict[str, str] = {}
+        self.copies: list[ExactCopy] = []
+
+    def admit(self, articles: ArticleChunk) -> tuple[ArticleChunk, list[ExactCopy]]:
+        """The articles that stay, and the copies found among them."""
+        copies: list[ExactCopy] = []
+        keep = np.ones(len(articles), dtype=bool)
+        for i, (doc_id, content_hash) in enumerate(
+            zip(articles.doc_ids, articles.content_hashes, strict=True)
+        ):
+            original = self._kept_by_hash.setdefault(content_hash, doc_id)
+            if original != doc_id:
+                keep[i] = False
+                copies.append(ExactCopy(articles.article(i), original, content_hash))
+        self.copies.extend(copies)
+        return (articles if keep.all() else articles.select(keep)), copies

@@ -216,8 +216,10 @@ class Lake:
         pattern = str(self.table_path(spec) / "**" / "*.parquet").replace("'", "''")
         return f"read_parquet('{pattern}', hive_partitioning = true)"
 
-    def start_run(self, run_id: str, buffer_rows: int = 20_000) -> "RunWriter":
-        return RunWriter(self.root, run_id, buffer_rows)
+    def start_run(self, run_id: str, buffer_rows: int = 20_000, part: str = "") -> "RunWriter":
+        """A writer into the run's staging area; writers of one run that stage at once (one
+        per shard, in worker processes) each take their own `part` of the file names."""
+        return RunWriter(self.root, run_id, buffer_rows, part)
 
 
 def _repoint(batch: pa.RecordBatch, replaced_by: dict[str, str]) -> pa.RecordBatch:
@@ -233,8 +235,9 @@ def _repoint(batch: pa.RecordBatch, replaced_by: dict[str, str]) -> pa.RecordBat
 class RunWriter:
     """Buffers a run's rows and writes them to staging: one file per table and partition."""
 
-    def __init__(self, root: Path, run_id: str, buffer_rows: int) -> None:
+    def __init__(self, root: Path, run_id: str, buffer_rows: int, part: str = "") -> None:
         self._root = root
+        self._file_name = f"part-{run_id}-{part}.parquet" if part else f"part-{run_id}.parquet"
         self._buffer_rows = buffer_rows
         self.run_id = run_id
         self.staging = root / STAGING_DIR / run_id
@@ -245,7 +248,7 @@ class RunWriter:
         self._buffered = 0
 
     def _relative_file(self, spec: TableSpec, partition: str) -> str:
-        return f"{spec.name}/{partition}/part-{self.run_id}.parquet"
+        return f"{spec.name}/{partition}/{self._file_name}"
 
     def write(self, spec: TableSpec, rows: list[dict[str, Any]]) -> None:
         self._specs[spec.name] = spec
@@ -293,6 +296,20 @@ class RunWriter:
             )
         self._buffers.clear()
         self._buffered = 0
+
+    def close(self) -> list[str]:
+        """Write out and close every file; returns them (relative to the staging folder)
+        for the run's main writer to `adopt`."""
+        self.flush()
+        for writer in self._writers.values():
+            writer.close()
+        self._writers.clear()
+        return list(self._files)
+
+    def adopt(self, files: list[str]) -> None:
+        """Take over files another writer of this run staged, so they are committed,
+        read and rewritten with this writer's own."""
+        self._files.extend(f for f in files if f not in self._files)
 
     def iter_staged(self, spec: TableSpec, columns: list[str]) -> Iterator[pa.RecordBatch]:
         """The run's staged rows of a table, batch by batch; closes the table's files, so

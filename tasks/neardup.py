@@ -198,6 +198,56 @@ def _utc(seconds: float) -> datetime | None:
     return None if np.isnan(seconds) else datetime.fromtimestamp(seconds, UTC)
 
 
+@dataclass(slots=True)
+class ArticleChunk:
+    """A shard's kept articles as the run-level steps need them, without their text: ids,
+    content hashes, counts, dates and MinHash signatures (None when near dedup is off).
+    Small enough to send from a worker process to the flow."""
+
+    doc_ids: list[str]
+    content_hashes: list[str]
+    numbers: np.ndarray  # (n, 4) int32: words, paragraphs, repeats, boilerplate
+    published: np.ndarray  # epoch seconds, NaN when undated
+    signatures: np.ndarray | None
+
+    def __len__(self) -> int:
+        return len(self.doc_ids)
+
+    def select(self, keep: np.ndarray) -> "ArticleChunk":
+        return ArticleChunk(
+            [d for d, k in zip(self.doc_ids, keep.tolist(), strict=True) if k],
+            [h for h, k in zip(self.content_hashes, keep.tolist(), strict=True) if k],
+            self.numbers[keep],
+            self.published[keep],
+            None if self.signatures is None else self.signatures[keep],
+        )
+
+    def article(self, i: int) -> SignedArticle:
+        words, paragraphs, repeats, boilerplate = self.numbers[i].tolist()
+        published = _utc(float(self.published[i]))
+        return SignedArticle(self.doc_ids[i], published, words, repeats, boilerplate, paragraphs)
+
+
+def article_chunk(docs: Sequence[Document], settings: NearDupSettings) -> ArticleChunk:
+    numbers = [
+        [
+            len(d.text.split()),
+            len(d.paragraphs),
+            len(d.dropped_paragraphs),
+            len(d.boilerplate_paragraphs),
+        ]
+        for d in docs
+    ]
+    published = [d.published_at.timestamp() if d.published_at else np.nan for d in docs]
+    return ArticleChunk(
+        [d.doc_id for d in docs],
+        [d.content_hash or "" for d in docs],
+        np.array(numbers, dtype=np.int32).reshape(len(docs), 4),
+        np.array(published, dtype=np.float64),
+        compute_signatures([d.text for d in docs], settings) if settings.near_dedup else None,
+    )
+
+
 class RunSignatures:
     """Signatures and the little else the near-dup step needs of the articles a run kept,
     appended shard by shard in compact arrays (~0.3 KB an article at 128 permutations):
@@ -215,22 +265,15 @@ class RunSignatures:
         return len(self.doc_ids)
 
     def add(self, docs: Sequence[Document]) -> None:
-        if not docs:
+        self.add_chunk(article_chunk(docs, self.settings))
+
+    def add_chunk(self, chunk: ArticleChunk) -> None:
+        if not len(chunk) or chunk.signatures is None:
             return
-        self.doc_ids.extend(d.doc_id for d in docs)
-        self.chunks.append(compute_signatures([d.text for d in docs], self.settings))
-        numbers = [
-            [
-                len(d.text.split()),
-                len(d.paragraphs),
-                len(d.dropped_paragraphs),
-                len(d.boilerplate_paragraphs),
-            ]
-            for d in docs
-        ]
-        self._numbers.append(np.array(numbers, dtype=np.int32))
-        published = [d.published_at.timestamp() if d.published_at else np.nan for d in docs]
-        self._published.append(np.array(published, dtype=np.float64))
+        self.doc_ids.extend(chunk.doc_ids)
+        self.chunks.append(chunk.signatures)
+        self._numbers.append(chunk.numbers)
+        self._published.append(chunk.published)
         self._starts = np.append(self._starts, len(self.doc_ids))
 
     def _locate(self, rows: np.ndarray) -> np.ndarray:

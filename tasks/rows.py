@@ -18,7 +18,7 @@ from schemas.tables import (
     SITE_PARAGRAPHS,
     UTC_TIMESTAMP,
 )
-from tasks.dedup import content_key, input_key, source_key
+from tasks.dedup import ExactCopy, content_key, input_key, source_key
 from tasks.neardup import NearDuplicate, RunSignatures, band_keys
 from tasks.records import Document, DocumentDuplicate, ParagraphDuplicate, Reject
 
@@ -133,24 +133,40 @@ def document_duplicate_row(dup: DocumentDuplicate, ctx: RunContext) -> dict[str,
     }
 
 
-def near_duplicate_row(
-    dup: NearDuplicate, staged: dict[str, Any], ctx: RunContext
+def _copy_row(
+    staged: dict[str, Any],
+    duplicate_of: str,
+    method: str,
+    similarity: float,
+    cluster_id: str | None,
+    ctx: RunContext,
 ) -> dict[str, Any]:
-    """`staged`: the copy's own `articles` row as staged (source, input and content hash)."""
+    """A document duplicate found after its shard was staged. `staged`: the copy's own
+    `articles` row as staged (doc_id, source, input and content hash)."""
     return {
         "source": staged["source"],
         "input_hash": staged["input_hash"],
-        "doc_id": dup.article.doc_id,
-        "duplicate_of": dup.duplicate_of,
+        "doc_id": staged["doc_id"],
+        "duplicate_of": duplicate_of,
         "level": "document",
-        "method": "near",
-        "similarity": dup.similarity,
+        "method": method,
+        "similarity": similarity,
         "position": None,
         "duplicate_of_position": None,
         "content_hash": staged["content_hash"],
-        "cluster_id": dup.cluster_id,
+        "cluster_id": cluster_id,
         **ctx.run_partition,
     }
+
+
+def near_duplicate_row(
+    dup: NearDuplicate, staged: dict[str, Any], ctx: RunContext
+) -> dict[str, Any]:
+    return _copy_row(staged, dup.duplicate_of, "near", dup.similarity, dup.cluster_id, ctx)
+
+
+def exact_copy_row(copy: ExactCopy, staged: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+    return _copy_row(staged, copy.duplicate_of, "exact", 1.0, None, ctx)
 
 
 def minhash_tables(run: RunSignatures, dropped: set[str], ctx: RunContext) -> Iterator[pa.Table]:

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from tasks import __version__
-from tasks.neardup import NearDuplicate
+from tasks.neardup import NearDuplicate, SignedArticle
 from tasks.records import ShardBatch
 
 
@@ -31,35 +31,30 @@ class RunSummary:
             if k.startswith(prefix)
         }
 
-    def record_shard(self, batch: ShardBatch) -> None:
-        """Add one staged shard's stage counts and outcomes."""
-        self.counts["inputs.seen"] += batch.counts.get("read.total", 0)
-        self.counts.update(batch.counts)
-        self.counts["written.articles"] += len(batch.docs)
-        self.counts["written.rejects"] += len(batch.rejects)
-        for reject in batch.rejects:
-            self.counts[f"rejects.{reject.reason.value}"] += 1
-        for dup in batch.duplicates:
-            self.counts[f"duplicates.document.{dup.method}"] += 1
-        for doc in batch.docs:
-            self.counts["duplicates.paragraph.exact"] += len(doc.dropped_paragraphs)
-            if doc.boilerplate_paragraphs:
-                self.counts["duplicates.paragraph.boilerplate"] += len(doc.boilerplate_paragraphs)
-            self.counts["written.paragraphs"] += len(doc.paragraphs)
+    def record_shard(self, counts: Counter[str]) -> None:
+        """Add one staged shard's counts (see `shard_counts`)."""
+        self.counts.update(counts)
+
+    def record_exact_duplicates(self, articles: list[SignedArticle]) -> None:
+        """Articles staged by one shard whose content an earlier shard of the run kept."""
+        self.counts["duplicates.document.exact"] += len(articles)
+        self._unstage(articles)
 
     def record_near_duplicates(self, near: list[NearDuplicate]) -> None:
         """Near copies were counted as articles when staged; move them to duplicates."""
         if near:
             self.counts["duplicates.document.near"] += len(near)
-        self.counts["written.articles"] -= len(near)
-        for dup in near:
-            self.counts["written.paragraphs"] -= dup.article.n_paragraphs
-            # their paragraph-level rows are dropped with them
-            self.counts["duplicates.paragraph.exact"] -= dup.article.n_paragraph_duplicates
-            if dup.article.n_boilerplate_paragraphs:
-                self.counts["duplicates.paragraph.boilerplate"] -= (
-                    dup.article.n_boilerplate_paragraphs
-                )
+        self._unstage([dup.article for dup in near])
+
+    def _unstage(self, articles: list[SignedArticle]) -> None:
+        """Take back the article, paragraph and paragraph-duplicate rows of these articles,
+        counted when their shard was staged and dropped with them."""
+        self.counts["written.articles"] -= len(articles)
+        for article in articles:
+            self.counts["written.paragraphs"] -= article.n_paragraphs
+            self.counts["duplicates.paragraph.exact"] -= article.n_paragraph_duplicates
+            if article.n_boilerplate_paragraphs:
+                self.counts["duplicates.paragraph.boilerplate"] -= article.n_boilerplate_paragraphs
 
     def progress_line(self, shard_number: int, shards: int, seconds: float) -> str:
         c = self.counts
@@ -99,3 +94,21 @@ class RunSummary:
 
 def new_run_id(now: datetime) -> str:
     return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def shard_counts(batch: ShardBatch) -> Counter[str]:
+    """One staged shard's stage counts and outcomes, as `RunSummary.record_shard` adds them."""
+    counts: Counter[str] = Counter(batch.counts)
+    counts["inputs.seen"] += batch.counts.get("read.total", 0)
+    counts["written.articles"] += len(batch.docs)
+    counts["written.rejects"] += len(batch.rejects)
+    for reject in batch.rejects:
+        counts[f"rejects.{reject.reason.value}"] += 1
+    for dup in batch.duplicates:
+        counts[f"duplicates.document.{dup.method}"] += 1
+    for doc in batch.docs:
+        counts["duplicates.paragraph.exact"] += len(doc.dropped_paragraphs)
+        if doc.boilerplate_paragraphs:
+            counts["duplicates.paragraph.boilerplate"] += len(doc.boilerplate_paragraphs)
+        counts["written.paragraphs"] += len(doc.paragraphs)
+    return counts

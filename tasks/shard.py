@@ -1,0 +1,103 @@
+"""One shard, start to staged rows: read → extract HTML → clean → dedup paragraphs →
+fields → site boilerplate → exact dedup → rows in the run's staging area.
+
+This is the unit of parallel work: it needs only the shard, the committed lake (read-only
+lookups) and the run context, so any process can run it, and it returns what the run-level
+steps need (exact keys, signatures, counts) without any text. Shards are planned without
+regard to the number of workers, and the flow takes their results in shard order, so the
+tables do not depend on how many processes ran them.
+
+Boilerplate and exact dedup see the lake and this shard; the flow then settles exact
+copies between shards (`dedup.ExactAcrossShards`) and near copies across the whole run.
+"""
+
+import functools
+import multiprocessing.util
+from collections import Counter
+from dataclasses import dataclass, field
+
+from schemas.tables import TABLES
+from tasks import boilerplate, clean, dedup, fields, read, rows
+from tasks.boilerplate import BoilerplateSettings, SiteParagraphCounts
+from tasks.extract import ExtractSettings, HtmlExtractor
+from tasks.fields import FieldSettings
+from tasks.lake import Lake
+from tasks.neardup import ArticleChunk, NearDupSettings, article_chunk
+from tasks.read import ReadSettings
+from tasks.records import ShardBatch, run_stage
+from tasks.rows import RunContext
+from tasks.runs import shard_counts
+from tasks.sources import Shard
+
+
+@dataclass(frozen=True, slots=True)
+class ShardSettings:
+    read: ReadSettings = field(default_factory=ReadSettings)
+    extract: ExtractSettings = field(default_factory=ExtractSettings)
+    fields: FieldSettings = field(default_factory=FieldSettings)
+    boilerplate: BoilerplateSettings = field(default_factory=BoilerplateSettings)
+    near: NearDupSettings = field(default_factory=NearDupSettings)
+    write_buffer_rows: int = 20_000
+
+
+@dataclass(slots=True)
+class ShardResult:
+    index: int  # the shard's
+    files: list[str]  # staged files, relative to the run's staging folder
+    counts: Counter[str]
+    articles: ArticleChunk  # the shard's kept articles
+    site_counts: dict[int, int]  # short paragraphs met, for the `site_paragraphs` state
+
+
+@functools.cache
+def shared_extractor(settings: ExtractSettings) -> HtmlExtractor:
+    """One extraction pool per process and settings, started on the first HTML page and
+    stopped when the process exits: starting it per shard would cost ~1 s each.
+
+    A multiprocessing finalizer, not `atexit`: a worker process joins its own children
+    (this pool's processes) before `atexit` handlers run, and would wait for them forever.
+    """
+    extractor = HtmlExtractor(settings)
+    multiprocessing.util.Finalize(None, extractor.close, exitpriority=10)
+    return extractor
+
+
+def process_shard(
+    shard: Shard, lake_root: str, ctx: RunContext, settings: ShardSettings
+) -> ShardResult:
+    """Run every per-document stage over one shard and stage its rows (file names carry
+    the shard number, so shards can stage at once)."""
+    lake = Lake(lake_root)
+    index = dedup.LakeIndex(lake)
+    site_counts = SiteParagraphCounts(lake)
+    batch = ShardBatch()
+    batch.apply(dedup.skip_known_inputs(read.read_shard(shard, settings.read), index)[0])
+    batch.apply(shared_extractor(settings.extract).extract_documents(batch.docs))
+    batch.apply(run_stage("clean", batch.docs, clean.clean_document))
+    batch.apply(run_stage("dedup_paragraphs", batch.docs, dedup.remove_repeated_paragraphs))
+    add_fields = functools.partial(fields.add_fields, now=ctx.started_at, settings=settings.fields)
+    batch.apply(run_stage("fields", batch.docs, add_fields))
+    if settings.boilerplate.boilerplate_min_articles > 0:
+        site_counts.meet(
+            key
+            for doc in batch.docs
+            for _, key in boilerplate.short_paragraph_keys(doc, settings.boilerplate)
+        )
+        remove = functools.partial(
+            boilerplate.remove_boilerplate, counts=site_counts, settings=settings.boilerplate
+        )
+        batch.apply(run_stage("boilerplate", batch.docs, remove))
+    batch.docs, batch.duplicates = dedup.dedup_against(batch.docs, index)
+    writer = lake.start_run(ctx.run_id, settings.write_buffer_rows, part=f"{shard.index:06d}")
+    previous = index.latest_articles(doc.source for doc in batch.docs)
+    for table, these in rows.batch_rows(
+        ctx, batch.docs, batch.duplicates, batch.rejects, previous
+    ).items():
+        writer.write(TABLES[table], these)
+    return ShardResult(
+        shard.index,
+        writer.close(),
+        shard_counts(batch),
+        article_chunk(batch.docs, settings.near),
+        site_counts.in_run,
+    )

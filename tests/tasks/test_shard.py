@@ -1,0 +1,57 @@
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from tasks.dedup import ExactAcrossShards
+from tasks.lake import STAGING_DIR
+from tasks.neardup import NearDupSettings
+from tasks.shard import ShardSettings, process_shard
+from tasks.sources import discover_sources, plan_shards
+from tests.conftest import SAMPLES
+from tests.tasks.lake_runs import run_context
+
+SETTINGS = ShardSettings(near=NearDupSettings(num_perm=32, bands=8))
+
+
+def _shards(*paths: Path, max_files: int = 1) -> list:
+    files = discover_sources([str(p) for p in paths]).files
+    return plan_shards(files, 8 * 1024 * 1024, max_files)
+
+
+def test_a_shard_stages_its_rows_under_its_own_name_and_returns_no_text(tmp_path: Path) -> None:
+    ctx = run_context("r1")
+    [shard] = _shards(
+        SAMPLES / "seed_article.txt", SAMPLES / "text" / "seed-republished.txt", max_files=2
+    )
+    result = process_shard(shard, str(tmp_path), ctx, SETTINGS)
+    assert result.files and all(
+        f.endswith(f"part-r1-{shard.index:06d}.parquet") for f in result.files
+    )
+    staging = tmp_path / STAGING_DIR / "r1"
+    articles = [pq.read_table(staging / f) for f in result.files if f.startswith("articles/")]
+    assert sum(t.num_rows for t in articles) == len(result.articles) == 1
+    assert result.counts["inputs.seen"] == 2
+    assert result.counts["duplicates.document.exact"] == 1  # the republished seed, same shard
+    assert result.articles.signatures is not None and result.articles.signatures.shape == (1, 32)
+    # what goes back to the flow holds keys and numbers, not the article's text
+    assert b"Yoon" not in pickle.dumps(result)
+
+
+def test_exact_copies_between_shards_keep_the_first_shard(tmp_path: Path) -> None:
+    ctx = run_context("r1")
+    shards = _shards(SAMPLES / "seed_article.txt", SAMPLES / "text" / "seed-republished.txt")
+    results = [process_shard(shard, str(tmp_path), ctx, SETTINGS) for shard in shards]
+    assert [len(r.articles) for r in results] == [1, 1]  # each shard alone keeps its copy
+    exact = ExactAcrossShards()
+    first, no_copies = exact.admit(results[0].articles)
+    second, copies = exact.admit(results[1].articles)
+    assert (len(first), no_copies, len(second)) == (1, [], 0)
+    [copy] = copies
+    assert copy.duplicate_of == first.doc_ids[0] == results[0].articles.doc_ids[0]
+    assert copy.article.doc_id == results[1].articles.doc_ids[0]
+    assert copy.article.n_paragraphs == 8  # its staged paragraphs, taken back from the counts
+    assert second.signatures is not None and second.signatures.shape == (0, 32)
+    assert exact.copies == copies
+    np.testing.assert_array_equal(first.signatures, results[0].articles.signatures)
