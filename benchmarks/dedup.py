@@ -171,7 +171,7 @@ def report(name: str, size: int, result: dict[str, float]) -> None:
     )
 
 
-def incremental_run(fresh: Path, size: int) -> None:
+def incremental_run(fresh: Path, size: int, workers: int) -> None:
     """Time a run of the `fresh` corpus into a copy of the `size`-doc lake (0: empty lake).
 
     The copy is made of hard links (committed files are never modified, only added), so
@@ -183,11 +183,11 @@ def incremental_run(fresh: Path, size: int) -> None:
         lake = WORK / f"lake-dedup-{build_corpus(size).name}"
         subprocess.run(["cp", "-al", str(lake), str(copy)], check=True)
     command = [NEWSMILL, "run", str(fresh / "articles.jsonl"), "--lake", str(copy), "--quiet"]
-    wall, rss = timed([*command, "--no-fields"], newsmill_env())
-    added = duckdb.sql(
+    wall, rss = timed([*command, "--no-fields", "--workers", str(workers)], newsmill_env())
+    [added] = duckdb.sql(
         f"""select articles, duplicates_document from read_parquet('{copy}/runs/**/*.parquet')
         order by run_id desc limit 1"""
-    ).fetchone()
+    ).fetchall()
     shutil.rmtree(copy)
     print(
         f"incremental run of {count_lines(fresh / 'articles.jsonl'):,} new docs into the {size:,}-doc lake: "
@@ -205,7 +205,10 @@ def main() -> None:
         "--datatrove", action="store_true", help=f"also run datatrove from {DATATROVE_PYTHON}"
     )
     parser.add_argument(
-        "--workers", type=int, default=os.cpu_count() or 1, help="datatrove workers"
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="processes, for newsmill (--workers) and datatrove alike",
     )
     parser.add_argument(
         "--incremental",
@@ -220,7 +223,7 @@ def main() -> None:
     for size in sorted(args.sizes):
         corpus = build_corpus(size)
         # the same work as datatrove's pipeline: no field extraction (documented --no-fields)
-        results[size] = run_newsmill(corpus, ["--no-fields"])
+        results[size] = run_newsmill(corpus, ["--no-fields", "--workers", str(args.workers)])
         report("newsmill", size, results[size])
     smallest = min(args.sizes)
     if args.datatrove:
@@ -232,7 +235,7 @@ def main() -> None:
     if args.incremental:
         fresh = build_corpus(args.incremental, seed=8)
         for size in [0, *sorted(args.sizes)]:
-            incremental_run(fresh, size)
+            incremental_run(fresh, size, args.workers)
     sizes = sorted(results)
     for small, large in itertools.pairwise(sizes):
         growth = results[large]["seconds"] / results[small]["seconds"]

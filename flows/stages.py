@@ -54,7 +54,7 @@ def stage_document_duplicates(
     signatures: neardup.RunSignatures | None,
 ) -> None:
     """Record the copies found across shards (exact) and across the run (near), keep the
-    signatures of what stays, and drop the copies' staged rows."""
+    signatures of what stays, drop the copies' staged rows, and merge the shards' files."""
     dropped = {c.article.doc_id: c.duplicate_of for c in exact}
     dropped |= {d.article.doc_id: d.duplicate_of for d in near}
     columns = ["doc_id", "source", "input_hash", "content_hash"]
@@ -67,8 +67,7 @@ def stage_document_duplicates(
     if signatures is not None:
         for table in rows.minhash_tables(signatures, set(dropped), ctx):
             writer.write_table(MINHASH, table)
-    if dropped:
-        writer.drop_documents(dropped, (ARTICLES, PARAGRAPHS, DUPLICATES))
+    writer.merge_parts((ARTICLES, PARAGRAPHS, DUPLICATES, REJECTS), dropped)
 
 
 @task(name="stage-dedup-state", cache_policy=NO_CACHE)

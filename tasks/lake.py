@@ -21,8 +21,10 @@ import json
 import os
 import shutil
 import socket
+import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -245,6 +247,7 @@ class RunWriter:
         self._specs: dict[str, TableSpec] = {}
         self._writers: dict[tuple[str, str], pq.ParquetWriter] = {}
         self._files: list[str] = []
+        self._files_lock = threading.Lock()
         self._buffered = 0
 
     def _relative_file(self, spec: TableSpec, partition: str) -> str:
@@ -330,41 +333,64 @@ class RunWriter:
             found.extend(batch.filter(pc.is_in(batch["doc_id"], value_set=wanted)).to_pylist())
         return found
 
-    def drop_documents(self, replaced_by: dict[str, str], tables: tuple[TableSpec, ...]) -> int:
-        """Remove every staged row of the documents in `replaced_by` from these tables.
+    def merge_parts(self, tables: tuple[TableSpec, ...], replaced_by: dict[str, str]) -> int:
+        """Merge the run's staged files of each partition of these tables into one file
+        (shards stage a file each), leaving out every row of the documents in `replaced_by`.
 
         Paragraph-level duplicates go with their article; document-level duplicate rows
         are the documents' own audit trail and stay, and one that pointed at a dropped
-        document is pointed at its replacement. Files are rewritten batch by batch, so
-        memory stays bounded. Call it after the last write of those tables. Returns the
-        number of rows removed.
+        document is pointed at its replacement. Rows keep their staging order; files are
+        streamed batch by batch, so memory stays bounded. Call it after the last write of
+        those tables. Returns the number of rows removed.
         """
         self.flush()
         names = {spec.name for spec in tables}
-        removed = 0
         for key in [k for k in self._writers if k[0] in names]:
             self._writers.pop(key).close()
-        for relative in [f for f in self._files if f.split("/", 1)[0] in names]:
-            removed += self._rewrite_without(relative, replaced_by)
-        return removed
-
-    def _rewrite_without(self, relative: str, replaced_by: dict[str, str]) -> int:
-        path = self.staging / relative
-        rewritten = path.with_name(path.name + ".rewrite")
-        source = pq.ParquetFile(path)
+        partitions: dict[str, list[str]] = defaultdict(list)
+        for relative in self._files:
+            table, partition = relative.split("/", 1)[0], relative.rsplit("/", 1)[0]
+            if table in names:
+                partitions[partition].append(relative)
         doomed = pa.array(sorted(replaced_by), pa.string())
+        # partitions are independent and pyarrow reads and writes without the GIL
+        with ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:
+            return sum(
+                pool.map(lambda p: self._merge(p, partitions[p], doomed, replaced_by), partitions)
+            )
+
+    def _merge(
+        self, partition: str, parts: list[str], doomed: pa.Array, replaced_by: dict[str, str]
+    ) -> int:
+        if len(parts) == 1 and not replaced_by:
+            return 0
+        merged = f"{partition}/{self._file_name}"
+        target = self.staging / (merged + ".merging")
         removed = 0
-        with pq.ParquetWriter(rewritten, source.schema_arrow, compression="zstd") as out:
+        writer: pq.ParquetWriter | None = None
+        for relative in parts:
+            source = pq.ParquetFile(self.staging / relative)
+            writer = writer or pq.ParquetWriter(target, source.schema_arrow, compression="zstd")
             for batch in source.iter_batches():
-                drop = pc.is_in(batch["doc_id"], value_set=doomed)
-                if "level" in batch.schema.names:
-                    drop = pc.and_(drop, pc.equal(batch["level"], "paragraph"))
-                kept = batch.filter(pc.invert(drop))
-                if "duplicate_of" in kept.schema.names:
-                    kept = _repoint(kept, replaced_by)
+                kept = batch
+                if "doc_id" in batch.schema.names and replaced_by:
+                    drop = pc.is_in(batch["doc_id"], value_set=doomed)
+                    if "level" in batch.schema.names:
+                        drop = pc.and_(drop, pc.equal(batch["level"], "paragraph"))
+                    kept = batch.filter(pc.invert(drop))
+                    if "duplicate_of" in kept.schema.names:
+                        kept = _repoint(kept, replaced_by)
                 removed += batch.num_rows - kept.num_rows
-                out.write_batch(kept)
-        os.replace(rewritten, path)
+                writer.write_batch(kept)
+        if writer is not None:
+            writer.close()
+        for relative in parts:
+            (self.staging / relative).unlink()
+        os.replace(target, self.staging / merged)
+        with self._files_lock:
+            self._files = [f for f in self._files if f not in parts or f == merged]
+            if merged not in self._files:
+                self._files.append(merged)
         return removed
 
     def commit(self, runs_row: dict[str, Any]) -> None:

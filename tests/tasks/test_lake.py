@@ -135,3 +135,26 @@ def test_unwritable_lake_is_a_clear_error(tmp_path: Path) -> None:
     blocker.write_text("not a folder")
     with pytest.raises(LakeError, match="not writable"):
         Lake(blocker / "lake").ensure_writable()
+
+
+def test_shard_writers_stage_apart_and_merge_into_one_file_per_partition(tmp_path: Path) -> None:
+    lake = Lake(tmp_path)
+    main = lake.start_run("r1")
+    for shard in (0, 1):
+        part = lake.start_run("r1", part=f"{shard:06d}")
+        part.write(REJECTS, [_reject(shard * 10 + i, date(2026, 11, 27 + i)) for i in range(2)])
+        main.adopt(part.close())
+    main.write(REJECTS, [_reject(99)])
+    main.flush()
+    assert len(list(main.staging.rglob("*.parquet"))) == 5
+    assert main.merge_parts((REJECTS,), {}) == 0
+    files = sorted(p.relative_to(main.staging).as_posix() for p in main.staging.rglob("*.parquet"))
+    assert files == [
+        "rejects/run_date=2026-11-27/part-r1.parquet",
+        "rejects/run_date=2026-11-28/part-r1.parquet",
+    ]
+    main.commit(runs_row("r1"))
+    sources = duckdb.sql(
+        f"select source from read_parquet('{tmp_path}/rejects/**/*.parquet', hive_partitioning=true) order by all"
+    ).fetchall()
+    assert sources == [(f"f{i}.txt",) for i in (0, 1, 10, 11, 99)]

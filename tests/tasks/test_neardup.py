@@ -237,7 +237,7 @@ def test_lake_finds_related_signatures_and_drops_staged_rows(tmp_path) -> None:
             | {"doc_id": "drop", "duplicate_of": "canon", "level": "document", "method": "near"},
         ],
     )
-    removed = writer.drop_documents({"drop": "canon"}, (ARTICLES, PARAGRAPHS, DUPLICATES))
+    removed = writer.merge_parts((ARTICLES, PARAGRAPHS, DUPLICATES), {"drop": "canon"})
     assert removed == 2
     staged = {
         p.relative_to(writer.staging).parts[0]: pq.read_table(p)

@@ -1,0 +1,125 @@
+"""Speed-up from 1 to N workers (`newsmill run --workers`) on a make_corpus.py corpus.
+
+For each worker count: wall time end to end (with Prefect's start-up, which no worker
+shares), time inside the flow (from the `runs` table), docs/s, peak RSS of the largest
+process, and the speed-up over 1 worker. The tables of every run are compared with the
+1-worker run's (ordering aside): a speed-up that changed the results would not count.
+
+    .venv/bin/python benchmarks/scaling.py --docs 20000 --workers 1 2
+"""
+
+import argparse
+import os
+import shutil
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+from common import NEWSMILL, WORK, build_corpus, count_lines, newsmill_env, timed
+
+COMPARED = {
+    "articles": "doc_id, content_hash, text",
+    "duplicates": "doc_id, duplicate_of, level, method, similarity, position",
+    "rejects": "source, reason",
+}
+
+
+def run(corpus: Path, workers: int, extra: list[str]) -> dict[str, float]:
+    lake = WORK / f"lake-scaling-{workers}"
+    shutil.rmtree(lake, ignore_errors=True)
+    command = [NEWSMILL, "run", str(corpus / "articles.jsonl"), "--lake", str(lake), "--quiet"]
+    wall, rss = timed([*command, "--workers", str(workers), *extra], newsmill_env())
+    [(flow_seconds,)] = duckdb.sql(
+        f"select epoch(finished_at) - epoch(started_at) from read_parquet('{lake}/runs/**/*.parquet')"
+    ).fetchall()
+    return {"wall": wall, "flow": flow_seconds, "rss": rss}
+
+
+def same_tables(workers: int) -> bool:
+    """Every compared table of the N-worker lake equals the 1-worker one, as a multiset."""
+    for table, columns in COMPARED.items():
+        present = [
+            any((WORK / f"lake-scaling-{n}" / table).glob("**/*.parquet")) for n in (1, workers)
+        ]
+        if not any(present):
+            continue
+        if not all(present):
+            return False
+        scans = [
+            f"select {columns} from read_parquet('{WORK}/lake-scaling-{n}/{table}/**/*.parquet', hive_partitioning=true)"
+            for n in (1, workers)
+        ]
+        [(difference,)] = duckdb.sql(
+            f"select count(*) from (({scans[0]} except all {scans[1]}) union all ({scans[1]} except all {scans[0]}))"
+        ).fetchall()
+        if difference:
+            return False
+    return True
+
+
+def _time_shard(args: tuple[Path, int]) -> float:
+    corpus, index = args
+    from tasks.rows import RunContext
+    from tasks.shard import ShardSettings, process_shard
+    from tasks.sources import discover_sources, plan_shards
+
+    shards = plan_shards(discover_sources([str(corpus / "articles.jsonl")]).files, 8 << 20, 500)
+    ctx = RunContext(f"ceiling-{index}", datetime.now(UTC), "benchmark")
+    with tempfile.TemporaryDirectory() as lake:
+        started = time.perf_counter()
+        process_shard(shards[index], lake, ctx, ShardSettings())
+        return time.perf_counter() - started
+
+
+def hardware_ceiling(corpus: Path, workers: int) -> float:
+    """Speed-up of `workers` shards run at once in a plain process pool (no Prefect, no
+    flow) over the same shards one after the other: what the machine allows this work."""
+    with ProcessPoolExecutor(workers) as pool:
+        list(pool.map(_time_shard, [(corpus, i) for i in range(workers)]))  # warm up
+        serial = sum(pool.submit(_time_shard, (corpus, i)).result() for i in range(workers))
+        started = time.perf_counter()
+        list(pool.map(_time_shard, [(corpus, i) for i in range(workers)]))
+        return serial / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--docs", type=int, default=20_000)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument(
+        "--ceiling",
+        action="store_true",
+        help="also time N shards at once in a plain process pool: the machine's own speed-up",
+    )
+    parser.add_argument("newsmill_args", nargs="*", help="extra `newsmill run` flags, after --")
+    args = parser.parse_args()
+    corpus = build_corpus(args.docs)
+    docs = count_lines(corpus / "articles.jsonl")
+    print(f"corpus {corpus.name}: {docs:,} docs, {os.cpu_count()} cores", flush=True)
+    results = {}
+    for workers in sorted(set([1, *args.workers])):
+        results[workers] = measured = run(corpus, workers, args.newsmill_args)
+        base = results[1]
+        print(
+            f"workers {workers}: end to end {measured['wall']:6.1f} s ({docs / measured['wall']:,.0f} docs/s, "
+            f"x{base['wall'] / measured['wall']:.2f}); in the flow {measured['flow']:6.1f} s "
+            f"({docs / measured['flow']:,.0f} docs/s, x{base['flow'] / measured['flow']:.2f}); "
+            f"peak RSS {measured['rss']:,.0f} MiB",
+            flush=True,
+        )
+        if workers != 1:
+            print(f"  tables equal to the 1-worker run's: {same_tables(workers)}", flush=True)
+            if args.ceiling:
+                print(
+                    f"  the same shards in a plain pool of {workers} processes: x{hardware_ceiling(corpus, workers):.2f}",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main()
