@@ -144,6 +144,12 @@ def _run(args: argparse.Namespace) -> int:
         settings = load_settings(args.config, os.environ, overrides)
     except SettingsError as error:
         return _fail(str(error))
+    if settings.dask_address and not os.environ.get("PREFECT_API_URL"):
+        return _fail(
+            "--dask-address needs a Prefect API that the cluster's workers reach too: "
+            "run `prefect server start`, and export PREFECT_API_URL for the Dask workers "
+            "and for newsmill (see README, Run it on a cluster)"
+        )
 
     from tasks.lake import Lake, LakeError
     from tasks.sources import discover_sources

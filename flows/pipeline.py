@@ -31,8 +31,13 @@ PIPELINE_VERSION = f"newsmill {__version__}; {CLEAN_VERSION}; {DEDUP_VERSION}; {
 
 
 def task_runner(settings: Settings) -> TaskRunner[Any]:
-    """Worker processes for several workers (the stages are CPU-bound Python: threads would
-    share one core); one thread otherwise, which keeps the run in this process."""
+    """A Dask cluster when one is named; worker processes for several workers (the stages
+    are CPU-bound Python: threads would share one core); else one thread, which keeps the
+    run in this process."""
+    if settings.dask_address:
+        from prefect_dask import DaskTaskRunner
+
+        return DaskTaskRunner(address=settings.dask_address)
     if settings.n_workers > 1:
         return ProcessPoolTaskRunner(max_workers=settings.n_workers)
     return ThreadPoolTaskRunner(max_workers=1)
@@ -98,6 +103,8 @@ def newsmill_flow(sources: list[str], settings: Settings) -> RunSummary:
                 logger.info(
                     summary.progress_line(result.index + 1, len(shards), time.monotonic() - clock)
                 )
+            # quote(): Prefect otherwise walks every element of a task's arguments looking
+            # for futures, which costs more than the step itself on large runs
             near = []
             if settings.near.near_dedup:
                 near = stages.find_near_duplicates(quote(signatures), lake)

@@ -35,6 +35,7 @@ class Settings:
     shard_mb: float = 8.0
     shard_max_files: int = 500
     workers: int = 1
+    dask_address: str = ""
     write_buffer_rows: int = 20_000
     read: ReadSettings = field(default_factory=ReadSettings)
     extract: ExtractSettings = field(default_factory=ExtractSettings)
@@ -70,6 +71,7 @@ HELP: dict[str, str] = {
     "shard_mb": "Work unit size: small files are grouped and large JSONL files split to about this many MB.",
     "shard_max_files": "At most this many files in one work unit.",
     "workers": "Processes that run the per-shard stages at once (1: in the flow's own process; 0: one per core).",
+    "dask_address": "Run the shards on this running Dask cluster (tcp://host:8786) through prefect-dask; its workers need this project installed, the lake's path, and the same PREFECT_API_URL.",
     "write_buffer_rows": "Rows buffered in memory before they are written to the run's staging files.",
     "max_input_mb": "Inputs (files, decompressed files, JSONL lines) larger than this are rejected as read_too_large.",
     "extract_timeout_s": "Time limit per HTML page; a page over it is rejected as extract_timeout.",
@@ -176,6 +178,10 @@ def _validate(settings: Settings) -> None:
             value == 0 and name not in ("workers", "extract_workers", "boilerplate_min_articles")
         ):
             raise SettingsError(f"setting {name!r} must be positive, got {value!r}")
+    if settings.dask_address and "://" not in settings.dask_address:
+        raise SettingsError(
+            f"dask_address must be a scheduler address like tcp://127.0.0.1:8786, got {settings.dask_address!r}"
+        )
     near = settings.near
     if near.num_perm % near.bands:
         raise SettingsError(

@@ -67,7 +67,7 @@ def stage_document_duplicates(
     if signatures is not None:
         for table in rows.minhash_tables(signatures, set(dropped), ctx):
             writer.write_table(MINHASH, table)
-    writer.merge_parts((ARTICLES, PARAGRAPHS, DUPLICATES, REJECTS), dropped)
+    writer.merge_parts((ARTICLES, PARAGRAPHS, DUPLICATES, REJECTS), dedup.resolve_chains(dropped))
 
 
 @task(name="stage-dedup-state", cache_policy=NO_CACHE)

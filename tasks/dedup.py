@@ -218,3 +218,16 @@ class ExactAcrossShards:
                 copies.append(ExactCopy(articles.article(i), original, content_hash))
         self.copies.extend(copies)
         return (articles if keep.all() else articles.select(keep)), copies
+
+
+def resolve_chains(replaced_by: dict[str, str]) -> dict[str, str]:
+    """Each dropped document -> the kept one at the end of its chain (a copy of a copy of a
+    near copy ends at the near copy's canonical), so no row names a dropped document."""
+    resolved: dict[str, str] = {}
+    for start in replaced_by:
+        target, seen = replaced_by[start], {start}
+        while target in replaced_by and target not in seen:
+            seen.add(target)
+            target = replaced_by[target]
+        resolved[start] = target
+    return resolved

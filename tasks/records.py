@@ -132,9 +132,7 @@ def count_stage(
 class ShardBatch:
     """One shard on its way through the stages: what goes on, what was routed out, counts.
 
-    Stages replace `docs` and add to the rest. The flow passes this holder to its tasks
-    rather than the lists themselves and empties it when the shard is staged: Prefect keeps
-    the parameters of recent task runs alive, and a holder pins no text once it is empty.
+    Stages replace `docs` and add to the rest.
     """
 
     docs: list[Document] = field(default_factory=list)
@@ -147,6 +145,3 @@ class ShardBatch:
         self.rejects.extend(output.rejects)
         for key, value in output.counts.items():
             self.counts[key] = self.counts.get(key, 0) + value
-
-    def clear(self) -> None:
-        self.docs, self.rejects, self.duplicates = [], [], []

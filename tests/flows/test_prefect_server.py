@@ -95,3 +95,104 @@ def test_run_shows_on_the_server_with_its_task_runs(
         "stage-dedup-state": 1,
     }
     assert all(t["state_type"] == "COMPLETED" for t in task_runs)
+
+
+@pytest.fixture(scope="module")
+def dask_scheduler(prefect_server, prefect_env, tmp_path_factory: pytest.TempPathFactory):
+    """A running Dask cluster (scheduler + 2 single-threaded worker processes) whose
+    workers report to the same Prefect server, as a team would run one."""
+    from distributed import Client
+
+    env = {**prefect_env, "PREFECT_API_URL": prefect_server}
+    dask = NEWSMILL.with_name("dask")
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    scheduler = subprocess.Popen(
+        [
+            str(dask),
+            "scheduler",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            address.rsplit(":", 1)[1],
+            "--dashboard-address",
+            ":0",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    workers = subprocess.Popen(
+        [
+            str(dask),
+            "worker",
+            address,
+            "--nworkers",
+            "2",
+            "--nthreads",
+            "1",
+            "--no-dashboard",
+            "--local-directory",
+            str(tmp_path_factory.mktemp("dask")),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    with Client(address, timeout=60) as client:
+        client.wait_for_workers(2, timeout=120)
+    yield address
+    for process in (workers, scheduler):
+        process.terminate()
+        process.wait(timeout=60)
+
+
+def test_a_run_on_a_dask_cluster_writes_the_same_tables(
+    prefect_server, prefect_env, dask_scheduler, tmp_path: Path
+) -> None:
+    env = {**prefect_env, "PREFECT_API_URL": prefect_server}
+    common = ["run", str(SAMPLES / "text"), "--shard-max-files", "2", "--quiet"]
+    on_dask = run_newsmill(
+        env, *common, "--lake", str(tmp_path / "dask"), "--dask-address", dask_scheduler
+    )
+    assert on_dask.returncode == 0, on_dask.stderr
+    local = run_newsmill(env, *common, "--lake", str(tmp_path / "local"))
+    assert local.returncode == 0, local.stderr
+    for table, columns in {
+        "articles": "doc_id, content_hash, text",
+        "duplicates": "doc_id, duplicate_of, level, method, similarity",
+    }.items():
+        rows = [
+            duckdb.sql(
+                f"select {columns} from read_parquet('{tmp_path / lake}/{table}/**/*.parquet', hive_partitioning=true) order by all"
+            ).fetchall()
+            for lake in ("dask", "local")
+        ]
+        assert rows[0] == rows[1] and rows[0]
+    [(flow_run_id,)] = duckdb.sql(
+        f"select flow_run_id from read_parquet('{tmp_path}/dask/runs/**/*.parquet', hive_partitioning=true)"
+    ).fetchall()
+    task_runs = _post(
+        f"{prefect_server}/task_runs/filter", {"flow_runs": {"id": {"any_": [flow_run_id]}}}
+    )
+    shards = len(
+        plan_shards(discover_sources([str(SAMPLES / "text")]).files, Settings().shard_bytes, 2)
+    )
+    assert Counter(t["name"].rsplit("-", 1)[0] for t in task_runs)["process-shard"] == shards
+    assert all(t["state_type"] == "COMPLETED" for t in task_runs)
+
+
+def test_a_dask_run_without_a_shared_prefect_api_is_refused_before_any_work(
+    prefect_env, tmp_path: Path
+) -> None:
+    result = run_newsmill(
+        prefect_env,
+        "run",
+        str(SAMPLES / "text"),
+        "--lake",
+        str(tmp_path / "lake"),
+        "--dask-address",
+        "tcp://127.0.0.1:9",
+    )
+    assert result.returncode == 2
+    assert "PREFECT_API_URL" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "lake").exists()

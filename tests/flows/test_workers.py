@@ -97,3 +97,14 @@ def test_runs_rows_account_for_the_copies_the_same_way(lakes) -> None:
     assert counts[0] == counts[1]
     [(inputs_seen, articles, documents, _, rejects)] = counts[0]
     assert inputs_seen == articles + documents + rejects
+
+
+def test_every_duplicate_names_an_article_that_was_kept(lakes) -> None:
+    for lake in lakes.values():
+        [(dangling,)] = duckdb.sql(
+            f"""select count(*)
+            from read_parquet('{lake}/duplicates/**/*.parquet', hive_partitioning=true) d
+            anti join read_parquet('{lake}/articles/**/*.parquet', hive_partitioning=true) a
+              on a.doc_id = d.duplicate_of"""
+        ).fetchall()
+        assert dangling == 0

@@ -15,6 +15,7 @@ from tasks.dedup import (
     dedup_documents,
     dedup_paragraphs,
     paragraph_hash,
+    resolve_chains,
     skip_known_inputs,
 )
 from tasks.lake import Lake
@@ -152,3 +153,14 @@ def test_the_lake_is_looked_up_for_contents_and_previous_versions(tmp_path: Path
     assert index.latest_articles(["a.txt", "c.txt"]) == {"a.txt": "d3"}
     assert index.latest_articles([]) == {}
     assert LakeIndex(None).known_inputs([("a.txt", "h1")]) == set()
+
+
+def test_chains_of_copies_resolve_to_the_kept_article() -> None:
+    # x copies w (across shards), w is a near copy of c, y copies x inside its shard
+    assert resolve_chains({"x": "w", "w": "c", "y": "x", "z": "c"}) == {
+        "x": "c",
+        "w": "c",
+        "y": "c",
+        "z": "c",
+    }
+    assert resolve_chains({}) == {}
