@@ -123,6 +123,12 @@ class HtmlExtractor:
 
     def _get_pool(self) -> ProcessPool:
         if self._pool is None:
+            if multiprocessing.current_process().daemon:
+                raise RuntimeError(
+                    "HTML extraction runs its pages in child processes (to enforce the time "
+                    "limit), and this worker process is daemonic, so it may not start any: "
+                    "start Dask workers with DASK_DISTRIBUTED__WORKER__DAEMON=False"
+                )
             self._pool = ProcessPool(
                 max_workers=self._settings.n_workers,
                 max_tasks=self._settings.worker_max_pages,
