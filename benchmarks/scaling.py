@@ -9,10 +9,15 @@ process, and the speed-up over 1 worker. The tables of every run are compared wi
 """
 
 import argparse
+import contextlib
 import os
 import shutil
+import socket
+import subprocess
 import tempfile
 import time
+import urllib.request
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,11 +32,13 @@ COMPARED = {
 }
 
 
-def run(corpus: Path, workers: int, extra: list[str]) -> dict[str, float]:
-    lake = WORK / f"lake-scaling-{workers}"
+def run(
+    corpus: Path, workers: int, extra: list[str], env: dict[str, str] | None = None, name: str = ""
+) -> dict[str, float]:
+    lake = WORK / f"lake-scaling-{name or workers}"
     shutil.rmtree(lake, ignore_errors=True)
     command = [NEWSMILL, "run", str(corpus / "articles.jsonl"), "--lake", str(lake), "--quiet"]
-    wall, rss = timed([*command, "--workers", str(workers), *extra], newsmill_env())
+    wall, rss = timed([*command, "--workers", str(workers), *extra], env or newsmill_env())
     [(flow_seconds,)] = duckdb.sql(
         f"select epoch(finished_at) - epoch(started_at) from read_parquet('{lake}/runs/**/*.parquet')"
     ).fetchall()
@@ -85,6 +92,97 @@ def hardware_ceiling(corpus: Path, workers: int) -> float:
         return serial / (time.perf_counter() - started)
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def dask_cluster(workers: int) -> Iterator[tuple[dict[str, str], str]]:
+    """A Prefect server and a Dask cluster (scheduler + `workers` single-threaded worker
+    processes) reporting to it: the environment for newsmill, and the scheduler address."""
+    from distributed import Client
+
+    env = newsmill_env()
+    bin_dir = Path(NEWSMILL).parent
+    api = f"http://127.0.0.1:{_free_port()}/api"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    processes = [
+        subprocess.Popen(
+            [
+                str(bin_dir / "prefect"),
+                "server",
+                "start",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                api.split(":")[2].split("/")[0],
+            ],
+            env=env,
+            **quiet,
+        )
+    ]
+    env["PREFECT_API_URL"] = api
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    try:
+        while True:
+            try:
+                urllib.request.urlopen(f"{api}/health", timeout=2).close()
+                break
+            except OSError:
+                time.sleep(0.5)
+        scheduler = [str(bin_dir / "dask"), "scheduler", "--host", "127.0.0.1"]
+        processes.append(
+            subprocess.Popen(
+                [*scheduler, "--port", address.rsplit(":", 1)[1], "--dashboard-address", ":0"],
+                env=env,
+                **quiet,
+            )
+        )
+        worker = [str(bin_dir / "dask"), "worker", address, "--nworkers", str(workers)]
+        processes.append(
+            subprocess.Popen(
+                [
+                    *worker,
+                    "--nthreads",
+                    "1",
+                    "--no-dashboard",
+                    "--local-directory",
+                    str(WORK / "dask"),
+                ],
+                env={**env, "DASK_DISTRIBUTED__WORKER__DAEMON": "False"},
+                **quiet,
+            )
+        )
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(workers, timeout=180)
+        yield env, address
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+            process.wait(timeout=60)
+
+
+def compare_with_dask(corpus: Path, docs: int, workers: int, extra: list[str]) -> None:
+    """`--workers N` and a local Dask cluster of N worker processes, against one running
+    Prefect server (so neither pays the temporary API's start-up)."""
+    with dask_cluster(workers) as (env, address):
+        local = run(corpus, workers, extra, env, name=f"{workers}-server")
+        dask = run(corpus, workers, [*extra, "--dask-address", address], env, name="dask")
+    for label, measured in ((f"--workers {workers}", local), (f"Dask, {workers} workers", dask)):
+        print(
+            f"{label:>16} (running Prefect server): end to end {measured['wall']:6.1f} s, "
+            f"in the flow {measured['flow']:6.1f} s ({docs / measured['flow']:,.0f} docs/s)",
+            flush=True,
+        )
+    print(
+        f"  Dask / --workers {workers}, in the flow: x{dask['flow'] / local['flow']:.2f}; "
+        f"tables equal to the 1-worker run's: {same_tables('dask')}",
+        flush=True,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -95,6 +193,11 @@ def main() -> None:
         "--ceiling",
         action="store_true",
         help="also time N shards at once in a plain process pool: the machine's own speed-up",
+    )
+    parser.add_argument(
+        "--dask",
+        action="store_true",
+        help="also compare --workers N with a local Dask cluster of N worker processes",
     )
     parser.add_argument("newsmill_args", nargs="*", help="extra `newsmill run` flags, after --")
     args = parser.parse_args()
@@ -119,6 +222,9 @@ def main() -> None:
                     f"  the same shards in a plain pool of {workers} processes: x{hardware_ceiling(corpus, workers):.2f}",
                     flush=True,
                 )
+
+    if args.dask:
+        compare_with_dask(corpus, docs, max(args.workers), args.newsmill_args)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ from typing import Any
 
 import duckdb
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
@@ -352,7 +353,9 @@ class RunWriter:
             table, partition = relative.split("/", 1)[0], relative.rsplit("/", 1)[0]
             if table in names:
                 partitions[partition].append(relative)
-        doomed = pa.array(sorted(replaced_by), pa.string())
+        # one hash index for every batch: pc.is_in would rebuild its set per batch, and a
+        # large run has ~200k dropped ids and thousands of small staged files
+        doomed = pd.Index(list(replaced_by), dtype=object)
         # partitions are independent and pyarrow reads and writes without the GIL
         with ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:
             return sum(
@@ -360,7 +363,7 @@ class RunWriter:
             )
 
     def _merge(
-        self, partition: str, parts: list[str], doomed: pa.Array, replaced_by: dict[str, str]
+        self, partition: str, parts: list[str], doomed: pd.Index, replaced_by: dict[str, str]
     ) -> int:
         if len(parts) == 1 and not replaced_by:
             return 0
@@ -374,7 +377,8 @@ class RunWriter:
             for batch in source.iter_batches():
                 kept = batch
                 if "doc_id" in batch.schema.names and replaced_by:
-                    drop = pc.is_in(batch["doc_id"], value_set=doomed)
+                    ids = batch["doc_id"].to_numpy(zero_copy_only=False)
+                    drop = pa.array(doomed.get_indexer(ids) >= 0)
                     if "level" in batch.schema.names:
                         drop = pc.and_(drop, pc.equal(batch["level"], "paragraph"))
                     kept = batch.filter(pc.invert(drop))
