@@ -42,6 +42,8 @@ from schemas.tables import MINHASH, RUNS, TableSpec
 STAGING_DIR = "_staging"
 JOURNAL_NAME = "_COMMIT.json"
 LOCK_NAME = "_lock"
+ROW_GROUP_ROWS = 65_536  # merged files' row groups: this many rows or bytes, whichever first
+ROW_GROUP_BYTES = 32 << 20
 
 
 class LakeError(Exception):
@@ -235,6 +237,20 @@ def _repoint(batch: pa.RecordBatch, replaced_by: dict[str, str]) -> pa.RecordBat
     return batch.set_column(column, batch.schema.field(column), repointed)
 
 
+def _without(
+    batch: pa.RecordBatch, doomed: pd.Index, replaced_by: dict[str, str]
+) -> pa.RecordBatch:
+    """`batch` less the rows of dropped documents (their paragraph-level duplicates too, but
+    not their document-level audit rows), repointed at the replacements."""
+    if "doc_id" not in batch.schema.names:
+        return batch
+    drop = pa.array(doomed.get_indexer(batch["doc_id"].to_numpy(zero_copy_only=False)) >= 0)
+    if "level" in batch.schema.names:
+        drop = pc.and_(drop, pc.equal(batch["level"], "paragraph"))
+    kept = batch.filter(pc.invert(drop))
+    return _repoint(kept, replaced_by) if "duplicate_of" in kept.schema.names else kept
+
+
 class RunWriter:
     """Buffers a run's rows and writes them to staging: one file per table and partition."""
 
@@ -370,23 +386,25 @@ class RunWriter:
         merged = f"{partition}/{self._file_name}"
         target = self.staging / (merged + ".merging")
         removed = 0
+        # shards' parts are small: gather them into row groups of a useful size for readers
+        pending: list[pa.RecordBatch] = []
         writer: pq.ParquetWriter | None = None
         for relative in parts:
             source = pq.ParquetFile(self.staging / relative)
             writer = writer or pq.ParquetWriter(target, source.schema_arrow, compression="zstd")
             for batch in source.iter_batches():
-                kept = batch
-                if "doc_id" in batch.schema.names and replaced_by:
-                    ids = batch["doc_id"].to_numpy(zero_copy_only=False)
-                    drop = pa.array(doomed.get_indexer(ids) >= 0)
-                    if "level" in batch.schema.names:
-                        drop = pc.and_(drop, pc.equal(batch["level"], "paragraph"))
-                    kept = batch.filter(pc.invert(drop))
-                    if "duplicate_of" in kept.schema.names:
-                        kept = _repoint(kept, replaced_by)
+                kept = _without(batch, doomed, replaced_by) if replaced_by else batch
                 removed += batch.num_rows - kept.num_rows
-                writer.write_batch(kept)
+                pending.append(kept)
+                if (
+                    sum(b.num_rows for b in pending) >= ROW_GROUP_ROWS
+                    or sum(b.nbytes for b in pending) >= ROW_GROUP_BYTES
+                ):
+                    writer.write_table(pa.Table.from_batches(pending))
+                    pending.clear()
         if writer is not None:
+            if pending:
+                writer.write_table(pa.Table.from_batches(pending))
             writer.close()
         for relative in parts:
             (self.staging / relative).unlink()
