@@ -217,16 +217,21 @@ def main() -> None:
         metavar="N",
         help="then time a run of N new documents (another seed) into each size's lake",
     )
+    parser.add_argument(
+        "--only-incremental",
+        action="store_true",
+        help="skip the full runs: time --incremental against the lakes the last run left",
+    )
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     results = {}
-    for size in sorted(args.sizes):
+    for size in [] if args.only_incremental else sorted(args.sizes):
         corpus = build_corpus(size)
         # the same work as datatrove's pipeline: no field extraction (documented --no-fields)
         results[size] = run_newsmill(corpus, ["--no-fields", "--workers", str(args.workers)])
         report("newsmill", size, results[size])
     smallest = min(args.sizes)
-    if args.datatrove:
+    if args.datatrove and results:
         baseline = run_datatrove(build_corpus(smallest), args.workers)
         report("datatrove", smallest, baseline)
         print(

@@ -175,7 +175,9 @@ class Lake:
         """Committed `minhash` rows sharing at least one band key with `band_keys` (arrays
         of keys, e.g. one per batch; consumed only when the lake has signatures at all).
 
-        DuckDB scans only the key column of the table; no article text is read.
+        DuckDB scans the key column, then fetches the matching rows; no article text is
+        read. Two scans, not one CTE: DuckDB would materialise a CTE used twice, which is
+        the whole table.
         """
         if not any(self.table_path(MINHASH).glob("**/*.parquet")):
             return MINHASH.schema.empty_table()
@@ -187,12 +189,12 @@ class Lake:
         connection.register("wanted", wanted)
         related = connection.sql(
             f"""
-            with minhash as (select * from {self._scan(MINHASH)}),
-            hits as (
-                select distinct doc_id from (select doc_id, unnest(band_keys) as key from minhash)
+            with hits as (
+                select distinct doc_id
+                from (select doc_id, unnest(band_keys) as key from {self._scan(MINHASH)})
                 semi join wanted using (key)
             )
-            select minhash.* from minhash semi join hits using (doc_id)
+            select t.* from {self._scan(MINHASH)} as t semi join hits using (doc_id)
             """
         ).to_arrow_table()
         return related.cast(MINHASH.schema) if related.num_rows else MINHASH.schema.empty_table()
