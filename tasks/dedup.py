@@ -85,15 +85,23 @@ def dedup_documents(
     kept: list[Document] = []
     duplicates: list[DocumentDuplicate] = []
     for doc in docs:
-        hashes = doc.paragraph_hashes or [paragraph_hash(p) for p in doc.paragraphs]
-        key = content_hash_of_paragraph_hashes(hashes)
+        keyed = doc if doc.content_hash else with_content_hash(doc)
+        key = keyed.content_hash or ""
         original = kept_by_hash.get(key)
         if original is None:
             kept_by_hash[key] = doc.doc_id
-            kept.append(replace(doc, content_hash=key, paragraph_hashes=hashes))
+            kept.append(keyed)
         else:
             duplicates.append(DocumentDuplicate(doc, original, key))
     return kept, duplicates
+
+
+def with_content_hash(doc: Document) -> Document:
+    """`doc` with its paragraph hashes and the content hash over them (the final text)."""
+    hashes = doc.paragraph_hashes or [paragraph_hash(p) for p in doc.paragraphs]
+    return replace(
+        doc, paragraph_hashes=hashes, content_hash=content_hash_of_paragraph_hashes(hashes)
+    )
 
 
 def remove_repeated_paragraphs(doc: Document) -> Document:
@@ -181,13 +189,9 @@ def dedup_against(
     docs: list[Document], index: LakeIndex
 ) -> tuple[list[Document], list[DocumentDuplicate]]:
     """`dedup_documents` against this run's articles and the lake's ones with the same content."""
-    index.meet_contents(
-        content_hash_of_paragraph_hashes(
-            d.paragraph_hashes or [paragraph_hash(p) for p in d.paragraphs]
-        )
-        for d in docs
-    )
-    return dedup_documents(docs, index.kept_by_hash)
+    keyed = [with_content_hash(d) for d in docs]
+    index.meet_contents(d.content_hash or "" for d in keyed)
+    return dedup_documents(keyed, index.kept_by_hash)
 
 
 @dataclass(frozen=True, slots=True)
