@@ -29,6 +29,8 @@ newsmill turns raw news text into cleaned, deduplicated, partitioned Parquet tab
   newsmill run data/samples            ingest files, folders or globs into data/lake
   newsmill query "select count(*) from articles"
                                         ask the lake a question with DuckDB SQL
+  newsmill serve flows/deployments.toml
+                                        serve scheduled and manual runs (Prefect)
 
 Settings come from flags, NEWSMILL_<NAME> environment variables, or a TOML file
 (--config, or NEWSMILL_CONFIG), in that order of precedence.
@@ -44,6 +46,30 @@ start (no source matched, lake not writable, lake in use); 1 when it failed midw
 Runs with Prefect: without PREFECT_API_URL a temporary local API is started (10-25 s);
 with it, the run shows in that server's UI.
 """
+
+
+SERVE_EPILOG = """\
+Schedules need a real Prefect server (the temporary API started for `newsmill run` never
+fires them):
+
+  prefect server start &                            # API and UI on http://127.0.0.1:4200
+  export PREFECT_API_URL=http://127.0.0.1:4200/api
+  newsmill serve flows/deployments.toml
+  prefect deployment run 'newsmill/samples-by-hand' --param near_threshold=0.7
+
+For a team: one server, a process work pool, workers on any machine that has this checkout
+and the lake's path; register the deployments once instead of serving them:
+
+  prefect work-pool create newsmill --type process
+  prefect worker start --pool newsmill &            # on each machine that runs flows
+  newsmill serve flows/deployments.toml --work-pool newsmill
+
+Each deployment's parameters are `sources` and every setting by name; a manual run's
+--param values are checked against their types and bounds before the run is created.
+Relative paths in the file are relative to the folder `newsmill serve` runs in.
+"""
+
+DEFAULT_DEPLOYMENTS = Path("flows/deployments.toml")
 
 
 def _add_setting_flags(parser: argparse.ArgumentParser) -> None:
@@ -100,6 +126,32 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--config", metavar="FILE", type=Path, help="TOML file of settings")
     run.add_argument("--quiet", action="store_true", help="no progress lines, only the summary")
     _add_setting_flags(run)
+
+    serve = commands.add_parser(
+        "serve",
+        help="serve scheduled and manual deployments of the flow",
+        description="Create the deployments a TOML file describes on the Prefect server named "
+        "by PREFECT_API_URL, then run their scheduled and manual runs until stopped (Ctrl-C).",
+        epilog=SERVE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    serve.add_argument(
+        "deployments",
+        nargs="?",
+        type=Path,
+        default=DEFAULT_DEPLOYMENTS,
+        metavar="FILE",
+        help=f"TOML file of deployments (default: {DEFAULT_DEPLOYMENTS})",
+    )
+    serve.add_argument(
+        "--check", action="store_true", help="check the file and list the deployments; serve none"
+    )
+    serve.add_argument(
+        "--work-pool",
+        metavar="POOL",
+        help="register the deployments on this Prefect work pool (type process) for "
+        "`prefect worker start --pool POOL` to run, instead of serving them from this process",
+    )
 
     query = commands.add_parser(
         "query",
@@ -166,13 +218,12 @@ def _run(args: argparse.Namespace) -> int:
         os.environ.setdefault(name, value)
     if args.quiet:
         os.environ.setdefault("PREFECT_LOGGING_LOGGERS_PREFECT_FLOW_RUNS_LEVEL", "WARNING")
-    from flows.pipeline import newsmill_flow, task_runner
+    from flows.pipeline import newsmill_flow
 
     started = time.monotonic()
     try:
-        run = newsmill_flow.with_options(task_runner=task_runner(settings))
         with _api_for_workers(settings.n_workers):
-            summary = run(sources=list(args.sources), settings=settings)
+            summary = newsmill_flow(sources=list(args.sources), **settings.as_flat_dict())
     except LakeError as error:
         return _fail(str(error))
     except Exception as error:  # the flow already logged the traceback
@@ -182,6 +233,40 @@ def _run(args: argparse.Namespace) -> int:
     from flows.report import render_summary
 
     print(render_summary(summary, settings, time.monotonic() - started))
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from flows.deployments import load_deployments
+
+    try:
+        specs = load_deployments(args.deployments)
+    except SettingsError as error:
+        return _fail(str(error))
+    for spec in specs:
+        print(f"{spec.name}: {spec.schedule_text}; sources {' '.join(spec.sources)}")
+    if args.check:
+        return 0
+    if not os.environ.get("PREFECT_API_URL"):
+        return _fail(
+            "serve needs a Prefect server that keeps running: its schedules never fire on the "
+            "temporary API. Run `prefect server start`, then export "
+            "PREFECT_API_URL=http://127.0.0.1:4200/api (see newsmill serve --help)"
+        )
+    for name, value in PREFECT_DEFAULTS.items():
+        os.environ.setdefault(name, value)
+    if args.work_pool:
+        from flows.deployments import deploy_to_pool
+
+        project = Path(__file__).resolve().parents[1]
+        deploy_to_pool(specs, args.work_pool, project)
+        print(f"registered {len(specs)} deployment(s) on work pool {args.work_pool!r}")
+        return 0
+    from prefect import serve
+
+    from flows.deployments import to_deployments
+
+    serve(*to_deployments(specs))
     return 0
 
 
@@ -200,6 +285,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "run":
         return _run(args)
+    if args.command == "serve":
+        return _serve(args)
     return _query(args)
 
 

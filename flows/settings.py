@@ -7,12 +7,15 @@ e.g. `[extract]`, for readability; the table name is ignored).
 """
 
 import dataclasses
+import inspect
 import os
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+import pydantic
 
 from tasks.boilerplate import BoilerplateSettings
 from tasks.extract import ExtractSettings
@@ -36,6 +39,10 @@ class Settings:
     shard_max_files: int = 500
     workers: int = 1
     dask_address: str = ""
+    shard_retries: int = 2
+    shard_retry_delay_s: float = 5.0
+    lease_wait_s: float = 0.0
+    resume: bool = True
     write_buffer_rows: int = 20_000
     read: ReadSettings = field(default_factory=ReadSettings)
     extract: ExtractSettings = field(default_factory=ExtractSettings)
@@ -65,6 +72,21 @@ class Settings:
     def as_flat_dict(self) -> dict[str, Any]:
         return {name: value for name, _, value in _leaves(self)}
 
+    @classmethod
+    def from_flat(cls, values: Mapping[str, Any]) -> "Settings":
+        """Defaults overlaid with `values` by flat name, checked like any settings."""
+        known = {name for name, _, _ in _leaves(cls())}
+        unknown = set(values) - known
+        if unknown:
+            raise SettingsError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        settings: Settings = _with_values(cls(), values)
+        _validate(settings)
+        return settings
+
+    def output_settings(self) -> dict[str, Any]:
+        """The settings that shape what a run writes (see `OPERATIONAL`)."""
+        return {k: v for k, v in self.as_flat_dict().items() if k not in OPERATIONAL}
+
 
 HELP: dict[str, str] = {
     "lake": "Folder of the Parquet lake to write (created if missing).",
@@ -72,6 +94,10 @@ HELP: dict[str, str] = {
     "shard_max_files": "At most this many files in one work unit.",
     "workers": "Processes that run the per-shard stages at once (1: in the flow's own process; 0: one per core).",
     "dask_address": "Run the shards on this running Dask cluster (tcp://host:8786) through prefect-dask; its workers need this project installed, the lake's path, and the same PREFECT_API_URL.",
+    "shard_retries": "A shard that fails (an error outside the per-input checks, a lost worker) is tried again this many times, with exponential backoff; then its inputs become shard_failed rejects and the run goes on.",
+    "shard_retry_delay_s": "Delay before a shard's first retry; it doubles at each further retry (with jitter).",
+    "lease_wait_s": "When another run holds the lake: 0 stops at once with exit status 2; otherwise wait up to this many seconds for it to finish.",
+    "resume": "A run on the same sources and settings as a run that died goes on from that run's staged shards (--no-resume discards them and starts over).",
     "write_buffer_rows": "Rows buffered in memory before they are written to the run's staging files.",
     "max_input_mb": "Inputs (files, decompressed files, JSONL lines) larger than this are rejected as read_too_large.",
     "extract_timeout_s": "Time limit per HTML page; a page over it is rejected as extract_timeout.",
@@ -169,14 +195,34 @@ def load_settings(
     return settings
 
 
+# where 0 means one per core, off, or no waiting
+ZERO_ALLOWED = frozenset(
+    {"workers", "extract_workers", "boilerplate_min_articles", "shard_retries", "lease_wait_s"}
+)
+
+# Settings that change how a run goes, not what it writes: a run may resume another's
+# staged shards whatever their values.
+OPERATIONAL = frozenset(
+    {
+        "lake",
+        "workers",
+        "dask_address",
+        "shard_retries",
+        "shard_retry_delay_s",
+        "lease_wait_s",
+        "resume",
+        "write_buffer_rows",
+        "extract_workers",
+    }
+)
+
+
 def _validate(settings: Settings) -> None:
     """Every number must be positive, but where 0 means one per core or off."""
     for name, value in settings.as_flat_dict().items():
         if isinstance(value, (str, bool)):
             continue
-        if value < 0 or (
-            value == 0 and name not in ("workers", "extract_workers", "boilerplate_min_articles")
-        ):
+        if value < 0 or (value == 0 and name not in ZERO_ALLOWED):
             raise SettingsError(f"setting {name!r} must be positive, got {value!r}")
     if settings.dask_address and "://" not in settings.dask_address:
         raise SettingsError(
@@ -189,3 +235,31 @@ def _validate(settings: Settings) -> None:
         )
     if not 0 < near.near_threshold <= 1:
         raise SettingsError(f"near_threshold must be in (0, 1], got {near.near_threshold}")
+
+
+def _constraints(name: str, kind: type) -> dict[str, float]:
+    """`_validate`'s bounds, for the flow's parameter schema."""
+    if kind not in (int, float):
+        return {}
+    bounds: dict[str, float] = {"ge": 0} if name in ZERO_ALLOWED else {"gt": 0}
+    if name == "near_threshold":
+        bounds["le"] = 1
+    return bounds
+
+
+def flow_signature() -> inspect.Signature:
+    """The newsmill flow's parameters: `sources`, then every setting by its flat name,
+    typed, with its default and bounds (Prefect builds the deployment schema from it)."""
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    parameters = [inspect.Parameter("sources", keyword, annotation=list[str])]
+    for name, kind, default in _leaves(Settings()):
+        annotation = Annotated[kind, pydantic.Field(**_constraints(name, kind))]  # type: ignore[valid-type]
+        parameters.append(inspect.Parameter(name, keyword, default=default, annotation=annotation))
+    return inspect.Signature(parameters, return_annotation=Any)
+
+
+def flow_parameter_docs() -> str:
+    """An `Args:` section Prefect reads into the parameters' descriptions."""
+    lines = ["Args:", "    sources: Files, folders (read recursively) or globs to ingest."]
+    lines += [f"    {name}: {text}" for name, text in HELP.items()]
+    return "\n".join(lines)

@@ -22,6 +22,7 @@ class Reason(StrEnum):
     EXTRACT_TIMEOUT = "extract_timeout"
     EXTRACT_FAILED = "extract_failed"
     CLEAN_EMPTY_TEXT = "clean_empty_text"
+    SHARD_FAILED = "shard_failed"
 
     @property
     def stage(self) -> str:
@@ -57,4 +58,9 @@ REASONS: dict[Reason, str] = {
     Reason.EXTRACT_TIMEOUT: "HTML extraction took longer than `extract_timeout_s` and was stopped.",
     Reason.EXTRACT_FAILED: "The HTML extractor raised an error on this page.",
     Reason.CLEAN_EMPTY_TEXT: "Nothing but whitespace or control characters is left after cleaning.",
+    Reason.SHARD_FAILED: (
+        "The work unit holding this input (a group of files, or a byte range of a JSONL "
+        "file) failed on every try (`shard_retries`): an error outside the per-input checks, "
+        "or a lost worker. The detail has the error; a later run tries the input again."
+    ),
 }

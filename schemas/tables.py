@@ -184,7 +184,12 @@ REJECTS = TableSpec(
         _col("source", pa.string(), "File path, or `path:line` for a JSONL line.", False),
         _col("line_number", pa.int64(), "1-based JSONL line number, else null."),
         _col("input_hash", pa.string(), "xxh3-64 hex of the raw input, when it was read."),
-        _col("stage", pa.string(), "Stage that rejected it: read, parse, extract, clean.", False),
+        _col(
+            "stage",
+            pa.string(),
+            "Stage that rejected it: read, parse, extract, clean, shard.",
+            False,
+        ),
         _col("reason", pa.string(), "Stable snake_case reason code (see README).", False),
         _col("detail", pa.string(), "A human sentence about this particular input.", False),
         _col("run_id", pa.string(), "Run that rejected it.", False),

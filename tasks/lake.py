@@ -5,13 +5,15 @@ Layout under the lake root:
     <table>/<key>=<value>/.../part-<run_id>.parquet   committed data, Hive partitions
     _staging/<run_id>/<table>/...                      a run's files before its commit
     _staging/<run_id>/_COMMIT.json                     the commit journal
+    _staging/<run_id>/_RUN.json, _shards/<n>.pickle    a run's plan and staged shards,
+                                                       so a run that died can be resumed
     _lock                                              who is writing (pid, host, run)
 
 Commit protocol: a run writes everything under `_staging/<run_id>/`, then writes the
 journal (atomically) listing its files, then moves each file into place with an atomic
 rename, the `runs` row last, then deletes its staging folder. A crash before the journal
-leaves nothing visible (the next run deletes the staging folder); a crash after it is
-rolled forward by the next run. Names starting with `_` are ignored by DuckDB globs on
+leaves nothing visible (the next run resumes from the staged shards, or deletes them); a
+crash after it is rolled forward by the next run. Names starting with `_` are ignored by DuckDB globs on
 `<table>/**` and by pyarrow/pandas dataset discovery.
 """
 
@@ -22,8 +24,9 @@ import os
 import shutil
 import socket
 import threading
+import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
@@ -41,7 +44,10 @@ from schemas.tables import MINHASH, RUNS, TableSpec
 
 STAGING_DIR = "_staging"
 JOURNAL_NAME = "_COMMIT.json"
+RUN_PLAN_NAME = "_RUN.json"  # a run that can be resumed: its plan
+CHECKPOINT_DIR = "_shards"  # and one checkpoint per staged shard
 LOCK_NAME = "_lock"
+LOCK_POLL_S = 0.5
 ROW_GROUP_ROWS = 65_536  # merged files' row groups: this many rows or bytes, whichever first
 ROW_GROUP_BYTES = 32 << 20
 
@@ -98,27 +104,42 @@ class Lake:
             ) from error
 
     @contextlib.contextmanager
-    def lock(self, run_id: str) -> Iterator[None]:
-        """Hold the lake for one run; a lock left by a dead process on this host is taken over."""
+    def lock(
+        self,
+        run_id: str,
+        wait_s: float = 0.0,
+        on_wait: Callable[[dict[str, Any]], None] | None = None,
+    ) -> Iterator[None]:
+        """Hold the lake for one run. A live holder makes this fail at once, or after
+        waiting up to `wait_s` seconds for it to let go (`on_wait` hears who it waits for,
+        once); a lock left by a dead process on this host is taken over."""
         path = self.root / LOCK_NAME
         owner = {"pid": os.getpid(), "host": socket.gethostname(), "run_id": run_id}
-        for _ in range(2):
+        deadline = time.monotonic() + wait_s
+        waiting = False
+        while True:
             try:
                 fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
             except FileExistsError:
                 holder = self._lock_holder(path)
-                if holder is not None:
+                if holder is None:
+                    path.unlink(missing_ok=True)
+                    continue
+                if time.monotonic() >= deadline:
+                    waited = f"; waited {wait_s:g} s" if wait_s else ""
                     raise LakeError(
                         f"lake {self.root} is in use by run {holder.get('run_id')} "
-                        f"(pid {holder.get('pid')} on {holder.get('host')}); try again when it ends"
+                        f"(pid {holder.get('pid')} on {holder.get('host')}){waited}; try again "
+                        "when it ends, or wait for it with --lease-wait-s"
                     ) from None
-                path.unlink(missing_ok=True)
+                if not waiting and on_wait is not None:
+                    on_wait(holder)
+                waiting = True
+                time.sleep(min(LOCK_POLL_S, max(deadline - time.monotonic(), 0)))
                 continue
             with os.fdopen(fd, "w") as handle:
                 json.dump(owner, handle)
             break
-        else:
-            raise LakeError(f"could not take the lock {path}")
         try:
             yield
         finally:
@@ -136,7 +157,8 @@ class Lake:
         return holder
 
     def recover(self) -> list[str]:
-        """Finish journaled commits, delete staging of runs that died before committing."""
+        """Finish journaled commits; delete staging of runs that died before committing,
+        but for runs that can be resumed (see `staged_runs`)."""
         staging = self.root / STAGING_DIR
         actions: list[str] = []
         if not staging.is_dir():
@@ -146,10 +168,44 @@ class Lake:
             if journal.is_file():
                 self._apply_journal(run_dir, json.loads(journal.read_text()))
                 actions.append(f"completed the interrupted commit of run {run_dir.name}")
+            elif (run_dir / RUN_PLAN_NAME).is_file():
+                continue
             else:
                 actions.append(f"discarded the uncommitted files of run {run_dir.name}")
             shutil.rmtree(run_dir, ignore_errors=True)
         return actions
+
+    def staged_runs(self) -> list[str]:
+        """Runs that died after staging some shards, oldest first (call after `recover`)."""
+        staging = self.root / STAGING_DIR
+        if not staging.is_dir():
+            return []
+        return sorted(d.name for d in staging.iterdir() if (d / RUN_PLAN_NAME).is_file())
+
+    def staged_plan(self, run_id: str) -> dict[str, Any]:
+        plan: dict[str, Any] = json.loads(
+            (self.root / STAGING_DIR / run_id / RUN_PLAN_NAME).read_text()
+        )
+        return plan
+
+    def staged_checkpoints(self, run_id: str) -> Iterator[bytes]:
+        for path in sorted((self.root / STAGING_DIR / run_id / CHECKPOINT_DIR).glob("*.pickle")):
+            yield path.read_bytes()
+
+    def staged_file_is_whole(self, run_id: str, relative: str) -> bool:
+        """A staged Parquet file is there and has its footer (it was closed)."""
+        try:
+            pq.read_metadata(self.root / STAGING_DIR / run_id / relative)
+        except (OSError, pa.ArrowInvalid):
+            return False
+        return True
+
+    def discard_staging(self, run_id: str) -> None:
+        shutil.rmtree(self.root / STAGING_DIR / run_id, ignore_errors=True)
+
+    def committed_runs(self) -> list[str]:
+        """The committed runs' files: they change whenever a run commits."""
+        return sorted(p.name for p in self.table_path(RUNS).glob("**/*.parquet"))
 
     def _apply_journal(self, run_dir: Path, files: list[str]) -> None:
         for relative in files:
@@ -429,6 +485,23 @@ class RunWriter:
         _fsync_write(self.staging / JOURNAL_NAME, json.dumps(ordered))
         Lake(self._root)._apply_journal(self.staging, ordered)
         shutil.rmtree(self.staging, ignore_errors=True)
+
+    def save_plan(self, plan: dict[str, Any]) -> None:
+        """Mark the run resumable: if it dies, a run with the same plan takes it over."""
+        self.staging.mkdir(parents=True, exist_ok=True)
+        _fsync_write(self.staging / RUN_PLAN_NAME, json.dumps(plan))
+
+    def checkpoint(self, index: int, payload: bytes) -> None:
+        """Durably record that shard `index` is staged, with what the run-level steps
+        need of it."""
+        folder = self.staging / CHECKPOINT_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f"{index:06d}.pickle.tmp"
+        with open(tmp, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, folder / f"{index:06d}.pickle")
 
     def abort(self) -> None:
         for writer in self._writers.values():

@@ -31,6 +31,12 @@ class RunSummary:
             if k.startswith(prefix)
         }
 
+    def resume(self, run_id: str, started_at: datetime, staged_shards: int) -> None:
+        """Go on as the dead run `run_id`, which staged this many shards."""
+        self.run_id, self.started_at = run_id, started_at
+        self.counts["shards.resumed"] = staged_shards
+        self.recovered.append(f"resumed run {run_id}: {staged_shards} shard(s) already staged")
+
     def record_shard(self, counts: Counter[str]) -> None:
         """Add one staged shard's counts (see `shard_counts`)."""
         self.counts.update(counts)

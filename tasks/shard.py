@@ -16,7 +16,8 @@ import multiprocessing.util
 from collections import Counter
 from dataclasses import dataclass, field
 
-from schemas.tables import TABLES
+from schemas.reasons import Reason
+from schemas.tables import REJECTS, TABLES
 from tasks import boilerplate, clean, dedup, fields, read, rows
 from tasks.boilerplate import BoilerplateSettings, SiteParagraphCounts
 from tasks.extract import ExtractSettings, HtmlExtractor
@@ -24,10 +25,10 @@ from tasks.fields import FieldSettings
 from tasks.lake import Lake
 from tasks.neardup import ArticleChunk, NearDupSettings, article_chunk
 from tasks.read import ReadSettings
-from tasks.records import ShardBatch, run_stage
+from tasks.records import Reject, ShardBatch, run_stage
 from tasks.rows import RunContext
 from tasks.runs import shard_counts
-from tasks.sources import Shard
+from tasks.sources import FilePart, Shard
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,3 +102,31 @@ def process_shard(
         article_chunk(batch.docs, settings.near),
         site_counts.in_run,
     )
+
+
+def failed_shard(
+    shard: Shard, lake_root: str, ctx: RunContext, settings: ShardSettings, error: str
+) -> ShardResult:
+    """Stage a `shard_failed` reject for each part of a shard that failed on every try, so
+    its inputs are accounted for and the run goes on."""
+    rejects = [
+        Reject(
+            source=part.file.path,
+            reason=Reason.SHARD_FAILED,
+            detail=f"{_part_description(part)} failed on every try: {error}",
+            line_number=part.first_line if part.end is not None else None,
+        )
+        for part in shard.parts
+    ]
+    writer = Lake(lake_root).start_run(ctx.run_id, part=f"{shard.index:06d}")
+    writer.write(REJECTS, [rows.reject_row(r, ctx) for r in rejects])
+    n = len(rejects)
+    counts = Counter({"inputs.seen": n, "written.rejects": n, f"rejects.{Reason.SHARD_FAILED}": n})
+    counts["shards.failed"] += 1
+    return ShardResult(shard.index, writer.close(), counts, article_chunk([], settings.near), {})
+
+
+def _part_description(part: FilePart) -> str:
+    if part.end is None:
+        return "the file"
+    return f"bytes {part.start}-{part.end} (from line {part.first_line}) of the file"

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from flows.deployments import load_deployments
 from flows.settings import Settings
 from schemas.reasons import Reason
 
@@ -18,3 +19,16 @@ def test_readme_documents_every_setting_with_its_default() -> None:
         row = next((line for line in README.splitlines() if line.startswith(f"| `{name}` |")), None)
         assert row is not None, name
         assert str(value).rstrip("0").rstrip(".") in row.replace(" ", ""), (name, value)
+
+
+def test_readme_deployments_example_is_a_valid_deployments_file(tmp_path) -> None:
+    schedule_section = README.split("## Run it on a schedule", 1)[1]
+    example = schedule_section.split("```toml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "d.toml").write_text(example)
+    specs = load_deployments(tmp_path / "d.toml")
+    assert [s.schedule_text for s in specs] == [
+        "cron '*/30 * * * *' (UTC)",
+        "cron '0 2 * * *' (Europe/London)",
+    ]
+    assert specs[1].parameters["near_threshold"] == 0.7
+    assert specs[0].parameters["lease_wait_s"] == 600

@@ -5,8 +5,8 @@ import os
 import random
 import re
 import signal
-import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -103,19 +103,67 @@ def test_help_explains_every_command_and_option(prefect_env) -> None:
     assert "Exit status" in run.stdout and "reject" in run.stdout
 
 
-def test_a_lake_in_use_by_a_live_run_is_refused(prefect_env, tmp_path: Path) -> None:
-    lake = tmp_path / "lake"
-    lake.mkdir()
-    (lake / "_lock").write_text(
-        json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "run_id": "busy-run"})
+HOLD_THE_LAKE = """
+import pathlib, sys, time
+from tasks.lake import Lake
+lake, release = Lake(sys.argv[1]), pathlib.Path(sys.argv[2])
+lake.ensure_writable()
+with lake.lock("holder-run"):
+    print("held", flush=True)
+    while not release.exists():
+        time.sleep(0.05)
+"""
+
+
+def test_a_second_run_fails_fast_or_waits_for_the_lease(prefect_env, tmp_path: Path) -> None:
+    lake, release = tmp_path / "lake", tmp_path / "release"
+    (tmp_path / "a.txt").write_text("Some words of text for the lake, enough to be an article.")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_THE_LAKE, str(lake), str(release)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
     )
-    (tmp_path / "a.txt").write_text("Some words of text for the lake.")
-    result = run_newsmill(
-        prefect_env, "run", str(tmp_path / "a.txt"), "--lake", str(lake), "--quiet"
-    )
-    assert result.returncode == 2
-    assert "newsmill: lake " in result.stderr and "in use by run busy-run" in result.stderr
-    assert not (lake / "articles").exists()
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        refused = run_newsmill(
+            prefect_env, "run", str(tmp_path / "a.txt"), "--lake", str(lake), "--quiet"
+        )
+        assert refused.returncode == 2
+        assert "newsmill: lake " in refused.stderr and "in use by run holder-run" in refused.stderr
+        assert not (lake / "articles").exists()
+
+        waiter = subprocess.Popen(
+            [
+                str(NEWSMILL),
+                "run",
+                str(tmp_path / "a.txt"),
+                "--lake",
+                str(lake),
+                "--lease-wait-s",
+                "300",
+            ],
+            env=prefect_env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert waiter.stdout is not None
+        for line in waiter.stdout:
+            if "in use by run holder-run" in line:
+                assert "waiting up to 300 s" in line
+                break
+        assert not (lake / "runs").exists()  # nothing written while the holder holds
+        assert waiter.poll() is None
+        release.touch()
+        holder.wait(timeout=10)
+        rest, _ = waiter.communicate(timeout=120)
+        assert waiter.returncode == 0, rest
+        assert count(lake, f"select count(*) from {table(lake, 'articles')}") == 1
+    finally:
+        release.touch()
+        holder.wait(timeout=10)
 
 
 def test_changed_files_become_new_versions_and_new_copies_duplicates(
@@ -178,7 +226,7 @@ def _corpus(folder: Path, files: int, docs: int) -> int:
     return len(texts)
 
 
-def test_a_run_killed_mid_write_leaves_nothing_and_the_next_run_completes(
+def test_a_run_killed_mid_write_leaves_nothing_and_the_next_run_resumes_it(
     prefect_env, tmp_path: Path
 ) -> None:
     src, lake = tmp_path / "corpus", tmp_path / "lake"
@@ -219,9 +267,20 @@ def test_a_run_killed_mid_write_leaves_nothing_and_the_next_run_completes(
     )
     assert not (lake / "runs").exists()
 
+    [dead_run] = [d.name for d in (lake / "_staging").iterdir()]
+    checkpointed = len(list((lake / "_staging" / dead_run / "_shards").glob("*.pickle")))
+    assert checkpointed >= 6
+
     result = run_newsmill(prefect_env, *args, "--quiet")
     assert result.returncode == 0, result.stderr
-    assert "recovered: discarded the uncommitted files of run" in result.stdout
+    assert f"resumed run {dead_run}: {checkpointed} shard(s) already staged" in result.stdout
+    [(run_id, counts_json)] = duckdb.sql(
+        f"select run_id, counts_json from {table(lake, 'runs')}"
+    ).fetchall()
+    assert run_id == dead_run
+    counts = json.loads(counts_json)
+    assert counts["shards.resumed"] == checkpointed
+    assert counts["shards.processed"] == counts["shards.planned"] - checkpointed  # none twice
     assert not (lake / "_staging").exists() or not any((lake / "_staging").iterdir())
     assert count(lake, f"select count(*) from {table(lake, 'articles')}") == n_unique
     assert count(lake, f"select count(distinct doc_id) from {table(lake, 'articles')}") == n_unique

@@ -1,10 +1,6 @@
 """With PREFECT_API_URL set, a run is a real flow run with task runs on that server."""
 
-import json
-import socket
 import subprocess
-import time
-import urllib.request
 from collections import Counter
 from pathlib import Path
 
@@ -14,45 +10,7 @@ import pytest
 from flows.settings import Settings
 from tasks.sources import discover_sources, plan_shards
 from tests.conftest import NEWSMILL, SAMPLES, run_newsmill
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _post(url: str, body: dict) -> list[dict]:
-    request = urllib.request.Request(
-        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.load(response)
-
-
-@pytest.fixture(scope="module")
-def prefect_server(prefect_env):
-    port = _free_port()
-    prefect = NEWSMILL.with_name("prefect")
-    server = subprocess.Popen(
-        [str(prefect), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=prefect_env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    api = f"http://127.0.0.1:{port}/api"
-    deadline = time.monotonic() + 180
-    while True:
-        try:
-            with urllib.request.urlopen(f"{api}/health", timeout=2):
-                break
-        except OSError:
-            assert server.poll() is None, "prefect server exited"
-            assert time.monotonic() < deadline, "prefect server did not become healthy"
-            time.sleep(0.5)
-    yield api
-    server.terminate()
-    server.wait(timeout=30)
+from tests.flows.conftest import free_port, post
 
 
 def test_run_shows_on_the_server_with_its_task_runs(
@@ -77,11 +35,11 @@ def test_run_shows_on_the_server_with_its_task_runs(
     [(flow_run_id,)] = duckdb.sql(
         f"select flow_run_id from read_parquet('{lake}/runs/**/*.parquet', hive_partitioning=true)"
     ).fetchall()
-    [flow_run] = _post(
+    [flow_run] = post(
         f"{prefect_server}/flow_runs/filter", {"flow_runs": {"id": {"any_": [flow_run_id]}}}
     )
     assert flow_run["state_type"] == "COMPLETED"
-    task_runs = _post(
+    task_runs = post(
         f"{prefect_server}/task_runs/filter", {"flow_runs": {"id": {"any_": [flow_run_id]}}}
     )
     names = Counter(t["name"].rsplit("-", 1)[0] for t in task_runs)
@@ -110,7 +68,7 @@ def dask_scheduler(prefect_server, prefect_env, tmp_path_factory: pytest.TempPat
         "DASK_DISTRIBUTED__WORKER__DAEMON": "False",
     }
     dask = NEWSMILL.with_name("dask")
-    address = f"tcp://127.0.0.1:{_free_port()}"
+    address = f"tcp://127.0.0.1:{free_port()}"
     scheduler = subprocess.Popen(
         [
             str(dask),
@@ -177,7 +135,7 @@ def test_a_run_on_a_dask_cluster_writes_the_same_tables(
     [(flow_run_id,)] = duckdb.sql(
         f"select flow_run_id from read_parquet('{tmp_path}/dask/runs/**/*.parquet', hive_partitioning=true)"
     ).fetchall()
-    task_runs = _post(
+    task_runs = post(
         f"{prefect_server}/task_runs/filter", {"flow_runs": {"id": {"any_": [flow_run_id]}}}
     )
     shards = len(plan_shards(discover_sources([str(SAMPLES)]).files, Settings().shard_bytes, 3))

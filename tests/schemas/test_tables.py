@@ -30,4 +30,5 @@ def test_every_reason_is_described_with_a_stage_prefix() -> None:
             "parse",
             "extract",
             "clean",
+            "shard",
         }

@@ -1,0 +1,257 @@
+"""`newsmill serve` against a real Prefect server: deployments from a TOML file, a manual
+run with parameters, bad parameters refused before a run exists, a scheduled run."""
+
+import re
+import secrets
+import subprocess
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from flows.deployments import load_deployments
+from flows.settings import SettingsError
+from tests.conftest import NEWSMILL, ROOT, SAMPLES, run_newsmill
+from tests.flows.conftest import post
+
+PREFECT = NEWSMILL.with_name("prefect")
+
+
+def _wait_for(what: str, probe, timeout: float = 180):
+    deadline = time.monotonic() + timeout
+    while not (found := probe()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(1)
+    return found
+
+
+def _flow_runs(api: str, deployment_id: str, state: str) -> list[dict]:
+    return post(
+        f"{api}/flow_runs/filter",
+        {
+            "deployments": {"id": {"any_": [deployment_id]}},
+            "flow_runs": {"state": {"type": {"any_": [state]}}},
+        },
+    )
+
+
+def _deployment_run(
+    env: dict[str, str], name: str, *params: str
+) -> subprocess.CompletedProcess[str]:
+    arguments = [a for p in params for a in ("--param", p)]
+    return subprocess.run(
+        [str(PREFECT), "deployment", "run", f"newsmill/{name}", *arguments],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+
+
+@pytest.fixture
+def names() -> dict[str, str]:
+    """Deployment names of this test run: a developer's Prefect database keeps older ones."""
+    token = secrets.token_hex(3)
+    return {"manual": f"by-hand-{token}", "scheduled": f"every-5-s-{token}"}
+
+
+@pytest.fixture
+def deployments_file(tmp_path: Path, names: dict[str, str]) -> Path:
+    path = tmp_path / "deployments.toml"
+    path.write_text(
+        f"""
+[settings]
+lease_wait_s = 300
+shard_max_files = 3
+
+[[deployment]]
+name = "{names["manual"]}"
+sources = ["{SAMPLES / "text"}"]
+[deployment.settings]
+lake = "{tmp_path / "manual-lake"}"
+
+[[deployment]]
+name = "{names["scheduled"]}"
+sources = ["{SAMPLES / "text"}"]
+interval_s = 5
+[deployment.settings]
+lake = "{tmp_path / "scheduled-lake"}"
+"""
+    )
+    return path
+
+
+def test_served_deployments_run_by_hand_and_on_schedule(
+    prefect_env, prefect_server: str, deployments_file: Path, names: dict[str, str], tmp_path: Path
+) -> None:
+    env = {**prefect_env, "PREFECT_API_URL": prefect_server}
+    log = (tmp_path / "serve.log").open("w")
+    serve = subprocess.Popen(
+        [str(NEWSMILL), "serve", str(deployments_file)],
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wanted = {"deployments": {"name": {"any_": list(names.values())}}}
+        deployments = _wait_for(
+            "the deployments",
+            lambda: (
+                found
+                if len(found := post(f"{prefect_server}/deployments/filter", wanted)) == 2
+                else None
+            ),
+        )
+        by_name = {d["name"]: d for d in deployments}
+        scheduled, manual = by_name[names["scheduled"]], by_name[names["manual"]]
+        assert [s["schedule"]["interval"] for s in scheduled["schedules"]] == [5.0]
+        assert manual["schedules"] == []
+        assert manual["enforce_parameter_schema"]
+        assert manual["parameters"] == {
+            "sources": [str(SAMPLES / "text")],
+            "lake": str(tmp_path / "manual-lake"),
+            "shard_max_files": 3,
+            "lease_wait_s": 300.0,
+        }
+        schema = manual["parameter_openapi_schema"]["properties"]
+        assert schema["near_threshold"]["maximum"] == 1
+        assert schema["near_threshold"]["description"].startswith("Near dedup")
+
+        # a manual run with a parameter: it keeps the deployment's other parameters
+        triggered = _deployment_run(env, names["manual"], "near_threshold=0.9")
+        assert triggered.returncode == 0, triggered.stdout + triggered.stderr
+        [flow_run_id] = re.findall(r"UUID:\s+([0-9a-f-]{36})", triggered.stdout)
+        _wait_for(
+            "the manual run to complete",
+            lambda: any(
+                r["id"] == flow_run_id
+                for r in _flow_runs(prefect_server, manual["id"], "COMPLETED")
+            ),
+        )
+        lake = tmp_path / "manual-lake"
+        [(settings_json, flow_run)] = duckdb.sql(
+            f"select settings_json, flow_run_id from read_parquet('{lake}/runs/**/*.parquet')"
+        ).fetchall()
+        assert flow_run == flow_run_id
+        assert '"near_threshold": 0.9' in settings_json and '"shard_max_files": 3' in settings_json
+        [artifact] = post(
+            f"{prefect_server}/artifacts/filter",
+            {"artifacts": {"flow_run_id": {"any_": [flow_run_id]}}},
+        )
+        assert artifact["key"] == "newsmill-run-summary" and "completed" in artifact["data"]
+
+        # bad parameters are refused before any run exists
+        for bad, complaint in (("near_threshold=2", "near_threshold"), ("workers=many", "workers")):
+            refused = _deployment_run(env, names["manual"], bad)
+            assert refused.returncode != 0
+            assert complaint in refused.stdout + refused.stderr
+            assert "Created flow run" not in refused.stdout
+
+        # the schedule fires
+        _wait_for(
+            "a scheduled run to complete",
+            lambda: _flow_runs(prefect_server, scheduled["id"], "COMPLETED"),
+        )
+        assert (tmp_path / "scheduled-lake" / "articles").is_dir()
+    finally:
+        serve.terminate()
+        serve.wait(timeout=60)
+        log.close()
+
+
+def test_serve_refuses_without_a_server_and_checks_the_file(prefect_env, tmp_path: Path) -> None:
+    example = run_newsmill(prefect_env, "serve", "--check")  # the committed example
+    assert example.returncode == 0, example.stderr
+    assert "samples-every-30-min: cron '*/30 * * * *' (UTC)" in example.stdout
+
+    no_server = run_newsmill(prefect_env, "serve")
+    assert no_server.returncode == 2
+    assert "serve needs a Prefect server" in no_server.stderr
+
+
+@pytest.mark.parametrize(
+    ("entry", "complaint"),
+    [
+        ('name = "x"\nsources = []', "sources must be a non-empty list"),
+        ('name = "x"\nsources = ["a"]\ncron = "every day"', "Invalid cron string"),
+        ('name = "x"\nsources = ["a"]\ncron = "0 2 * * *"\ntimezone = "Mars/Base"', "timezone"),
+        ('name = "x"\nsources = ["a"]\ninterval_s = 5\ncron = "0 2 * * *"', "not both"),
+        (
+            'name = "x"\nsources = ["a"]\n[deployment.settings]\nnear_threshold = 3',
+            "near_threshold",
+        ),
+        ('name = "x"\nsources = ["a"]\n[deployment.settings]\nlakes = "b"', "unknown setting"),
+        ('sources = ["a"]', "needs a name"),
+    ],
+)
+def test_a_bad_deployments_file_is_a_clear_error(
+    tmp_path: Path, entry: str, complaint: str
+) -> None:
+    path = tmp_path / "d.toml"
+    path.write_text(f"[[deployment]]\n{entry}\n")
+    with pytest.raises(SettingsError, match=complaint):
+        load_deployments(path)
+
+
+def test_deployments_on_a_work_pool_run_on_a_prefect_worker(
+    prefect_env, prefect_server: str, tmp_path: Path
+) -> None:
+    env = {**prefect_env, "PREFECT_API_URL": prefect_server}
+    token = secrets.token_hex(3)
+    pool, name, lake = f"newsmill-pool-{token}", f"team-{token}", tmp_path / "pool-lake"
+    path = tmp_path / "team.toml"
+    path.write_text(
+        f'[[deployment]]\nname = "{name}"\nsources = ["{SAMPLES / "text"}"]\n'
+        f'[deployment.settings]\nlake = "{lake}"\n'
+    )
+    created = subprocess.run(
+        [str(PREFECT), "work-pool", "create", pool, "--type", "process"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert created.returncode == 0, created.stderr
+    registered = run_newsmill(env, "serve", str(path), "--work-pool", pool)
+    assert registered.returncode == 0, registered.stderr
+    assert f"registered 1 deployment(s) on work pool '{pool}'" in registered.stdout
+
+    worker = subprocess.Popen(
+        [str(PREFECT), "worker", "start", "--pool", pool],
+        env=env,
+        cwd=tmp_path,  # the deployment brings its own working directory
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        triggered = subprocess.run(
+            [str(PREFECT), "deployment", "run", f"newsmill/{name}"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert triggered.returncode == 0, triggered.stdout + triggered.stderr
+        [flow_run_id] = re.findall(r"UUID:\s+([0-9a-f-]{36})", triggered.stdout)
+        [deployment] = post(
+            f"{prefect_server}/deployments/filter",
+            {"deployments": {"name": {"any_": [name]}}},
+        )
+        assert deployment["work_pool_name"] == pool
+        _wait_for(
+            "the worker to run it",
+            lambda: any(
+                r["id"] == flow_run_id
+                for r in _flow_runs(prefect_server, deployment["id"], "COMPLETED")
+            ),
+        )
+        [(flow_run,)] = duckdb.sql(
+            f"select flow_run_id from read_parquet('{lake}/runs/**/*.parquet')"
+        ).fetchall()
+        assert flow_run == flow_run_id
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
