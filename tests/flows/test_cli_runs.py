@@ -84,10 +84,17 @@ def test_bad_setting_exits_2_before_any_work(prefect_env, tmp_path: Path) -> Non
 def test_help_explains_every_command_and_option(prefect_env) -> None:
     top = run_newsmill(prefect_env, "--help")
     run = run_newsmill(prefect_env, "run", "--help")
-    assert top.returncode == run.returncode == 0
-    assert "run" in top.stdout and "query" in top.stdout and "NEWSMILL_" in top.stdout
+    serve = run_newsmill(prefect_env, "serve", "--help")
+    assert top.returncode == run.returncode == serve.returncode == 0
+    for command in ("run", "query", "serve", "NEWSMILL_"):
+        assert command in top.stdout, command
+    for text in ("--work-pool", "--check", "prefect server start", "prefect deployment run"):
+        assert text in serve.stdout, text
     for flag in (
         "--lake",
+        "--resume",
+        "--lease-wait-s",
+        "--shard-retries",
         "--config",
         "--quiet",
         "--max-input-mb",
