@@ -202,6 +202,12 @@ def _run(args: argparse.Namespace) -> int:
             "run `prefect server start`, and export PREFECT_API_URL for the Dask workers "
             "and for newsmill (see README, Run it on a cluster)"
         )
+    if settings.ray_address and not os.environ.get("PREFECT_API_URL"):
+        return _fail(
+            "--ray-address needs a Prefect API that the cluster's workers reach too: "
+            "run `prefect server start` and export PREFECT_API_URL (see README, Run it on "
+            "a cluster)"
+        )
 
     from tasks.lake import Lake, LakeError
     from tasks.sources import discover_sources

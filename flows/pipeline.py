@@ -2,6 +2,7 @@
 parallel with `workers` > 1), then the run-level steps settle exact copies between shards,
 near copies across the run and the lake, and the dedup state, and the run commits at once."""
 
+import os
 import time
 from collections import Counter, deque
 from collections.abc import Iterator, Mapping
@@ -35,9 +36,18 @@ PIPELINE_VERSION = f"newsmill {__version__}; {CLEAN_VERSION}; {DEDUP_VERSION}; {
 
 
 def task_runner(settings: Settings) -> TaskRunner[Any]:
-    """A Dask cluster when one is named; worker processes for several workers (the stages
-    are CPU-bound Python: threads would share one core); else one thread, which keeps the
-    run in this process."""
+    """A Dask or Ray cluster when one is named; worker processes for several workers (the
+    stages are CPU-bound Python: threads would share one core); else one thread, which keeps
+    the run in this process."""
+    if settings.ray_address:
+        from prefect_ray import RayTaskRunner
+
+        # Ray starts its worker processes itself: hand them the API this run reports to
+        prefect_env = {k: v for k, v in os.environ.items() if k.startswith("PREFECT_")}
+        return RayTaskRunner(
+            address=settings.ray_address,
+            init_kwargs={"runtime_env": {"env_vars": prefect_env}},
+        )
     if settings.dask_address:
         from prefect_dask import DaskTaskRunner
 

@@ -39,6 +39,7 @@ class Settings:
     shard_max_files: int = 500
     workers: int = 1
     dask_address: str = ""
+    ray_address: str = ""
     shard_retries: int = 2
     shard_retry_delay_s: float = 5.0
     lease_wait_s: float = 0.0
@@ -98,6 +99,7 @@ HELP: dict[str, str] = {
     "shard_retry_delay_s": "Delay before a shard's first retry; it doubles at each further retry (with jitter).",
     "lease_wait_s": "When another run holds the lake: 0 stops at once with exit status 2; otherwise wait up to this many seconds for it to finish.",
     "resume": "A run on the same sources and settings as a run that died goes on from that run's staged shards (--no-resume discards them and starts over).",
+    "ray_address": "Run the shards on this running Ray cluster (host:6379, or ray://host:10001) through prefect-ray; its workers need this project installed and the lake's path, and get this run's PREFECT_API_URL.",
     "write_buffer_rows": "Rows buffered in memory before they are written to the run's staging files.",
     "max_input_mb": "Inputs (files, decompressed files, JSONL lines) larger than this are rejected as read_too_large.",
     "extract_timeout_s": "Time limit per HTML page; a page over it is rejected as extract_timeout.",
@@ -207,6 +209,7 @@ OPERATIONAL = frozenset(
         "lake",
         "workers",
         "dask_address",
+        "ray_address",
         "shard_retries",
         "shard_retry_delay_s",
         "lease_wait_s",
@@ -228,6 +231,8 @@ def _validate(settings: Settings) -> None:
         raise SettingsError(
             f"dask_address must be a scheduler address like tcp://127.0.0.1:8786, got {settings.dask_address!r}"
         )
+    if settings.dask_address and settings.ray_address:
+        raise SettingsError("give dask_address or ray_address, not both")
     near = settings.near
     if near.num_perm % near.bands:
         raise SettingsError(

@@ -109,15 +109,37 @@ def dask_scheduler(prefect_server, prefect_env, tmp_path_factory: pytest.TempPat
         process.wait(timeout=60)
 
 
-def test_a_run_on_a_dask_cluster_writes_the_same_tables(
-    prefect_server, prefect_env, dask_scheduler, tmp_path: Path
+@pytest.fixture(scope="module")
+def ray_cluster(prefect_env, tmp_path_factory: pytest.TempPathFactory):
+    """A running Ray cluster (a head node with 2 CPUs), as a team would run one; its
+    workers learn the Prefect API from each run (prefect-ray's runtime environment)."""
+    ray = NEWSMILL.with_name("ray")
+    port = free_port()
+    options = ["--num-cpus", "2", "--include-dashboard=false", "--disable-usage-stats"]
+    options += ["--temp-dir", str(tmp_path_factory.mktemp("ray"))]
+    started = subprocess.run(
+        [str(ray), "start", "--head", "--port", str(port), *options],
+        env=prefect_env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert started.returncode == 0, started.stderr
+    yield f"127.0.0.1:{port}"
+    subprocess.run([str(ray), "stop", "--force"], env=prefect_env, capture_output=True, timeout=120)
+
+
+@pytest.mark.parametrize("engine", ["dask", "ray"])
+def test_a_run_on_a_cluster_writes_the_same_tables(
+    prefect_server, prefect_env, request, engine: str, tmp_path: Path
 ) -> None:
+    address = request.getfixturevalue("dask_scheduler" if engine == "dask" else "ray_cluster")
     env = {**prefect_env, "PREFECT_API_URL": prefect_server}
     common = ["run", str(SAMPLES), "--shard-max-files", "3", "--quiet"]
-    on_dask = run_newsmill(
-        env, *common, "--lake", str(tmp_path / "dask"), "--dask-address", dask_scheduler
+    on_cluster = run_newsmill(
+        env, *common, "--lake", str(tmp_path / "cluster"), f"--{engine}-address", address
     )
-    assert on_dask.returncode == 0, on_dask.stderr
+    assert on_cluster.returncode == 0, on_cluster.stderr
     local = run_newsmill(env, *common, "--lake", str(tmp_path / "local"))
     assert local.returncode == 0, local.stderr
     for table, columns in {
@@ -129,11 +151,11 @@ def test_a_run_on_a_dask_cluster_writes_the_same_tables(
             duckdb.sql(
                 f"select {columns} from read_parquet('{tmp_path / lake}/{table}/**/*.parquet', hive_partitioning=true) order by all"
             ).fetchall()
-            for lake in ("dask", "local")
+            for lake in ("cluster", "local")
         ]
         assert rows[0] == rows[1] and rows[0]
     [(flow_run_id,)] = duckdb.sql(
-        f"select flow_run_id from read_parquet('{tmp_path}/dask/runs/**/*.parquet', hive_partitioning=true)"
+        f"select flow_run_id from read_parquet('{tmp_path}/cluster/runs/**/*.parquet', hive_partitioning=true)"
     ).fetchall()
     task_runs = post(
         f"{prefect_server}/task_runs/filter", {"flow_runs": {"id": {"any_": [flow_run_id]}}}
@@ -143,18 +165,14 @@ def test_a_run_on_a_dask_cluster_writes_the_same_tables(
     assert all(t["state_type"] == "COMPLETED" for t in task_runs)
 
 
-def test_a_dask_run_without_a_shared_prefect_api_is_refused_before_any_work(
-    prefect_env, tmp_path: Path
+@pytest.mark.parametrize(
+    "cluster", [("--dask-address", "tcp://127.0.0.1:9"), ("--ray-address", "127.0.0.1:9")]
+)
+def test_a_cluster_run_without_a_shared_prefect_api_is_refused_before_any_work(
+    prefect_env, cluster: tuple[str, str], tmp_path: Path
 ) -> None:
-    result = run_newsmill(
-        prefect_env,
-        "run",
-        str(SAMPLES / "text"),
-        "--lake",
-        str(tmp_path / "lake"),
-        "--dask-address",
-        "tcp://127.0.0.1:9",
-    )
+    lake = str(tmp_path / "lake")
+    result = run_newsmill(prefect_env, "run", str(SAMPLES / "text"), "--lake", lake, *cluster)
     assert result.returncode == 2
     assert "PREFECT_API_URL" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "lake").exists()
