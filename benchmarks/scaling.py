@@ -25,6 +25,9 @@ from pathlib import Path
 import duckdb
 from common import NEWSMILL, WORK, build_corpus, count_lines, newsmill_env, timed
 
+BIN = Path(NEWSMILL).parent
+QUIET = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+
 COMPARED = {
     "articles": "doc_id, content_hash, text",
     "duplicates": "doc_id, duplicate_of, level, method, similarity, position",
@@ -99,32 +102,16 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def dask_cluster(workers: int) -> Iterator[tuple[dict[str, str], str]]:
-    """A Prefect server and a Dask cluster (scheduler + `workers` single-threaded worker
-    processes) reporting to it: the environment for newsmill, and the scheduler address."""
-    from distributed import Client
-
+def prefect_server() -> Iterator[dict[str, str]]:
+    """A running Prefect server: the environment for newsmill and the cluster workers."""
     env = newsmill_env()
-    bin_dir = Path(NEWSMILL).parent
     api = f"http://127.0.0.1:{_free_port()}/api"
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-    processes = [
-        subprocess.Popen(
-            [
-                str(bin_dir / "prefect"),
-                "server",
-                "start",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                api.split(":")[2].split("/")[0],
-            ],
-            env=env,
-            **quiet,
-        )
-    ]
-    env["PREFECT_API_URL"] = api
-    address = f"tcp://127.0.0.1:{_free_port()}"
+    port = api.split(":")[2].split("/")[0]
+    server = subprocess.Popen(
+        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", port],
+        env=env,
+        **QUIET,
+    )
     try:
         while True:
             try:
@@ -132,55 +119,87 @@ def dask_cluster(workers: int) -> Iterator[tuple[dict[str, str], str]]:
                 break
             except OSError:
                 time.sleep(0.5)
-        scheduler = [str(bin_dir / "dask"), "scheduler", "--host", "127.0.0.1"]
-        processes.append(
-            subprocess.Popen(
-                [*scheduler, "--port", address.rsplit(":", 1)[1], "--dashboard-address", ":0"],
-                env=env,
-                **quiet,
-            )
-        )
-        worker = [str(bin_dir / "dask"), "worker", address, "--nworkers", str(workers)]
-        processes.append(
-            subprocess.Popen(
-                [
-                    *worker,
-                    "--nthreads",
-                    "1",
-                    "--no-dashboard",
-                    "--local-directory",
-                    str(WORK / "dask"),
-                ],
-                env={**env, "DASK_DISTRIBUTED__WORKER__DAEMON": "False"},
-                **quiet,
-            )
-        )
+        yield {**env, "PREFECT_API_URL": api}
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+
+@contextlib.contextmanager
+def dask_cluster(env: dict[str, str], workers: int) -> Iterator[str]:
+    """A Dask scheduler and `workers` single-threaded worker processes; its address."""
+    from distributed import Client
+
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    scheduler = [str(BIN / "dask"), "scheduler", "--host", "127.0.0.1"]
+    worker = [str(BIN / "dask"), "worker", address, "--nworkers", str(workers), "--nthreads", "1"]
+    processes = [
+        subprocess.Popen(
+            [*scheduler, "--port", address.rsplit(":", 1)[1], "--dashboard-address", ":0"],
+            env=env,
+            **QUIET,
+        ),
+        subprocess.Popen(
+            [*worker, "--no-dashboard", "--local-directory", str(WORK / "dask")],
+            env={**env, "DASK_DISTRIBUTED__WORKER__DAEMON": "False"},
+            **QUIET,
+        ),
+    ]
+    try:
         with Client(address, timeout=60) as client:
             client.wait_for_workers(workers, timeout=180)
-        yield env, address
+        yield address
     finally:
         for process in reversed(processes):
             process.terminate()
             process.wait(timeout=60)
 
 
-def compare_with_dask(corpus: Path, docs: int, workers: int, extra: list[str]) -> None:
-    """`--workers N` and a local Dask cluster of N worker processes, against one running
-    Prefect server (so neither pays the temporary API's start-up)."""
-    with dask_cluster(workers) as (env, address):
+@contextlib.contextmanager
+def ray_cluster(env: dict[str, str], workers: int) -> Iterator[str]:
+    """A Ray head node with `workers` CPUs; its address."""
+    port = str(_free_port())
+    options = ["--num-cpus", str(workers), "--include-dashboard=false", "--disable-usage-stats"]
+    subprocess.run(
+        [str(BIN / "ray"), "start", "--head", "--port", port, *options],
+        env=env,
+        check=True,
+        **QUIET,
+    )
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        subprocess.run([str(BIN / "ray"), "stop", "--force"], env=env, **QUIET)
+
+
+CLUSTERS = {"dask": dask_cluster, "ray": ray_cluster}
+
+
+def compare_with_clusters(
+    corpus: Path, docs: int, workers: int, extra: list[str], engines: list[str]
+) -> None:
+    """`--workers N` and local clusters of N worker processes, against one running Prefect
+    server (so none pays the temporary API's start-up)."""
+    with prefect_server() as env:
         local = run(corpus, workers, extra, env, name=f"{workers}-server")
-        dask = run(corpus, workers, [*extra, "--dask-address", address], env, name="dask")
-    for label, measured in ((f"--workers {workers}", local), (f"Dask, {workers} workers", dask)):
+        measured = {f"--workers {workers}": local}
+        for engine in engines:
+            with CLUSTERS[engine](env, workers) as address:
+                address_flag = [f"--{engine}-address", address]
+                measured[engine] = run(corpus, workers, [*extra, *address_flag], env, name=engine)
+    for label, figures in measured.items():
         print(
-            f"{label:>16} (running Prefect server): end to end {measured['wall']:6.1f} s, "
-            f"in the flow {measured['flow']:6.1f} s ({docs / measured['flow']:,.0f} docs/s)",
+            f"{label:>16} (running Prefect server): end to end {figures['wall']:6.1f} s, "
+            f"in the flow {figures['flow']:6.1f} s ({docs / figures['flow']:,.0f} docs/s)",
             flush=True,
         )
-    print(
-        f"  Dask / --workers {workers}, in the flow: x{dask['flow'] / local['flow']:.2f}; "
-        f"tables equal to the 1-worker run's: {same_tables('dask')}",
-        flush=True,
-    )
+    for engine in engines:
+        print(
+            f"  {engine} / --workers {workers}, in the flow: "
+            f"x{measured[engine]['flow'] / local['flow']:.2f}; "
+            f"tables equal to the 1-worker run's: {same_tables(engine)}",
+            flush=True,
+        )
 
 
 def main() -> None:
@@ -198,6 +217,11 @@ def main() -> None:
         "--dask",
         action="store_true",
         help="also compare --workers N with a local Dask cluster of N worker processes",
+    )
+    parser.add_argument(
+        "--ray",
+        action="store_true",
+        help="also compare --workers N with a local Ray cluster of N CPUs",
     )
     parser.add_argument("newsmill_args", nargs="*", help="extra `newsmill run` flags, after --")
     args = parser.parse_args()
@@ -223,8 +247,9 @@ def main() -> None:
                     flush=True,
                 )
 
-    if args.dask:
-        compare_with_dask(corpus, docs, max(args.workers), args.newsmill_args)
+    engines = [name for name in CLUSTERS if getattr(args, name)]
+    if engines:
+        compare_with_clusters(corpus, docs, max(args.workers), args.newsmill_args, engines)
 
 
 if __name__ == "__main__":

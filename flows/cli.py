@@ -281,7 +281,7 @@ def _query(args: argparse.Namespace) -> int:
 
     lake = args.lake or os.environ.get("NEWSMILL_LAKE", DEFAULT_LAKE)
     try:
-        query_lake(Path(lake), args.sql)
+        query_lake(lake, args.sql)
     except Exception as error:  # DuckDB errors are the user's SQL: one line, no traceback
         return _fail(str(error).splitlines()[0] if str(error) else type(error).__name__)
     return 0

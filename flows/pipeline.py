@@ -82,7 +82,7 @@ def _shard_results(
         while sum(f is not None for _, f in pending) < window and (shard := next(work, None)):
             future = None
             if shard.index not in staged:
-                parameters = {"work": shard, "lake_root": str(lake.root), "ctx": ctx}
+                parameters = {"work": shard, "lake_root": lake.root, "ctx": ctx}
                 future = runner.submit(process, {**parameters, "settings": shard_settings})
             pending.append((shard, future))
         if not pending:
@@ -102,7 +102,7 @@ def _shard_results(
                 error,
             )
             reason = f"{type(error).__name__}: {error}"
-            result = shard_module.failed_shard(shard, str(lake.root), ctx, shard_settings, reason)
+            result = shard_module.failed_shard(shard, lake.root, ctx, shard_settings, reason)
         yield result, True
 
 
@@ -134,7 +134,7 @@ def ingest(sources: list[str], settings: Settings) -> RunSummary:
     lake = Lake(settings.lake)
     lake.ensure_writable()
     started = datetime.now(UTC)
-    summary = RunSummary(new_run_id(started), flow_run.get_id(), str(lake.root.resolve()), started)
+    summary = RunSummary(new_run_id(started), flow_run.get_id(), lake.root, started)
 
     def waiting(holder: dict[str, Any]) -> None:
         logger.info(
@@ -147,7 +147,7 @@ def ingest(sources: list[str], settings: Settings) -> RunSummary:
 
     with lake.lock(summary.run_id, settings.lease_wait_s, waiting):
         summary.recovered = lake.recover()
-        discovery = discover_sources(sources, exclude=lake.root)
+        discovery = discover_sources(sources, exclude=lake.local_root)
         for argument in discovery.unmatched:
             logger.warning("source %r matched no file", argument)
         shards = plan_shards(discovery.files, settings.shard_bytes, settings.shard_max_files)

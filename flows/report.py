@@ -8,6 +8,7 @@ import duckdb
 from flows.settings import Settings
 from schemas.tables import TABLES
 from schemas.views import VIEWS
+from tasks.lake import Lake
 from tasks.runs import RunSummary
 
 
@@ -40,16 +41,14 @@ def render_summary(summary: RunSummary, settings: Settings, seconds: float) -> s
     return "\n".join(lines)
 
 
-def connect_lake(lake: Path) -> duckdb.DuckDBPyConnection:
+def connect_lake(location: str | Path) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with a view per lake table that has data, and the ready views."""
-    connection = duckdb.connect()
+    lake = Lake(location)
+    connection = lake.store.duckdb()
     present = set()
-    for name in TABLES:
-        if any((lake / name).glob("**/*.parquet")):
-            pattern = str(lake / name / "**" / "*.parquet").replace("'", "''")
-            connection.execute(
-                f"create view {name} as select * from read_parquet('{pattern}', hive_partitioning = true)"
-            )
+    for name, spec in TABLES.items():
+        if lake.store.has_files(lake.table_path(spec), ".parquet"):
+            connection.execute(f"create view {name} as select * from {lake.scan(spec)}")
             present.add(name)
     if "paragraphs" in present:
         for name, (_, sql) in VIEWS.items():
@@ -57,9 +56,10 @@ def connect_lake(lake: Path) -> duckdb.DuckDBPyConnection:
     return connection
 
 
-def query_lake(lake: Path, sql: str) -> None:
-    if not any((lake / name).is_dir() for name in TABLES):
+def query_lake(location: str | Path, sql: str) -> None:
+    lake = Lake(location)
+    if not any(lake.store.exists(lake.table_path(spec)) for spec in TABLES.values()):
         raise FileNotFoundError(
-            f"no lake at {lake}: run `newsmill run SOURCE... --lake {lake}` first"
+            f"no lake at {location}: run `newsmill run SOURCE... --lake {location}` first"
         )
-    connect_lake(lake).sql(sql).show(max_width=200)
+    connect_lake(location).sql(sql).show(max_width=200)

@@ -90,7 +90,7 @@ class Settings:
 
 
 HELP: dict[str, str] = {
-    "lake": "Folder of the Parquet lake to write (created if missing).",
+    "lake": "Folder of the Parquet lake to write (created if missing), or an fsspec URL such as s3://bucket/prefix.",
     "shard_mb": "Work unit size: small files are grouped and large JSONL files split to about this many MB.",
     "shard_max_files": "At most this many files in one work unit.",
     "workers": "Processes that run the per-shard stages at once (1: in the flow's own process; 0: one per core).",

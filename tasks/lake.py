@@ -15,13 +15,15 @@ rename, the `runs` row last, then deletes its staging folder. A crash before the
 leaves nothing visible (the next run resumes from the staged shards, or deletes them); a
 crash after it is rolled forward by the next run. Names starting with `_` are ignored by DuckDB globs on
 `<table>/**` and by pyarrow/pandas dataset discovery.
+
+The lake is a local folder or any fsspec URL (`tasks.store`): on object stores the renames
+are copies then deletes, and the journal makes them complete as it does locally.
 """
 
 import contextlib
 import functools
 import json
 import os
-import shutil
 import socket
 import threading
 import time
@@ -32,7 +34,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -41,6 +42,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from schemas.tables import MINHASH, RUNS, TableSpec
+from tasks.store import Store
 
 STAGING_DIR = "_staging"
 JOURNAL_NAME = "_COMMIT.json"
@@ -54,15 +56,6 @@ ROW_GROUP_BYTES = 32 << 20
 
 class LakeError(Exception):
     """The run cannot proceed: the lake is not writable or another run holds it."""
-
-
-def _fsync_write(path: Path, payload: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(payload)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
 
 
 def _partition_path(spec: TableSpec, row: dict[str, Any]) -> str:
@@ -87,21 +80,28 @@ def _pid_alive(pid: int) -> bool:
 
 class Lake:
     def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
+        self.store = Store(root)
+        self.root = self.store.url  # an absolute local path, or a URL
 
-    def table_path(self, spec: TableSpec) -> Path:
-        return self.root / spec.name
+    @property
+    def local_root(self) -> Path | None:
+        return Path(self.root) if self.store.local else None
+
+    def table_path(self, spec: TableSpec) -> str:
+        return self.store.path(spec.name)
+
+    def _staging(self, *parts: str) -> str:
+        return self.store.path(STAGING_DIR, *parts)
 
     def ensure_writable(self) -> None:
+        probe = self.store.path(f".write-probe-{os.getpid()}")
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            probe = self.root / f".write-probe-{os.getpid()}"
-            probe.write_bytes(b"")
-            probe.unlink()
-        except OSError as error:
-            raise LakeError(
-                f"lake {self.root} is not writable: {error.strerror or error}"
-            ) from error
+            self.store.makedirs(self.store.base)
+            self.store.write_atomic(probe, b"")
+            self.store.remove(probe)
+        except Exception as error:  # OSError locally; the object store's client errors remotely
+            detail = getattr(error, "strerror", None) or str(error).splitlines()[0]
+            raise LakeError(f"lake {self.root} is not writable: {detail}") from error
 
     @contextlib.contextmanager
     def lock(
@@ -113,17 +113,15 @@ class Lake:
         """Hold the lake for one run. A live holder makes this fail at once, or after
         waiting up to `wait_s` seconds for it to let go (`on_wait` hears who it waits for,
         once); a lock left by a dead process on this host is taken over."""
-        path = self.root / LOCK_NAME
+        path = self.store.path(LOCK_NAME)
         owner = {"pid": os.getpid(), "host": socket.gethostname(), "run_id": run_id}
         deadline = time.monotonic() + wait_s
         waiting = False
         while True:
-            try:
-                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            except FileExistsError:
+            if not self.store.create_exclusive(path, json.dumps(owner).encode()):
                 holder = self._lock_holder(path)
                 if holder is None:
-                    path.unlink(missing_ok=True)
+                    self.store.remove(path)
                     continue
                 if time.monotonic() >= deadline:
                     waited = f"; waited {wait_s:g} s" if wait_s else ""
@@ -137,19 +135,18 @@ class Lake:
                 waiting = True
                 time.sleep(min(LOCK_POLL_S, max(deadline - time.monotonic(), 0)))
                 continue
-            with os.fdopen(fd, "w") as handle:
-                json.dump(owner, handle)
             break
         try:
             yield
         finally:
-            path.unlink(missing_ok=True)
+            self.store.remove(path)
 
-    @staticmethod
-    def _lock_holder(path: Path) -> dict[str, Any] | None:
+    def _lock_holder(self, path: str) -> dict[str, Any] | None:
         """The live holder of the lock, or None when the lock is stale."""
         try:
-            holder: dict[str, Any] = json.loads(path.read_text())
+            holder: dict[str, Any] = json.loads(self.store.read_bytes(path))
+        except FileNotFoundError:
+            return None  # let go of meanwhile
         except (OSError, ValueError):
             return None  # half-written by a process killed while taking it
         if holder.get("host") == socket.gethostname() and not _pid_alive(int(holder.get("pid", 0))):
@@ -159,68 +156,68 @@ class Lake:
     def recover(self) -> list[str]:
         """Finish journaled commits; delete staging of runs that died before committing,
         but for runs that can be resumed (see `staged_runs`)."""
-        staging = self.root / STAGING_DIR
         actions: list[str] = []
-        if not staging.is_dir():
-            return actions
-        for run_dir in sorted(staging.iterdir()):
-            journal = run_dir / JOURNAL_NAME
-            if journal.is_file():
-                self._apply_journal(run_dir, json.loads(journal.read_text()))
-                actions.append(f"completed the interrupted commit of run {run_dir.name}")
-            elif (run_dir / RUN_PLAN_NAME).is_file():
+        for run_id in self.store.children(self._staging()):
+            journal = self._staging(run_id, JOURNAL_NAME)
+            if self.store.exists(journal):
+                self._apply_journal(run_id, json.loads(self.store.read_bytes(journal)))
+                actions.append(f"completed the interrupted commit of run {run_id}")
+            elif self.store.exists(self._staging(run_id, RUN_PLAN_NAME)):
                 continue
             else:
-                actions.append(f"discarded the uncommitted files of run {run_dir.name}")
-            shutil.rmtree(run_dir, ignore_errors=True)
+                actions.append(f"discarded the uncommitted files of run {run_id}")
+            self.store.remove_tree(self._staging(run_id))
         return actions
 
     def staged_runs(self) -> list[str]:
         """Runs that died after staging some shards, oldest first (call after `recover`)."""
-        staging = self.root / STAGING_DIR
-        if not staging.is_dir():
-            return []
-        return sorted(d.name for d in staging.iterdir() if (d / RUN_PLAN_NAME).is_file())
+        return [
+            run_id
+            for run_id in self.store.children(self._staging())
+            if self.store.exists(self._staging(run_id, RUN_PLAN_NAME))
+        ]
 
     def staged_plan(self, run_id: str) -> dict[str, Any]:
         plan: dict[str, Any] = json.loads(
-            (self.root / STAGING_DIR / run_id / RUN_PLAN_NAME).read_text()
+            self.store.read_bytes(self._staging(run_id, RUN_PLAN_NAME))
         )
         return plan
 
     def staged_checkpoints(self, run_id: str) -> Iterator[bytes]:
-        for path in sorted((self.root / STAGING_DIR / run_id / CHECKPOINT_DIR).glob("*.pickle")):
-            yield path.read_bytes()
+        paths = self.store.find(self._staging(run_id, CHECKPOINT_DIR), ".pickle")
+        yield from self.store.iter_bytes(paths)
 
     def staged_file_is_whole(self, run_id: str, relative: str) -> bool:
         """A staged Parquet file is there and has its footer (it was closed)."""
         try:
-            pq.read_metadata(self.root / STAGING_DIR / run_id / relative)
+            pq.read_metadata(self._staging(run_id, relative), filesystem=self.store.arrow_fs)
         except (OSError, pa.ArrowInvalid):
             return False
         return True
 
     def discard_staging(self, run_id: str) -> None:
-        shutil.rmtree(self.root / STAGING_DIR / run_id, ignore_errors=True)
+        self.store.remove_tree(self._staging(run_id))
 
     def committed_runs(self) -> list[str]:
         """The committed runs' files: they change whenever a run commits."""
-        return sorted(p.name for p in self.table_path(RUNS).glob("**/*.parquet"))
+        return sorted(
+            p.rsplit("/", 1)[-1] for p in self.store.find(self.table_path(RUNS), ".parquet")
+        )
 
-    def _apply_journal(self, run_dir: Path, files: list[str]) -> None:
+    def _apply_journal(self, run_id: str, files: list[str]) -> None:
         for relative in files:
-            source, target = run_dir / relative, self.root / relative
-            if source.exists():
-                target.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(source, target)
+            source = self._staging(run_id, relative)
+            if self.store.exists(source):
+                self.store.move(source, self.store.path(relative))
 
     def read_table(self, spec: TableSpec, columns: list[str] | None = None) -> pa.Table:
         """Committed rows of a table (empty when the table has none yet)."""
         path = self.table_path(spec)
-        if not path.is_dir():
+        if not self.store.has_files(path, ".parquet"):
             return spec.schema.empty_table().select(columns or spec.schema.names)
         dataset = ds.dataset(
             path,
+            filesystem=self.store.arrow_fs,
             format="parquet",
             schema=spec.schema,
             partitioning=ds.partitioning(spec.partition_schema, flavor="hive"),
@@ -235,22 +232,22 @@ class Lake:
         read. Two scans, not one CTE: DuckDB would materialise a CTE used twice, which is
         the whole table.
         """
-        if not any(self.table_path(MINHASH).glob("**/*.parquet")):
+        if not self.store.has_files(self.table_path(MINHASH), ".parquet"):
             return MINHASH.schema.empty_table()
         keys = [np.unique(k[k != 0]) for k in band_keys]
         if not keys or not sum(len(k) for k in keys):
             return MINHASH.schema.empty_table()
         wanted = pa.table({"key": pa.chunked_array([pa.array(k, pa.uint64()) for k in keys])})
-        connection = duckdb.connect()
+        connection = self.store.duckdb()
         connection.register("wanted", wanted)
         related = connection.sql(
             f"""
             with hits as (
                 select distinct doc_id
-                from (select doc_id, unnest(band_keys) as key from {self._scan(MINHASH)})
+                from (select doc_id, unnest(band_keys) as key from {self.scan(MINHASH)})
                 semi join wanted using (key)
             )
-            select t.* from {self._scan(MINHASH)} as t semi join hits using (doc_id)
+            select t.* from {self.scan(MINHASH)} as t semi join hits using (doc_id)
             """
         ).to_arrow_table()
         return related.cast(MINHASH.schema) if related.num_rows else MINHASH.schema.empty_table()
@@ -263,26 +260,27 @@ class Lake:
         DuckDB scans only the key column and fetches the matching rows, so a run pays for
         the keys it meets (and a cheap columnar scan), not for loading the table.
         """
-        if not len(keys) or not any(self.table_path(spec).glob("**/*.parquet")):
+        if not len(keys) or not self.store.has_files(self.table_path(spec), ".parquet"):
             return spec.schema.empty_table().select(columns)
-        connection = duckdb.connect()
+        connection = self.store.duckdb()
         connection.register("wanted", pa.table({"key": pa.array(np.unique(keys), pa.uint64())}))
         found = connection.sql(
             f"""
-            select {", ".join(f'"{c}"' for c in columns)} from {self._scan(spec)} as t
+            select {", ".join(f'"{c}"' for c in columns)} from {self.scan(spec)} as t
             semi join wanted on t."{column}" = wanted.key
             """
         ).to_arrow_table()
         return found.cast(pa.schema([spec.schema.field(c) for c in columns]))
 
-    def _scan(self, spec: TableSpec) -> str:
-        pattern = str(self.table_path(spec) / "**" / "*.parquet").replace("'", "''")
+    def scan(self, spec: TableSpec) -> str:
+        """DuckDB's `read_parquet` of a table, for a connection from `store.duckdb()`."""
+        pattern = self.store.uri(f"{self.table_path(spec)}/**/*.parquet").replace("'", "''")
         return f"read_parquet('{pattern}', hive_partitioning = true)"
 
     def start_run(self, run_id: str, buffer_rows: int = 20_000, part: str = "") -> "RunWriter":
         """A writer into the run's staging area; writers of one run that stage at once (one
         per shard, in worker processes) each take their own `part` of the file names."""
-        return RunWriter(self.root, run_id, buffer_rows, part)
+        return RunWriter(self, run_id, buffer_rows, part)
 
 
 def _repoint(batch: pa.RecordBatch, replaced_by: dict[str, str]) -> pa.RecordBatch:
@@ -312,18 +310,25 @@ def _without(
 class RunWriter:
     """Buffers a run's rows and writes them to staging: one file per table and partition."""
 
-    def __init__(self, root: Path, run_id: str, buffer_rows: int, part: str = "") -> None:
-        self._root = root
+    def __init__(self, lake: Lake, run_id: str, buffer_rows: int, part: str = "") -> None:
+        self._lake = lake
+        self._store = lake.store
         self._file_name = f"part-{run_id}-{part}.parquet" if part else f"part-{run_id}.parquet"
         self._buffer_rows = buffer_rows
         self.run_id = run_id
-        self.staging = root / STAGING_DIR / run_id
+        self.staging = lake.store.path(STAGING_DIR, run_id)
         self._buffers: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
         self._specs: dict[str, TableSpec] = {}
         self._writers: dict[tuple[str, str], pq.ParquetWriter] = {}
         self._files: list[str] = []
         self._files_lock = threading.Lock()
         self._buffered = 0
+
+    def _staged(self, relative: str) -> str:
+        return f"{self.staging}/{relative}"
+
+    def _parquet_file(self, relative: str) -> pq.ParquetFile:
+        return pq.ParquetFile(self._staged(relative), filesystem=self._store.arrow_fs)
 
     def _relative_file(self, spec: TableSpec, partition: str) -> str:
         return f"{spec.name}/{partition}/{self._file_name}"
@@ -358,9 +363,11 @@ class RunWriter:
             relative = self._relative_file(spec, partition)
             if relative in self._files:  # reopening would overwrite the closed file
                 raise RuntimeError(f"{spec.name} was closed for this run; it takes no more rows")
-            path = self.staging / relative
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._writers[key] = pq.ParquetWriter(path, spec.file_schema, compression="zstd")
+            path = self._staged(relative)
+            self._store.makedirs(path.rsplit("/", 1)[0])
+            self._writers[key] = pq.ParquetWriter(
+                path, spec.file_schema, compression="zstd", filesystem=self._store.arrow_fs
+            )
             self._files.append(relative)
         return self._writers[key]
 
@@ -396,7 +403,7 @@ class RunWriter:
         for key in [k for k in self._writers if k[0] == spec.name]:
             self._writers.pop(key).close()
         for relative in [f for f in self._files if f.split("/", 1)[0] == spec.name]:
-            yield from pq.ParquetFile(self.staging / relative).iter_batches(columns=columns)
+            yield from self._parquet_file(relative).iter_batches(columns=columns)
 
     def read_staged(
         self, spec: TableSpec, doc_ids: set[str], columns: list[str]
@@ -442,14 +449,16 @@ class RunWriter:
         if len(parts) == 1 and not replaced_by:
             return 0
         merged = f"{partition}/{self._file_name}"
-        target = self.staging / (merged + ".merging")
+        target = self._staged(merged + ".merging")
         removed = 0
         # shards' parts are small: gather them into row groups of a useful size for readers
         pending: list[pa.RecordBatch] = []
         writer: pq.ParquetWriter | None = None
         for relative in parts:
-            source = pq.ParquetFile(self.staging / relative)
-            writer = writer or pq.ParquetWriter(target, source.schema_arrow, compression="zstd")
+            source = self._parquet_file(relative)
+            writer = writer or pq.ParquetWriter(
+                target, source.schema_arrow, compression="zstd", filesystem=self._store.arrow_fs
+            )
             for batch in source.iter_batches():
                 kept = _without(batch, doomed, replaced_by) if replaced_by else batch
                 removed += batch.num_rows - kept.num_rows
@@ -465,8 +474,8 @@ class RunWriter:
                 writer.write_table(pa.Table.from_batches(pending))
             writer.close()
         for relative in parts:
-            (self.staging / relative).unlink()
-        os.replace(target, self.staging / merged)
+            self._store.remove(self._staged(relative))
+        self._store.move(target, self._staged(merged))
         with self._files_lock:
             self._files = [f for f in self._files if f not in parts or f == merged]
             if merged not in self._files:
@@ -482,30 +491,22 @@ class RunWriter:
         self._writers.clear()
         runs_files = [f for f in self._files if f.startswith(f"{RUNS.name}/")]
         ordered = [f for f in self._files if f not in runs_files] + runs_files
-        _fsync_write(self.staging / JOURNAL_NAME, json.dumps(ordered))
-        Lake(self._root)._apply_journal(self.staging, ordered)
-        shutil.rmtree(self.staging, ignore_errors=True)
+        self._store.write_atomic(self._staged(JOURNAL_NAME), json.dumps(ordered).encode())
+        self._lake._apply_journal(self.run_id, ordered)
+        self._store.remove_tree(self.staging)
 
     def save_plan(self, plan: dict[str, Any]) -> None:
         """Mark the run resumable: if it dies, a run with the same plan takes it over."""
-        self.staging.mkdir(parents=True, exist_ok=True)
-        _fsync_write(self.staging / RUN_PLAN_NAME, json.dumps(plan))
+        self._store.write_atomic(self._staged(RUN_PLAN_NAME), json.dumps(plan).encode())
 
     def checkpoint(self, index: int, payload: bytes) -> None:
         """Durably record that shard `index` is staged, with what the run-level steps
         need of it."""
-        folder = self.staging / CHECKPOINT_DIR
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f"{index:06d}.pickle.tmp"
-        with open(tmp, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, folder / f"{index:06d}.pickle")
+        self._store.write_atomic(self._staged(f"{CHECKPOINT_DIR}/{index:06d}.pickle"), payload)
 
     def abort(self) -> None:
         for writer in self._writers.values():
             with contextlib.suppress(Exception):
                 writer.close()
         self._writers.clear()
-        shutil.rmtree(self.staging, ignore_errors=True)
+        self._store.remove_tree(self.staging)

@@ -6,14 +6,13 @@ so a JSONL export of any size is read in bounded memory.
 """
 
 import gzip
-import io
 import itertools
 import json
 import re
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 from schemas.reasons import Reason
 from tasks.decode import decode_bytes, looks_binary, too_many_control_chars
@@ -25,6 +24,7 @@ from tasks.sources import (
     FilePart,
     Shard,
     SourceFile,
+    open_input,
 )
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -35,7 +35,7 @@ _ANY_HTML_TAG = re.compile(
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([\w-]+)""", re.I)
 _TEXT_FIELDS = ("text", "html")
 _PUBLISHED_FIELDS = ("published", "published_at", "date")
-_ByteStream = io.BufferedReader | gzip.GzipFile
+_ByteStream = BinaryIO
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,11 +80,9 @@ def _read_limited(handle: _ByteStream, limit: int) -> bytes:
 
 def _open_maybe_gzip(path: str) -> _ByteStream:
     """gzip is recognised by its magic bytes, whatever the file is called."""
-    with open(path, "rb") as probe:
+    with open_input(path) as probe:
         magic = probe.read(2)
-    if magic == GZIP_MAGIC:
-        return gzip.GzipFile(path, "rb")
-    return open(path, "rb")
+    return open_input(path, gzipped=magic == GZIP_MAGIC)
 
 
 def read_part(part: FilePart, settings: ReadSettings) -> Iterator[Document | Reject]:
@@ -177,7 +175,8 @@ def _lines_of(head: bytes, handle: _ByteStream, first_line: int) -> Iterator[tup
     line_number = first_line
     pending = head
     # read1: a damaged gzip raises only after handing over what it decoded before the damage
-    for chunk in itertools.chain(iter(lambda: handle.read1(1 << 16), b""), [b"\n"]):
+    read = getattr(handle, "read1", handle.read)  # some remote files have no read1
+    for chunk in itertools.chain(iter(lambda: read(1 << 16), b""), [b"\n"]):
         pending += chunk
         *complete, pending = pending.split(b"\n")
         for line in complete:
@@ -187,7 +186,7 @@ def _lines_of(head: bytes, handle: _ByteStream, first_line: int) -> Iterator[tup
 
 def _read_jsonl_range(part: FilePart, settings: ReadSettings) -> Iterator[Document | Reject]:
     assert part.end is not None
-    with open(part.file.path, "rb") as handle:
+    with open_input(part.file.path) as handle:
         handle.seek(part.start)
         data = handle.read(part.end - part.start)
     lines = ((part.first_line + i, line) for i, line in enumerate(data.split(b"\n")))

@@ -14,7 +14,6 @@ files: shards staged against other inputs or another lake state would be wrong.
 
 import hashlib
 import json
-import os
 import pickle
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from typing import Any
 from tasks.lake import Lake, RunWriter
 from tasks.rows import RunContext
 from tasks.shard import ShardResult
-from tasks.sources import Shard
+from tasks.sources import Shard, version_marker
 
 
 @dataclass(slots=True)
@@ -45,10 +44,7 @@ def plan_fingerprint(
     digest = hashlib.sha256()
     for shard in shards:
         for part in shard.parts:
-            try:
-                modified = os.stat(part.file.path).st_mtime_ns
-            except OSError:
-                modified = -1  # gone: the read stage will say so
+            modified = version_marker(part.file.path)
             identity = [shard.index, part.file.path, part.file.size, modified, part.start, part.end]
             digest.update(json.dumps(identity).encode())
     rest = [sorted(output_settings.items()), pipeline_version, list(committed_runs)]

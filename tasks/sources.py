@@ -1,15 +1,22 @@
 """Find the input files behind SOURCE arguments and cut them into shards of bounded size.
 
-A shard is the unit a task processes: several small files, or one byte range of a large
+Sources are local files, folders and globs, or fsspec URLs of the same (s3://bucket/in/,
+s3://bucket/in/*.jsonl.gz). A shard is the unit a task processes: several small files, or one byte range of a large
 plain JSONL file (cut on line boundaries, with the line number it starts at, so every
 record keeps its `path:line` source whichever shard reads it).
 """
 
 import glob
+import gzip
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
+
+import fsspec
+
+from tasks.store import is_url, url_to_fs
 
 TEXT_SUFFIXES = frozenset({".txt", ".text", ".md", ".markdown"})
 HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})
@@ -58,6 +65,59 @@ class Discovery:
     unmatched: list[str]  # arguments that named nothing
 
 
+def open_input(path: str, gzipped: bool = False) -> BinaryIO:
+    """A source file's bytes (decompressed when `gzipped`): local paths directly, URLs
+    (s3://…) through fsspec."""
+    if is_url(path):
+        handle: BinaryIO = fsspec.open(path, "rb", compression="gzip" if gzipped else None).open()
+        return handle
+    if gzipped:
+        return gzip.GzipFile(path, "rb")  # type: ignore[return-value]
+    return open(path, "rb")
+
+
+def version_marker(path: str) -> str:
+    """What changes when a source file changes besides its size: the modification time, or
+    an object store's ETag; empty when the file is gone."""
+    try:
+        if not is_url(path):
+            return str(os.stat(path).st_mtime_ns)
+        fs, key = url_to_fs(path)
+        info = fs.info(key)
+    except (OSError, ValueError):
+        return ""
+    return str(info.get("ETag") or info.get("LastModified") or info.get("mtime") or "")
+
+
+def _skipped(name: str) -> bool:
+    return name.startswith((".", "_"))
+
+
+def _discover_url(argument: str) -> list[SourceFile]:
+    """Files at an fsspec URL: one object, every object under a prefix (names starting with
+    `.` or `_` skipped, as locally), or a glob."""
+    fs, path = url_to_fs(argument)
+    protocol = argument.split("://", 1)[0]
+    if fs.isdir(path):
+        found = {
+            name: info
+            for name, info in fs.find(path, detail=True).items()
+            if not any(_skipped(part) for part in name[len(path) :].split("/") if part)
+        }
+        explicit = False
+    elif any(c in path for c in "*?["):
+        found, explicit = fs.glob(path, detail=True), True
+    elif fs.exists(path):
+        found, explicit = {path: fs.info(path)}, True
+    else:
+        return []
+    return [
+        SourceFile(f"{protocol}://{name}", int(info.get("size") or 0), explicit)
+        for name, info in sorted(found.items())
+        if info.get("type") == "file"
+    ]
+
+
 def _walk(directory: Path) -> Iterator[Path]:
     """Files under `directory`, recursively, skipping hidden files and folders."""
     for root, dirs, files in os.walk(directory):
@@ -76,6 +136,12 @@ def discover_sources(arguments: Iterable[str], exclude: Path | None = None) -> D
     seen: dict[str, SourceFile] = {}
     unmatched: list[str] = []
     for argument in arguments:
+        if is_url(argument):
+            remote = _discover_url(argument)
+            seen.update((file.path, file) for file in remote)
+            if not remote:
+                unmatched.append(argument)
+            continue
         path = Path(argument).expanduser()
         if path.exists():
             candidates = [(path, True)]
@@ -105,7 +171,7 @@ def discover_sources(arguments: Iterable[str], exclude: Path | None = None) -> D
 def _split_jsonl(file: SourceFile, target_bytes: int) -> Iterator[FilePart]:
     """Cut a plain JSONL file into ~target_bytes ranges on line boundaries, in one pass."""
     start, line = 0, 1
-    with open(file.path, "rb") as handle:
+    with open_input(file.path) as handle:
         while start < file.size:
             handle.seek(start)
             block = handle.read(target_bytes)

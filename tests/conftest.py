@@ -1,8 +1,11 @@
 """Shared fixtures. Tests never leave 127.0.0.1; Prefect runs its local temporary API."""
 
 import os
+import secrets
+import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -37,3 +40,45 @@ def run_newsmill(
 @pytest.fixture
 def seed_text() -> str:
     return SEED.read_text(encoding="utf-8")
+
+
+# A secret no output may contain: tests grep every output of a run on S3 for it.
+S3_SECRET = "newsmill-test-secret-7f3a9c"
+
+
+@pytest.fixture(scope="session")
+def s3_env() -> Iterator[dict[str, str]]:
+    """A real S3-compatible server (moto's standalone server) on 127.0.0.1, and the standard
+    AWS variables that point clients at it; they are set in this process too."""
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    env = {
+        "AWS_ACCESS_KEY_ID": "newsmill-test",
+        "AWS_SECRET_ACCESS_KEY": S3_SECRET,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+    }
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    yield env
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    server.stop()
+
+
+@pytest.fixture
+def bucket(s3_env: dict[str, str]) -> str:
+    """A new, empty bucket: s3://<name>."""
+    import s3fs
+
+    name = f"newsmill-{secrets.token_hex(4)}"
+    s3fs.S3FileSystem(skip_instance_cache=True).mkdir(name)
+    return f"s3://{name}"

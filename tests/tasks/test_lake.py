@@ -146,9 +146,11 @@ def test_shard_writers_stage_apart_and_merge_into_one_file_per_partition(tmp_pat
         main.adopt(part.close())
     main.write(REJECTS, [_reject(99)])
     main.flush()
-    assert len(list(main.staging.rglob("*.parquet"))) == 5
+    assert len(list(Path(main.staging).rglob("*.parquet"))) == 5
     assert main.merge_parts((REJECTS,), {}) == 0
-    files = sorted(p.relative_to(main.staging).as_posix() for p in main.staging.rglob("*.parquet"))
+    files = sorted(
+        p.relative_to(Path(main.staging)).as_posix() for p in Path(main.staging).rglob("*.parquet")
+    )
     assert files == [
         "rejects/run_date=2026-11-27/part-r1.parquet",
         "rejects/run_date=2026-11-28/part-r1.parquet",

@@ -1,5 +1,6 @@
 import random
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -240,8 +241,8 @@ def test_lake_finds_related_signatures_and_drops_staged_rows(tmp_path) -> None:
     removed = writer.merge_parts((ARTICLES, PARAGRAPHS, DUPLICATES), {"drop": "canon"})
     assert removed == 2
     staged = {
-        p.relative_to(writer.staging).parts[0]: pq.read_table(p)
-        for p in writer.staging.rglob("*.parquet")
+        p.relative_to(Path(writer.staging)).parts[0]: pq.read_table(p)
+        for p in Path(writer.staging).rglob("*.parquet")
     }
     assert staged["paragraphs"]["doc_id"].to_pylist() == ["keep"]
     rows = sorted(

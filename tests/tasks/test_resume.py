@@ -86,7 +86,7 @@ def test_a_shard_whose_staged_file_is_torn_runs_again(tmp_path: Path) -> None:
     folder, lake = _inputs(tmp_path), Lake(tmp_path / "lake")
     fingerprint = _fingerprint(folder, lake)
     first, second = _stage_dead_run(lake, folder, fingerprint, "dead")
-    torn = lake.root / "_staging" / "dead" / second.files[0]
+    torn = Path(lake.root) / "_staging" / "dead" / second.files[0]
     torn.write_bytes(torn.read_bytes()[:100])  # killed while the file was written
 
     staged, _ = resume.take_over(lake, fingerprint, resume=True)
@@ -109,7 +109,7 @@ def test_dead_runs_with_another_plan_or_without_resume_are_discarded(tmp_path: P
     assert actions == [
         "discarded the staged shards of run dead-2 (other sources, settings or lake state)"
     ]
-    assert not (lake.root / "_staging" / "dead-2").exists()
+    assert not (Path(lake.root) / "_staging" / "dead-2").exists()
 
 
 def test_a_failed_shard_stages_one_reject_per_part_and_counts_them(tmp_path: Path) -> None:
@@ -117,7 +117,7 @@ def test_a_failed_shard_stages_one_reject_per_part_and_counts_them(tmp_path: Pat
     [shard] = plan_shards(discover_sources([str(folder)]).files, 8 << 20, 10)
     result = failed_shard(shard, str(lake.root), run_context("r"), SETTINGS, "OSError: no disk")
     [file] = result.files
-    rejects = pq.read_table(lake.root / "_staging" / "r" / file).to_pylist()
+    rejects = pq.read_table(Path(lake.root) / "_staging" / "r" / file).to_pylist()
     assert [(r["source"], r["stage"], r["reason"]) for r in rejects] == [
         (str(folder / "a.txt"), "shard", "shard_failed"),
         (str(folder / "b.md"), "shard", "shard_failed"),

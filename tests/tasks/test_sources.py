@@ -67,3 +67,31 @@ def test_files_under_the_lake_are_never_inputs(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("a")
     found = discover_sources([str(tmp_path)], exclude=tmp_path / "lake")
     assert [Path(f.path).name for f in found.files] == ["a.txt"]
+
+
+def test_sources_on_s3_are_found_like_local_ones_and_their_changes_seen(bucket: str) -> None:
+    import s3fs
+
+    from tasks.sources import version_marker
+
+    fs = s3fs.S3FileSystem(skip_instance_cache=True)
+    fs.pipe(
+        {
+            f"{bucket}/in/a.txt": b"one",
+            f"{bucket}/in/sub/b.jsonl": b"{}\n",
+            f"{bucket}/in/_hidden/c.txt": b"x",
+            f"{bucket}/in/.d.txt": b"x",
+        }
+    )
+    folder = discover_sources([f"{bucket}/in"])
+    assert [(f.path, f.size, f.explicit) for f in folder.files] == [
+        (f"{bucket}/in/a.txt", 3, False),
+        (f"{bucket}/in/sub/b.jsonl", 3, False),
+    ]
+    globbed = discover_sources([f"{bucket}/in/**/*.jsonl", f"{bucket}/nothing-here"])
+    assert [f.path for f in globbed.files] == [f"{bucket}/in/sub/b.jsonl"]
+    assert globbed.unmatched == [f"{bucket}/nothing-here"]
+
+    before = version_marker(f"{bucket}/in/a.txt")
+    fs.pipe(f"{bucket}/in/a.txt", b"two")  # same size, new content
+    assert before and version_marker(f"{bucket}/in/a.txt") != before
