@@ -1,0 +1,144 @@
+"""Field extraction against gold data nobody here wrote: quotes and speakers on PolNeAR.
+
+PolNeAR (test split by default; research-only, read in place, never copied) annotates
+attribution relations: Source (speaker), Cue, Content. A relation is a *direct quote* when
+its Content contains a quote mark. For each article, the first annotator's file (in name
+order) is the gold, for the two articles every annotator did.
+
+- found: the share of gold direct quotes whose quoted words (the characters of the gold
+  Content inside quote marks: for `called them “deplorables”` only `deplorables`) newsmill's
+  quotes cover by at least half;
+- right speaker: of those found, the share whose speaker mention is the gold Source (the
+  spans overlap, or the texts are equal, or one is the other's last word: "Trump" for
+  "Donald Trump"). Canonical-person matching comes with the entity stage.
+
+    .venv/bin/python benchmarks/fields_eval.py [--data ../shared/benchmarks] [--split test]
+"""
+
+import argparse
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from common import ROOT
+
+from tasks.quotes import Quote, find_quotes
+
+QUOTE_MARKS = re.compile(r"[\"“”]")
+
+
+@dataclass(frozen=True)
+class GoldQuote:
+    spans: tuple[tuple[int, int], ...]  # the Content's fragments, marks excluded
+    source: tuple[int, int] | None
+    source_text: str | None
+
+
+def _spans(field: str) -> tuple[tuple[int, int], ...]:
+    return tuple((int(a), int(b)) for a, b in (fragment.split() for fragment in field.split(";")))
+
+
+def read_gold(annotation: Path, text: str) -> list[GoldQuote]:
+    spans: dict[str, tuple[str, tuple[tuple[int, int], ...]]] = {}
+    events: list[dict[str, str]] = []
+    for line in annotation.read_text(encoding="utf-8").splitlines():
+        if line.startswith("T"):
+            key, label_spans, _ = line.split("\t", 2)
+            label, positions = label_spans.split(" ", 1)
+            spans[key] = (label, _spans(positions))
+        elif line.startswith("E"):
+            _, arguments = line.split("\t", 1)
+            events.append(dict(arg.split(":", 1) for arg in arguments.split()))
+    gold = []
+    for event in events:
+        content = spans.get(event.get("Content", ""))
+        if content is None:
+            continue
+        covered = "".join(text[a:b] for a, b in content[1])
+        if not QUOTE_MARKS.search(covered):
+            continue
+        inner = _quoted_parts(text, content[1])
+        source = spans.get(event.get("Source", ""))
+        first = source[1][0] if source else None
+        gold.append(GoldQuote(inner, first, text[first[0] : first[1]] if first else None))
+    return gold
+
+
+def _quoted_parts(text: str, fragments: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
+    """The parts of a Content inside quote marks; a closing mark with no opening one in the
+    span closes a quote opened before it."""
+    parts: list[tuple[int, int]] = []
+    for a, b in fragments:
+        marks = [m.start() for m in QUOTE_MARKS.finditer(text, a, b)]
+        if marks and text[marks[0]] == "”":
+            marks.insert(0, a - 1)
+        if len(marks) % 2:
+            marks.append(b)
+        parts += [(m + 1, n) for m, n in zip(marks[::2], marks[1::2], strict=True) if n > m + 1]
+    return tuple(parts)
+
+
+def _overlap(a: tuple[int, int], b: tuple[int, int]) -> int:
+    return max(0, min(a[1], b[1]) - max(a[0], b[0]))
+
+
+def _covers(quote: Quote, gold: GoldQuote, text: str) -> bool:
+    size = sum(b - a for a, b in gold.spans) or 1
+    return sum(_overlap((quote.start, quote.end), span) for span in gold.spans) >= size / 2
+
+
+def _same_speaker(quote: Quote, gold: GoldQuote) -> bool:
+    if quote.speaker_mention is None or gold.source is None or gold.source_text is None:
+        return False
+    mention = (quote.speaker_start or 0, (quote.speaker_start or 0) + len(quote.speaker_mention))
+    if _overlap(mention, gold.source):
+        return True
+    ours, theirs = quote.speaker_mention.lower(), gold.source_text.lower()
+    return ours == theirs or ours.split()[-1] == theirs.split()[-1]
+
+
+def evaluate_quotes(folder: Path) -> dict[str, float]:
+    annotations: dict[str, Path] = {}
+    for path in sorted((folder / "attributions").glob("*.ann")):
+        annotations.setdefault(path.stem.rsplit("_", 1)[0], path)
+    counts: dict[str, int] = defaultdict(int)
+    for article, annotation in sorted(annotations.items()):
+        text = (folder / "text" / f"{article}.txt").read_text(encoding="utf-8")
+        quotes = find_quotes(text)
+        counts["predicted"] += len(quotes)
+        for gold in read_gold(annotation, text):
+            counts["gold"] += 1
+            counts["gold_with_source"] += gold.source is not None
+            match = next((q for q in quotes if _covers(q, gold, text)), None)
+            if match is None:
+                continue
+            counts["found"] += 1
+            if gold.source is not None:
+                counts["found_with_source"] += 1
+                counts["right_speaker"] += _same_speaker(match, gold)
+    return {
+        "articles": len(annotations),
+        "gold direct quotes": counts["gold"],
+        "newsmill quotes": counts["predicted"],
+        "found": counts["found"] / max(counts["gold"], 1),
+        "right speaker (of found, with a gold source)": counts["right_speaker"]
+        / max(counts["found_with_source"], 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "benchmarks")
+    parser.add_argument("--split", default="test", choices=["test", "dev"])
+    args = parser.parse_args()
+    figures = evaluate_quotes(args.data / "polnear-attribution" / args.split)
+    print(f"quotes on PolNeAR {args.split} (targets: found >= 0.80, right speaker >= 0.70)")
+    for name, value in figures.items():
+        print(f"  {name:<45} {value:.3f}" if isinstance(value, float) else f"  {name:<45} {value}")
+
+
+if __name__ == "__main__":
+    main()
