@@ -1,4 +1,15 @@
-"""Field extraction against gold data nobody here wrote: quotes and speakers on PolNeAR.
+"""Field extraction against gold data nobody here wrote: entities on GUM's Wikinews
+documents, quotes and speakers on PolNeAR.
+
+Entities (GUM, CC BY, all 43 news and interview documents, read in place): the gold is
+derived as its README suggests. A mention is *named* when its last word (a possessive `'s`
+aside, which is also cut from the span) is a proper noun (UPOS `PROPN`, from the CoNLL-U
+files), or when it carries a Wikipedia identity and has a capitalised word other than a
+pronoun or a determiner; `person` → PERSON, `organization` → ORG, `place` → LOC; nested named
+mentions keep the outermost. A newsmill
+entity matches a gold mention with the same label that it overlaps and ends with (GUM spans
+take in titles and determiners, "NASA Administrator Charles Bolden", which newsmill leaves
+out of names). Precision, recall and F1 per label, and micro-F1.
 
 PolNeAR (test split by default; research-only, read in place, never copied) annotates
 attribution relations: Source (speaker), Cue, Content. A relation is a *direct quote* when
@@ -23,6 +34,7 @@ from pathlib import Path
 
 from common import ROOT
 
+from tasks.entities import find_entities
 from tasks.quotes import Quote, find_quotes
 
 QUOTE_MARKS = re.compile(r"[\"“”]")
@@ -127,6 +139,118 @@ def evaluate_quotes(folder: Path) -> dict[str, float]:
     }
 
 
+GUM_LABELS = {"person": "PERSON", "organization": "ORG", "place": "LOC"}
+NOT_NAMING = {
+    "The",
+    "A",
+    "An",
+    "He",
+    "She",
+    "It",
+    "They",
+    "I",
+    "We",
+    "You",
+    "His",
+    "Her",
+    "Its",
+    "This",
+    "That",
+}
+MENTION = re.compile(r"^([a-z]+)(?:\[(\d+)\])?$")
+
+
+def _upos(conllu: Path) -> list[str]:
+    """Each token's UPOS, in document order (the TSV has the same tokens)."""
+    return [
+        line.split("\t")[3]
+        for line in conllu.read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith("#") and line.split("\t")[0].isdigit()
+    ]
+
+
+def read_gum(path: Path) -> tuple[str, set[tuple[str, int, int]]]:
+    """A GUM document's text (tokens at their offsets) and its named PER/ORG/LOC mentions."""
+    upos = _upos(path.parent.parent / "dep" / f"{path.stem}.conllu")
+    tokens: list[tuple[int, int, str]] = []
+    mentions: dict[str, dict] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line or line.startswith("#"):
+            continue
+        columns = line.split("\t")
+        start, end = (int(x) for x in columns[1].split("-"))
+        tokens.append((start, end, columns[2]))
+        identities = {}
+        for item in columns[6].split("|"):
+            if "[" in item:
+                name, key = item[:-1].split("[", 1)
+                identities[key] = name
+        for i, item in enumerate(columns[3].split("|")):
+            found = MENTION.match(item)
+            if not found or found.group(1) not in GUM_LABELS:
+                continue
+            key = found.group(2) or f"{columns[0]}-{i}"
+            mention = mentions.setdefault(
+                key, {"label": GUM_LABELS[found.group(1)], "start": start, "words": []}
+            )
+            if columns[2] not in ("'s", "’s", "'"):
+                mention["end"] = end
+                mention["last_upos"] = upos[len(tokens) - 1] if len(tokens) <= len(upos) else ""
+            mention["words"].append(columns[2])
+            mention["identity"] = (
+                mention.get("identity")
+                or identities.get(key)
+                or (columns[6] if found.group(2) is None and columns[6] != "_" else None)
+            )
+    text = [" "] * (max((e for _, e, _ in tokens), default=0))
+    for start, end, token in tokens:
+        text[start:end] = token
+    named = [
+        (m["label"], m["start"], m["end"])
+        for m in mentions.values()
+        if "end" in m
+        and (
+            m.get("last_upos") == "PROPN"
+            or (
+                m.get("identity")
+                and any(w[:1].isupper() and w not in NOT_NAMING for w in m["words"])
+            )
+        )
+    ]
+    outermost = {
+        m for m in named if not any(o != m and o[1] <= m[1] and m[2] <= o[2] for o in named)
+    }
+    return "".join(text), outermost
+
+
+def evaluate_entities(folder: Path) -> dict[str, float]:
+    counts: dict[str, int] = defaultdict(int)
+    for path in sorted((folder / "coref_tsv").glob("*.tsv")):
+        text, gold = read_gum(path)
+        predicted = {(e.label, e.start, e.end) for e in find_entities(text)}
+        matched_gold = {
+            g for g in gold if any(p[0] == g[0] and p[2] == g[2] and p[1] < g[2] for p in predicted)
+        }
+        matched_predicted = {
+            p for p in predicted if any(p[0] == g[0] and p[2] == g[2] and p[1] < g[2] for g in gold)
+        }
+        for label in GUM_LABELS.values():
+            counts[f"{label}.gold"] += sum(g[0] == label for g in gold)
+            counts[f"{label}.predicted"] += sum(p[0] == label for p in predicted)
+            counts[f"{label}.tp_gold"] += sum(g[0] == label for g in matched_gold)
+            counts[f"{label}.tp_predicted"] += sum(p[0] == label for p in matched_predicted)
+    figures: dict[str, float] = {}
+    for label in [*GUM_LABELS.values(), "micro"]:
+        keys = GUM_LABELS.values() if label == "micro" else [label]
+        gold = sum(counts[f"{k}.gold"] for k in keys)
+        predicted = sum(counts[f"{k}.predicted"] for k in keys)
+        precision = sum(counts[f"{k}.tp_predicted"] for k in keys) / max(predicted, 1)
+        recall = sum(counts[f"{k}.tp_gold"] for k in keys) / max(gold, 1)
+        f1 = 2 * precision * recall / max(precision + recall, 1e-9)
+        figures[f"{label} P / R / F1 (gold {gold})"] = (precision, recall, f1)  # type: ignore[assignment]
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -134,6 +258,9 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "benchmarks")
     parser.add_argument("--split", default="test", choices=["test", "dev"])
     args = parser.parse_args()
+    print("entities on GUM Wikinews (target: micro-F1 >= 0.75)")
+    for name, (p, r, f) in evaluate_entities(args.data / "gum-wikinews-entities").items():  # type: ignore[misc]
+        print(f"  {name:<45} {p:.3f} / {r:.3f} / {f:.3f}")
     figures = evaluate_quotes(args.data / "polnear-attribution" / args.split)
     print(f"quotes on PolNeAR {args.split} (targets: found >= 0.80, right speaker >= 0.70)")
     for name, value in figures.items():

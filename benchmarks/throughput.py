@@ -2,15 +2,18 @@
 
 Prints documents per second (end to end, including Prefect's start-up, and inside the
 flow, from the `runs` table) and the peak RSS of the pipeline process. Also checks the
-exact-duplicate accounting against the corpus labels.
+exact-duplicate accounting against the corpus labels, and times the mentions stage (entities
+and quotes) alone on one core over the corpus's first articles.
 
     .venv/bin/python benchmarks/throughput.py --docs 20000
+    .venv/bin/python benchmarks/throughput.py --docs 20000 -- --no-entities   # without it
 """
 
 import argparse
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 
 import duckdb
@@ -41,12 +44,36 @@ def _found_duplicate_ids(corpus: Path, lake: Path) -> set[str]:
     return {ids_by_line[int(source.rsplit(":", 1)[1])] for (source,) in sources}
 
 
+def time_mentions(corpus: Path, articles: int) -> tuple[float, float]:
+    """Articles per second of the mentions stage on one core, and their mean word count."""
+    from tasks.mentions import add_mentions
+    from tasks.records import Document
+
+    docs = []
+    with open(corpus / "articles.jsonl", encoding="utf-8") as handle:
+        for line in handle:
+            text = json.loads(line).get("text") or ""
+            paragraphs = [p for p in text.split("\n") if p.strip()]
+            docs.append(Document("b", "0", "jsonl", text, paragraphs=paragraphs, language="en"))
+            if len(docs) == articles:
+                break
+    add_mentions(docs[0])  # the gazetteer loads once per process
+    started = time.perf_counter()
+    for doc in docs:
+        add_mentions(doc)
+    seconds = time.perf_counter() - started
+    return len(docs) / seconds, sum(len(d.text.split()) for d in docs) / len(docs)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--docs", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--mentions-sample", type=int, default=2000, help="articles to time the mentions stage on"
+    )
     parser.add_argument("newsmill_args", nargs="*", help="extra `newsmill run` flags, after --")
     args = parser.parse_args()
 
@@ -71,6 +98,11 @@ def main() -> None:
     print(f"peak RSS          {peak_mib:,.0f} MiB (newsmill process)")
     print(
         f"exact duplicates  {labels['exact_injected']} injected, recall {labels['exact_recall']:.3f}, {labels['duplicates_flagged']} flagged in all"
+    )
+    per_second, words = time_mentions(corpus, args.mentions_sample)
+    print(
+        f"mentions stage    {per_second:,.0f} articles/s on one core "
+        f"(entities + quotes; {args.mentions_sample} articles of {words:,.0f} words on average)"
     )
 
 

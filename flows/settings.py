@@ -20,6 +20,7 @@ import pydantic
 from tasks.boilerplate import BoilerplateSettings
 from tasks.extract import ExtractSettings
 from tasks.fields import FieldSettings
+from tasks.mentions import MentionSettings
 from tasks.neardup import NearDupSettings
 from tasks.read import ReadSettings
 from tasks.shard import ShardSettings
@@ -50,6 +51,7 @@ class Settings:
     fields: FieldSettings = field(default_factory=FieldSettings)
     boilerplate: BoilerplateSettings = field(default_factory=BoilerplateSettings)
     near: NearDupSettings = field(default_factory=NearDupSettings)
+    mentions: MentionSettings = field(default_factory=MentionSettings)
 
     @property
     def shard_bytes(self) -> int:
@@ -67,7 +69,13 @@ class Settings:
             cores = os.cpu_count() or 1
             extract = dataclasses.replace(extract, extract_workers=max(1, cores // self.n_workers))
         return ShardSettings(
-            self.read, extract, self.fields, self.boilerplate, self.near, self.write_buffer_rows
+            self.read,
+            extract,
+            self.fields,
+            self.boilerplate,
+            self.near,
+            self.mentions,
+            self.write_buffer_rows,
         )
 
     def as_flat_dict(self) -> dict[str, Any]:
@@ -106,6 +114,7 @@ HELP: dict[str, str] = {
     "extract_workers": "Processes for HTML extraction (0: one per core).",
     "min_article_words": "HTML whose extracted prose (lines of 6+ words) is shorter than this is rejected as extract_no_article.",
     "fields": "Extract fields (language); --no-fields skips them, dates and domains are still read.",
+    "entities": "Find people, organisations and places, and quotes with their speakers, in English articles (needs --fields for the language); --no-entities skips them.",
     "boilerplate_min_articles": "A short paragraph seen in this many earlier articles of the same site is boilerplate and removed (0: off).",
     "boilerplate_max_words": "Only paragraphs of at most this many words are counted as possible boilerplate.",
     "near_dedup": "Find near-duplicate articles (MinHash + LSH); --no-near-dedup keeps exact dedup only.",

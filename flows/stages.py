@@ -15,9 +15,11 @@ from prefect.cache_policies import NO_CACHE
 from schemas.tables import (
     ARTICLES,
     DUPLICATES,
+    ENTITIES,
     INPUT_KEYS,
     MINHASH,
     PARAGRAPHS,
+    QUOTES,
     REJECTS,
     SITE_PARAGRAPHS,
 )
@@ -67,7 +69,10 @@ def stage_document_duplicates(
     if signatures is not None:
         for table in rows.minhash_tables(signatures, set(dropped), ctx):
             writer.write_table(MINHASH, table)
-    writer.merge_parts((ARTICLES, PARAGRAPHS, DUPLICATES, REJECTS), dedup.resolve_chains(dropped))
+    writer.merge_parts(
+        (ARTICLES, PARAGRAPHS, ENTITIES, QUOTES, DUPLICATES, REJECTS),
+        dedup.resolve_chains(dropped),
+    )
 
 
 @task(name="stage-dedup-state", cache_policy=NO_CACHE)

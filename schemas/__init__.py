@@ -4,9 +4,11 @@ from schemas.reasons import REASONS, Reason
 from schemas.tables import (
     ARTICLES,
     DUPLICATES,
+    ENTITIES,
     INPUT_KEYS,
     MINHASH,
     PARAGRAPHS,
+    QUOTES,
     REJECTS,
     RUNS,
     SITE_PARAGRAPHS,
@@ -18,9 +20,11 @@ from schemas.tables import (
 __all__ = [
     "ARTICLES",
     "DUPLICATES",
+    "ENTITIES",
     "INPUT_KEYS",
     "MINHASH",
     "PARAGRAPHS",
+    "QUOTES",
     "REASONS",
     "REJECTS",
     "RUNS",

@@ -136,6 +136,70 @@ PARAGRAPHS = TableSpec(
     ),
 )
 
+ENTITIES = TableSpec(
+    name="entities",
+    description=(
+        "People, organisations and places named in an article, one row per mention, with the "
+        "article's fullest name for each; partitioned like articles."
+    ),
+    partition_by=("year", "month"),
+    columns=(
+        _col("doc_id", pa.string(), "Article that names it.", False),
+        _col("text", pa.string(), "The mention as written (titles and roles left out).", False),
+        _col(
+            "canonical",
+            pa.string(),
+            "The article's name for it: the fullest mention of a person (`Yoon` → "
+            "`Yoon Suk Yeol`), a place's usual name (`DPRK` → `North Korea`), an "
+            "organisation's spelled-out name for its acronym when the article has it.",
+            False,
+        ),
+        _col("label", pa.string(), "`PERSON`, `ORG` or `LOC` (countries, cities, regions).", False),
+        _col(
+            "start",
+            pa.int32(),
+            "Offset of the mention's first character in `articles.text`.",
+            False,
+        ),
+        _col("end", pa.int32(), "Offset just past its last character.", False),
+        _col(
+            "role",
+            pa.string(),
+            "Title or role written before a person's name, lower case (`south korean president`), else null.",
+        ),
+        _col("mentions", pa.int32(), "Mentions of this canonical entity in the article.", False),
+        _col("first_start", pa.int32(), "Offset of the article's first mention of it.", False),
+        _col("run_id", pa.string(), "Run that wrote the row.", False),
+        *_PUBLICATION_PARTITION,
+    ),
+)
+
+QUOTES = TableSpec(
+    name="quotes",
+    description=("Direct quotes in an article and who said them; partitioned like articles."),
+    partition_by=("year", "month"),
+    columns=(
+        _col("doc_id", pa.string(), "Article that quotes.", False),
+        _col("quote", pa.string(), "The quoted words, without the quote marks.", False),
+        _col(
+            "speaker",
+            pa.string(),
+            "The speaker's canonical name, as in `entities.canonical`; null when unknown.",
+        ),
+        _col(
+            "speaker_mention",
+            pa.string(),
+            "The words that name the speaker (`he`, `the South Korean president`, `Peskov`); "
+            "null when none does.",
+        ),
+        _col("verb", pa.string(), "The reporting verb (`said`, `stated`, `called` …), lower case."),
+        _col("start", pa.int32(), "Offset of the quote's first word in `articles.text`.", False),
+        _col("end", pa.int32(), "Offset just past its last character.", False),
+        _col("run_id", pa.string(), "Run that wrote the row.", False),
+        *_PUBLICATION_PARTITION,
+    ),
+)
+
 DUPLICATES = TableSpec(
     name="duplicates",
     description="Audit trail of everything dropped as a duplicate, and what it duplicates.",
@@ -305,5 +369,16 @@ RUNS = TableSpec(
 
 TABLES: dict[str, TableSpec] = {
     t.name: t
-    for t in (ARTICLES, PARAGRAPHS, DUPLICATES, REJECTS, MINHASH, INPUT_KEYS, SITE_PARAGRAPHS, RUNS)
+    for t in (
+        ARTICLES,
+        PARAGRAPHS,
+        ENTITIES,
+        QUOTES,
+        DUPLICATES,
+        REJECTS,
+        MINHASH,
+        INPUT_KEYS,
+        SITE_PARAGRAPHS,
+        RUNS,
+    )
 }

@@ -65,6 +65,7 @@ class Quote:
     speaker_mention: str | None = None
     speaker_start: int | None = None  # offset of the mention, for resolving it
     verb: str | None = None
+    speaker: str | None = None  # canonical name, once resolved against the entities
 
 
 def find_quotes(text: str) -> list[Quote]:

@@ -8,6 +8,8 @@ from datetime import datetime
 import xxhash
 
 from schemas.reasons import Reason
+from tasks.entities import Entity
+from tasks.quotes import Quote
 
 
 def hash_bytes(data: bytes) -> str:
@@ -54,6 +56,8 @@ class Document:
     paragraph_hashes: list[str] = field(default_factory=list)
     dropped_paragraphs: list["ParagraphDuplicate"] = field(default_factory=list)
     boilerplate_paragraphs: list["ParagraphDuplicate"] = field(default_factory=list)
+    entities: list[Entity] = field(default_factory=list)  # offsets into `text`
+    quotes: list[Quote] = field(default_factory=list)
 
     @property
     def doc_id(self) -> str:

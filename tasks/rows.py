@@ -11,9 +11,11 @@ import pyarrow as pa
 from schemas.tables import (
     ARTICLES,
     DUPLICATES,
+    ENTITIES,
     INPUT_KEYS,
     MINHASH,
     PARAGRAPHS,
+    QUOTES,
     REJECTS,
     SITE_PARAGRAPHS,
     UTC_TIMESTAMP,
@@ -91,6 +93,49 @@ def paragraph_rows(doc: Document, ctx: RunContext) -> list[dict[str, Any]]:
         for position, (text, paragraph_hash) in enumerate(
             zip(doc.paragraphs, doc.paragraph_hashes, strict=True)
         )
+    ]
+
+
+def entity_rows(doc: Document, ctx: RunContext) -> list[dict[str, Any]]:
+    partition = _publication_partition(doc, ctx)
+    per_entity: dict[tuple[str, str], list[int]] = {}
+    for entity in doc.entities:
+        per_entity.setdefault((entity.label, entity.canonical), []).append(entity.start)
+    return [
+        {
+            "doc_id": doc.doc_id,
+            "text": entity.text,
+            "canonical": entity.canonical,
+            "label": entity.label,
+            "start": entity.start,
+            "end": entity.end,
+            "role": entity.role or None,
+            "mentions": len(per_entity[(entity.label, entity.canonical)]),
+            "first_start": min(per_entity[(entity.label, entity.canonical)]),
+            "run_id": ctx.run_id,
+            "year": partition["year"],
+            "month": partition["month"],
+        }
+        for entity in doc.entities
+    ]
+
+
+def quote_rows(doc: Document, ctx: RunContext) -> list[dict[str, Any]]:
+    partition = _publication_partition(doc, ctx)
+    return [
+        {
+            "doc_id": doc.doc_id,
+            "quote": quote.quote,
+            "speaker": quote.speaker,
+            "speaker_mention": quote.speaker_mention,
+            "verb": quote.verb,
+            "start": quote.start,
+            "end": quote.end,
+            "run_id": ctx.run_id,
+            "year": partition["year"],
+            "month": partition["month"],
+        }
+        for quote in doc.quotes
     ]
 
 
@@ -226,12 +271,16 @@ def batch_rows(
     rows: dict[str, list[dict[str, Any]]] = {
         ARTICLES.name: [],
         PARAGRAPHS.name: [],
+        ENTITIES.name: [],
+        QUOTES.name: [],
         DUPLICATES.name: [document_duplicate_row(d, ctx) for d in duplicates],
         REJECTS.name: [reject_row(r, ctx) for r in rejects],
     }
     for doc in articles:
         rows[ARTICLES.name].append(article_row(doc, ctx, previous_versions.get(doc.source)))
         rows[PARAGRAPHS.name].extend(paragraph_rows(doc, ctx))
+        rows[ENTITIES.name].extend(entity_rows(doc, ctx))
+        rows[QUOTES.name].extend(quote_rows(doc, ctx))
         rows[DUPLICATES.name].extend(paragraph_duplicate_rows(doc, doc.dropped_paragraphs, ctx))
         rows[DUPLICATES.name].extend(
             paragraph_duplicate_rows(doc, doc.boilerplate_paragraphs, ctx, method="boilerplate")

@@ -18,11 +18,12 @@ from dataclasses import dataclass, field
 
 from schemas.reasons import Reason
 from schemas.tables import REJECTS, TABLES
-from tasks import boilerplate, clean, dedup, fields, read, rows
+from tasks import boilerplate, clean, dedup, fields, mentions, read, rows
 from tasks.boilerplate import BoilerplateSettings, SiteParagraphCounts
 from tasks.extract import ExtractSettings, HtmlExtractor
 from tasks.fields import FieldSettings
 from tasks.lake import Lake
+from tasks.mentions import MentionSettings
 from tasks.neardup import ArticleChunk, NearDupSettings, article_chunk
 from tasks.read import ReadSettings
 from tasks.records import Reject, ShardBatch, run_stage
@@ -38,6 +39,7 @@ class ShardSettings:
     fields: FieldSettings = field(default_factory=FieldSettings)
     boilerplate: BoilerplateSettings = field(default_factory=BoilerplateSettings)
     near: NearDupSettings = field(default_factory=NearDupSettings)
+    mentions: MentionSettings = field(default_factory=MentionSettings)
     write_buffer_rows: int = 20_000
 
 
@@ -88,6 +90,9 @@ def process_shard(
             boilerplate.remove_boilerplate, counts=site_counts, settings=settings.boilerplate
         )
         batch.apply(run_stage("boilerplate", batch.docs, remove))
+    # after boilerplate: offsets index the article's final text
+    add_mentions = functools.partial(mentions.add_mentions, settings=settings.mentions)
+    batch.apply(run_stage("mentions", batch.docs, add_mentions))
     batch.docs, batch.duplicates = dedup.dedup_against(batch.docs, index)
     writer = lake.start_run(ctx.run_id, settings.write_buffer_rows, part=f"{shard.index:06d}")
     previous = index.latest_articles(doc.source for doc in batch.docs)

@@ -62,7 +62,16 @@ def relative(source: str) -> str:
 
 def lake_sql(lake: Path, sql: str) -> list[tuple]:
     connection = duckdb.connect()
-    for table in ("articles", "paragraphs", "duplicates", "rejects", "minhash", "runs"):
+    for table in (
+        "articles",
+        "paragraphs",
+        "entities",
+        "quotes",
+        "duplicates",
+        "rejects",
+        "minhash",
+        "runs",
+    ):
         connection.execute(
             f"create view {table} as select * from read_parquet('{lake}/{table}/**/*.parquet', hive_partitioning=true)"
         )
@@ -137,6 +146,49 @@ def test_seed_keeps_eight_paragraphs_and_records_seven_duplicates(sample_run) ->
         lake, "select duplicate_of from duplicates where source like '%seed-republished.txt'"
     )
     assert republished_of == doc_id
+
+
+def test_the_seeds_people_places_organisations_and_quotes(sample_run) -> None:
+    lake, _ = sample_run
+    seed = "(select doc_id from articles where source like '%seed_article.txt')"
+    found = lake_sql(
+        lake, f"select label, canonical from entities where doc_id = {seed} group by all"
+    )
+    assert {
+        ("PERSON", "Yoon Suk Yeol"),
+        ("PERSON", "Dmitry Medvedev"),
+        ("PERSON", "Dmitry Peskov"),
+        ("LOC", "North Korea"),
+        ("LOC", "South Korea"),
+        ("LOC", "Russia"),
+        ("LOC", "Ukraine"),
+        ("LOC", "Kyiv"),
+        ("LOC", "Seoul"),
+        ("ORG", "Kremlin"),
+        ("ORG", "White House"),
+        ("ORG", "Reuters"),
+    } <= set(found)
+    persons = {c for label, c in found if label == "PERSON"}
+    assert not persons & {"Yoon", "Medvedev", "Peskov", "Russian Deputy Security Council"}
+    spelled = lake_sql(
+        lake, f"select text from entities where doc_id = {seed} and canonical = 'North Korea'"
+    )
+    assert {"DPRK", "Democratic People's Republic of Korea", "North Korea"} <= {
+        t for (t,) in spelled
+    }
+
+    [text] = lake_sql(lake, f"select text from articles where doc_id = {seed}")[0]
+    quotes = lake_sql(
+        lake,
+        f'select quote, speaker, speaker_mention, verb, start, "end" from quotes where doc_id = {seed}',
+    )
+    for quote, _, _, _, start, end in quotes:
+        assert text[start:end] == quote  # offsets index articles.text
+    by_speaker = {
+        (q.split()[0], speaker, mention, verb) for q, speaker, mention, verb, _, _ in quotes
+    }
+    assert ("It", "Yoon Suk Yeol", "the South Korean president", "stated") in by_speaker
+    assert ("But", "Dmitry Peskov", "he", "said") in by_speaker
 
 
 def test_text_is_repaired_and_metadata_extracted(sample_run) -> None:

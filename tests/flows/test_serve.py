@@ -18,6 +18,17 @@ from tests.flows.conftest import post
 PREFECT = NEWSMILL.with_name("prefect")
 
 
+def _stop(process: subprocess.Popen) -> None:
+    """Ask a server process to stop; kill it if it takes its time (Prefect's worker may
+    wait for its polling loop)."""
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=20)
+
+
 def _wait_for(what: str, probe, timeout: float = 180):
     deadline = time.monotonic() + timeout
     while not (found := probe()):
@@ -157,8 +168,7 @@ def test_served_deployments_run_by_hand_and_on_schedule(
         )
         assert (tmp_path / "scheduled-lake" / "articles").is_dir()
     finally:
-        serve.terminate()
-        serve.wait(timeout=60)
+        _stop(serve)
         log.close()
 
 
@@ -253,5 +263,4 @@ def test_deployments_on_a_work_pool_run_on_a_prefect_worker(
         ).fetchall()
         assert flow_run == flow_run_id
     finally:
-        worker.terminate()
-        worker.wait(timeout=60)
+        _stop(worker)

