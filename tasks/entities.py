@@ -435,8 +435,14 @@ def find_entities(text: str) -> list[Entity]:
     for match in SPAN.finditer(text):
         if len(mentions) >= MAX_ENTITIES:
             break
-        for start, span in _sentences_apart(match.start(), match.group()):
-            mentions.extend(_classify(text, start, span, lowered_words))
+        span, start = match.group(), match.start()
+        if " " not in span and _sentence_start(text, start):
+            word = span.lower()  # most candidates: a capitalised word opening a sentence
+            if word in COMMON_OPENERS or word in lowered_words:
+                continue
+        pieces = _sentences_apart(start, span) if "." in span else ((start, span),)
+        for piece_start, piece in pieces:
+            mentions.extend(_classify(text, piece_start, piece, lowered_words))
     # distinct names are few even when mentions are many: resolve each name once
     person_names = {m.text for m in mentions if m.label == PERSON}
     person_words = {w for name in person_names if " " in name for w in name.split()}
