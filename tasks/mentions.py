@@ -21,6 +21,7 @@ DETERMINERS = frozenset({"the", "a", "an", "one", "of", "for"})
 @dataclass(frozen=True, slots=True)
 class MentionSettings:
     entities: bool = True  # False: no entities and quotes
+    ner: str = "rules"  # or "spacy:<model>"
 
 
 def add_mentions(doc: Document, settings: MentionSettings | None = None) -> Document:
@@ -29,7 +30,7 @@ def add_mentions(doc: Document, settings: MentionSettings | None = None) -> Docu
     if (settings is not None and not settings.entities) or doc.language != "en":
         return doc
     text = doc.text
-    entities = find_entities(text)
+    entities = find_entities(text, settings.ner if settings is not None else "rules")
     return replace(doc, entities=entities, quotes=resolve_speakers(find_quotes(text), entities))
 
 

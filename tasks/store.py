@@ -153,10 +153,6 @@ class Store:
             connection.register_filesystem(self.fs)
         return connection
 
-    def arrow_path(self, path: str) -> tuple[str, Any]:
-        """(path, filesystem) for pyarrow's readers and writers."""
-        return path, self.arrow_fs
-
     def iter_bytes(self, paths: list[str]) -> Iterator[bytes]:
         for path in paths:
             yield self.read_bytes(path)

@@ -82,3 +82,27 @@ def bucket(s3_env: dict[str, str]) -> str:
     name = f"newsmill-{secrets.token_hex(4)}"
     s3fs.S3FileSystem(skip_instance_cache=True).mkdir(name)
     return f"s3://{name}"
+
+
+@pytest.fixture(scope="session")
+def spacy_pipeline(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A tiny spaCy pipeline built here (no trained model can be downloaded): a blank
+    English pipeline with an entity ruler, saved to disk like an installed one."""
+    import spacy
+
+    nlp = spacy.blank("en")
+    ruler = nlp.add_pipe("entity_ruler")
+    ruler.add_patterns(
+        [
+            {"label": "PERSON", "pattern": "Yoon Suk Yeol"},
+            {"label": "PERSON", "pattern": "Yoon"},
+            {"label": "PERSON", "pattern": "Dmitry Peskov"},
+            {"label": "GPE", "pattern": "DPRK"},
+            {"label": "GPE", "pattern": "Seoul"},
+            {"label": "ORG", "pattern": "Kremlin"},
+            {"label": "NORP", "pattern": "Russian"},
+        ]
+    )
+    path = tmp_path_factory.mktemp("spacy") / "tiny-en"
+    nlp.to_disk(path)
+    return f"spacy:{path}"

@@ -445,3 +445,26 @@ def test_query_on_a_missing_lake_is_a_one_line_error(prefect_env, tmp_path: Path
     assert result.stderr.strip().splitlines() == [
         f"newsmill: no lake at {tmp_path / 'none'}: run `newsmill run SOURCE... --lake {tmp_path / 'none'}` first"
     ]
+
+
+def test_entities_from_a_spacy_pipeline_and_a_bad_one_refused(
+    prefect_env, spacy_pipeline: str, tmp_path: Path
+) -> None:
+    lake = tmp_path / "lake"
+    seed = str(ROOT / "data" / "samples" / "seed_article.txt")
+    refused = run_newsmill(prefect_env, "run", seed, "--lake", str(lake), "--ner", "spacy:/nope")
+    assert refused.returncode == 2
+    assert "cannot load the spaCy pipeline" in refused.stderr and not lake.exists()
+
+    result = run_newsmill(
+        prefect_env, "run", seed, "--lake", str(lake), "--ner", spacy_pipeline, "--quiet"
+    )
+    assert result.returncode == 0, result.stderr
+    found = duckdb.sql(
+        f"select label, canonical from {table(lake, 'entities')} group by all"
+    ).fetchall()
+    assert {("PERSON", "Yoon Suk Yeol"), ("LOC", "North Korea"), ("ORG", "Kremlin")} <= set(found)
+    [(speaker,)] = duckdb.sql(
+        f"select speaker from {table(lake, 'quotes')} where quote like 'It might be%'"
+    ).fetchall()
+    assert speaker == "Yoon Suk Yeol"

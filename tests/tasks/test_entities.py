@@ -106,3 +106,32 @@ def test_other_languages_and_switched_off_get_nothing() -> None:
     assert add_mentions(english).entities
     assert add_mentions(english, MentionSettings(entities=False)).entities == []
     assert add_mentions(replace(english, language=None)).quotes == []
+
+
+def test_a_spacy_pipeline_finds_entities_mapped_onto_our_labels(
+    seed_text: str, spacy_pipeline: str
+) -> None:
+    entities = find_entities(seed_text, spacy_pipeline)
+    found = {(e.label, e.text, e.canonical) for e in entities}
+    assert {
+        ("PERSON", "Yoon Suk Yeol", "Yoon Suk Yeol"),
+        ("PERSON", "Yoon", "Yoon Suk Yeol"),
+        ("LOC", "DPRK", "North Korea"),  # GPE -> LOC, and our place aliases
+        ("LOC", "Seoul", "Seoul"),
+        ("ORG", "Kremlin", "Kremlin"),
+    } <= found
+    assert not any(e.text == "Russian" for e in entities)  # NORP is not one of ours
+    yoon = next(e for e in entities if e.text == "Yoon Suk Yeol")
+    assert yoon.role == "south korean president"
+    doc = add_mentions(_doc(seed_text), MentionSettings(ner=spacy_pipeline))
+    yoon_quote = next(q for q in doc.quotes if q.quote.startswith("It might be difficult"))
+    assert yoon_quote.speaker == "Yoon Suk Yeol"
+
+
+def test_an_unusable_finder_is_a_clear_error() -> None:
+    from tasks.entities import NerError, check_finder
+
+    with pytest.raises(NerError, match="rules' or 'spacy:<model>'"):
+        check_finder("stanza")
+    with pytest.raises(NerError, match="cannot load the spaCy pipeline"):
+        check_finder("spacy:/no/such/pipeline")
