@@ -120,7 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         metavar="SOURCE",
         help="a file, a folder (read recursively; hidden files skipped) or a glob such as "
-        "'exports/*.jsonl.gz'. Reads .txt/.md, .html/.htm, .jsonl/.ndjson and gzip of each.",
+        "'exports/*.jsonl.gz', local or an fsspec URL (s3://…). Reads .txt/.md, .html/.htm, "
+        ".jsonl/.ndjson, gzip of each, and .warc/.warc.gz archives (HTML responses).",
     )
     run.add_argument("--lake", metavar="DIR", help=f"{HELP['lake']} (default: {DEFAULT_LAKE})")
     run.add_argument("--config", metavar="FILE", type=Path, help="TOML file of settings")

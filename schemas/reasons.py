@@ -15,6 +15,7 @@ class Reason(StrEnum):
     READ_CORRUPT_GZIP = "read_corrupt_gzip"
     READ_UNSUPPORTED_TYPE = "read_unsupported_type"
     READ_IO_ERROR = "read_io_error"
+    READ_CORRUPT_WARC = "read_corrupt_warc"
     PARSE_INVALID_JSON = "parse_invalid_json"
     PARSE_NOT_OBJECT = "parse_not_object"
     PARSE_MISSING_TEXT = "parse_missing_text"
@@ -48,6 +49,9 @@ REASONS: dict[Reason, str] = {
         "(name a file explicitly to have its content sniffed)."
     ),
     Reason.READ_IO_ERROR: "The operating system refused to read the file (permissions, I/O error).",
+    Reason.READ_CORRUPT_WARC: (
+        "The WARC archive is damaged or truncated; the records read before the damage are kept."
+    ),
     Reason.PARSE_INVALID_JSON: "A JSONL line is not valid JSON (often a truncated record).",
     Reason.PARSE_NOT_OBJECT: "A JSONL line is valid JSON but not an object.",
     Reason.PARSE_MISSING_TEXT: "A JSONL record has no non-empty `text` or `html` field.",

@@ -10,8 +10,9 @@ import itertools
 import json
 import re
 import zlib
+from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, BinaryIO
 
 from schemas.reasons import Reason
@@ -21,6 +22,7 @@ from tasks.sources import (
     HTML_SUFFIXES,
     JSONL_SUFFIXES,
     READABLE_SUFFIXES,
+    WARC_SUFFIXES,
     FilePart,
     Shard,
     SourceFile,
@@ -85,7 +87,72 @@ def _open_maybe_gzip(path: str) -> _ByteStream:
     return open_input(path, gzipped=magic == GZIP_MAGIC)
 
 
-def read_part(part: FilePart, settings: ReadSettings) -> Iterator[Document | Reject]:
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A record of an archive that is not an input: a request, metadata, a response that is
+    not an HTML page. Counted (`read.skipped.<kind>`), not a row."""
+
+    kind: str
+
+
+def _read_warc(file: SourceFile, settings: ReadSettings) -> Iterator[Document | Reject | Skipped]:
+    """Each HTML response record of a WARC archive (gzipped per record or not) as a page,
+    its source `path@offset` and its url the record's target; other records skipped."""
+    from warcio.archiveiterator import ArchiveIterator
+    from warcio.exceptions import ArchiveLoadFailed
+
+    limit = settings.max_input_bytes
+    with open_input(file.path) as handle:
+        records = ArchiveIterator(handle)
+        try:
+            for record in records:
+                kind = _warc_skip_kind(record)
+                stream = record.content_stream()
+                if kind:
+                    while stream.read(1 << 16):  # to the record's end, to see it is whole
+                        pass
+                data = b"" if kind else stream.read(limit + 1)
+                # after the read: asking for the offset first skips the record's content
+                source = f"{file.path}@{records.get_record_offset()}"
+                if len(data) <= limit and getattr(record.raw_stream, "limit", 0) > 0:
+                    yield Reject(
+                        source,
+                        Reason.READ_CORRUPT_WARC,
+                        "the record ends before its declared length: the archive is truncated",
+                    )
+                    return
+                if kind:
+                    yield Skipped(kind)
+                    continue
+                if len(data) > limit:
+                    yield Reject(
+                        source,
+                        Reason.READ_TOO_LARGE,
+                        f"the record's body is over the {limit:,}-byte limit (max_input_mb)",
+                    )
+                    continue
+                page = _document_from_bytes(source, data, "html", hash_bytes(data))
+                url = record.rec_headers.get_header("WARC-Target-URI")
+                yield replace(page, url=url) if isinstance(page, Document) else page
+        except (ArchiveLoadFailed, EOFError, zlib.error, gzip.BadGzipFile) as error:
+            yield Reject(file.path, Reason.READ_CORRUPT_WARC, f"the archive is damaged: {error}")
+
+
+def _warc_skip_kind(record: Any) -> str | None:
+    if record.rec_type != "response":
+        return str(record.rec_type)
+    if record.http_headers is None:
+        return "response_without_http"
+    status = record.http_headers.get_statuscode()
+    if not str(status).startswith("2"):
+        return f"http_{status}"
+    content_type = (record.http_headers.get_header("Content-Type") or "").lower()
+    if "html" not in content_type:
+        return "not_html"
+    return None
+
+
+def read_part(part: FilePart, settings: ReadSettings) -> Iterator[Document | Reject | Skipped]:
     """Every input in one file part, each as a Document or a Reject; never raises on bad data."""
     file = part.file
     try:
@@ -101,6 +168,9 @@ def read_part(part: FilePart, settings: ReadSettings) -> Iterator[Document | Rej
             return
         if file.size == 0:
             yield Reject(file.path, Reason.READ_EMPTY_FILE, "the file is empty (0 bytes)")
+            return
+        if file.suffix in WARC_SUFFIXES:
+            yield from _read_warc(file, settings)
             return
         yield from _read_whole_file(file, settings)
     except OSError as error:
@@ -290,7 +360,12 @@ def read_shard(shard: Shard, settings: ReadSettings) -> StageOutput:
     """Every input of a shard: Documents go on, Rejects are routed out."""
     docs: list[Document] = []
     rejects: list[Reject] = []
+    skipped: Counter[str] = Counter()
     for part in shard.parts:
         for item in read_part(part, settings):
-            (rejects if isinstance(item, Reject) else docs).append(item)  # type: ignore[arg-type]
-    return StageOutput(docs, rejects, count_stage("read", len(docs) + len(rejects), docs, rejects))
+            if isinstance(item, Skipped):
+                skipped[f"read.skipped.{item.kind}"] += 1
+            else:
+                (rejects if isinstance(item, Reject) else docs).append(item)  # type: ignore[arg-type]
+    counts = count_stage("read", len(docs) + len(rejects), docs, rejects)
+    return StageOutput(docs, rejects, {**counts, **skipped})

@@ -468,3 +468,26 @@ def test_entities_from_a_spacy_pipeline_and_a_bad_one_refused(
         f"select speaker from {table(lake, 'quotes')} where quote like 'It might be%'"
     ).fetchall()
     assert speaker == "Yoon Suk Yeol"
+
+
+def test_a_warc_archive_becomes_articles_and_counted_skips(prefect_env, tmp_path: Path) -> None:
+    from tests.tasks.test_warc import write_warc
+
+    archive, lake = tmp_path / "crawl.warc.gz", tmp_path / "lake"
+    write_warc(archive)
+    result = run_newsmill(prefect_env, "run", str(archive), "--lake", str(lake), "--quiet")
+    assert result.returncode == 0, result.stderr
+    [(url, title)] = duckdb.sql(f"select url, title from {table(lake, 'articles')}").fetchall()
+    assert (url, title) == ("https://example.org/a", "Harbour reopens")
+    [(source, reason)] = duckdb.sql(
+        f"select source, reason from {table(lake, 'rejects')}"
+    ).fetchall()
+    assert source.startswith(f"{archive}@") and reason == "extract_no_article"  # the 3-word page
+    [(counts,)] = duckdb.sql(f"select counts_json from {table(lake, 'runs')}").fetchall()
+    skipped = {k: v for k, v in json.loads(counts).items() if k.startswith("read.skipped.")}
+    assert skipped == {
+        "read.skipped.warcinfo": 1,
+        "read.skipped.request": 1,
+        "read.skipped.not_html": 1,
+        "read.skipped.http_404": 1,
+    }
