@@ -616,7 +616,7 @@ def _canonical(key: tuple[str, str], written: str, names: dict[tuple[str, str], 
     same = [t for (other, t) in names if other == label]
     if label == PERSON:
         words = _tokens(text)
-        return max((t for t in same if _contains(_tokens(t), words)), key=len, default=text)
+        return max((t for t in same if contains_words(_tokens(t), words)), key=len, default=text)
     if _acronym(text):
         initials = text.replace(".", "")
         for other in same:
@@ -625,6 +625,7 @@ def _canonical(key: tuple[str, str], written: str, names: dict[tuple[str, str], 
     return text
 
 
-def _contains(tokens: list[str], part: list[str]) -> bool:
+def contains_words(tokens: list[str], part: list[str]) -> bool:
+    """`part` occurs in `tokens` as a run of whole words."""
     n = len(part)
     return any(tokens[i : i + n] == part for i in range(len(tokens) - n + 1))

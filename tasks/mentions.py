@@ -10,7 +10,7 @@ words ("South Korean President Yoon Suk Yeol"). An organisation or a place may s
 
 from dataclasses import dataclass, replace
 
-from tasks.entities import LOC, ORG, PERSON, Entity, find_entities
+from tasks.entities import LOC, ORG, PERSON, Entity, contains_words, find_entities
 from tasks.quotes import Quote, find_quotes
 from tasks.records import Document
 
@@ -56,7 +56,7 @@ def _speaker(quote: Quote, entities: list[Entity]) -> str | None:
         return named[0].canonical
     tokens = mention.split()
     for entity in persons + [e for e in entities if e.label in (ORG, LOC)]:
-        if _contains(entity.canonical.split(), tokens):
+        if contains_words(entity.canonical.split(), tokens):
             return entity.canonical
     return None
 
@@ -71,8 +71,3 @@ def _by_role(words: list[str], persons: list[Entity], at: int) -> str | None:
         if overlap and (overlap, nearness) > best:
             best, chosen = (overlap, nearness), person.canonical
     return chosen
-
-
-def _contains(tokens: list[str], part: list[str]) -> bool:
-    n = len(part)
-    return any(tokens[i : i + n] == part for i in range(len(tokens) - n + 1))
