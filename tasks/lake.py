@@ -184,8 +184,8 @@ class Lake:
         return plan
 
     def staged_checkpoints(self, run_id: str) -> Iterator[bytes]:
-        paths = self.store.find(self._staging(run_id, CHECKPOINT_DIR), ".pickle")
-        yield from self.store.iter_bytes(paths)
+        for path in self.store.find(self._staging(run_id, CHECKPOINT_DIR), ".pickle"):
+            yield self.store.read_bytes(path)
 
     def staged_file_is_whole(self, run_id: str, relative: str) -> bool:
         """A staged Parquet file is there and has its footer (it was closed)."""

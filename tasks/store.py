@@ -17,7 +17,6 @@ environment variables, ~/.aws, an instance role); newsmill never reads, prints o
 import contextlib
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -152,7 +151,3 @@ class Store:
         if not self.local:
             connection.register_filesystem(self.fs)
         return connection
-
-    def iter_bytes(self, paths: list[str]) -> Iterator[bytes]:
-        for path in paths:
-            yield self.read_bytes(path)
