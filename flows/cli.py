@@ -117,11 +117,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "sources",
-        nargs="+",
+        nargs="*",
         metavar="SOURCE",
         help="a file, a folder (read recursively; hidden files skipped) or a glob such as "
         "'exports/*.jsonl.gz', local or an fsspec URL (s3://…). Reads .txt/.md, .html/.htm, "
-        ".jsonl/.ndjson, gzip of each, and .warc/.warc.gz archives (HTML responses).",
+        ".jsonl/.ndjson, gzip of each, and .warc/.warc.gz archives (HTML responses). "
+        "An http(s):// URL is an article to fetch.",
+    )
+    web = run.add_argument_group(
+        "web sources",
+        "Fetched politely (robots.txt, per-host delay and concurrency, retries); every "
+        "response is kept in the lake's raw zone (<lake>/raw, WARC). URLs the lake already "
+        "has are not fetched again unless --refresh. Each can be given several times.",
+    )
+    web.add_argument(
+        "--urls", action="append", default=[], metavar="FILE", help="a file of URLs, one a line"
+    )
+    web.add_argument(
+        "--feed", action="append", default=[], metavar="URL", help="an RSS, Atom or JSON feed"
+    )
+    web.add_argument(
+        "--sitemap",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="an XML or TXT sitemap, or a sitemap index",
     )
     run.add_argument("--lake", metavar="DIR", help=f"{HELP['lake']} (default: {DEFAULT_LAKE})")
     run.add_argument("--config", metavar="FILE", type=Path, help="TOML file of settings")
@@ -210,12 +230,24 @@ def _run(args: argparse.Namespace) -> int:
             "a cluster)"
         )
 
+    from tasks.discover import FEED_PREFIX, SITEMAP_PREFIX, URL_LIST_PREFIX, split_sources
     from tasks.lake import Lake, LakeError
     from tasks.sources import discover_sources
 
-    discovery = discover_sources(args.sources)
-    if not discovery.files:
-        return _fail(f"no sources matched: {' '.join(args.sources)}")
+    sources = [
+        *args.sources,
+        *(URL_LIST_PREFIX + f for f in args.urls),
+        *(FEED_PREFIX + u for u in args.feed),
+        *(SITEMAP_PREFIX + u for u in args.sitemap),
+    ]
+    if not sources:
+        return _fail("nothing to ingest: name a SOURCE, or --urls, --feed or --sitemap")
+    file_sources, web = split_sources(sources)
+    missing = [path for path in web.url_lists if not discover_sources([path]).files]
+    if missing:
+        return _fail(f"URL list not found: {' '.join(missing)}")
+    if not web and not discover_sources(file_sources).files:
+        return _fail(f"no sources matched: {' '.join(file_sources)}")
     try:
         Lake(settings.lake).ensure_writable()
     except LakeError as error:
@@ -230,7 +262,7 @@ def _run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     try:
         with _api_for_workers(settings.n_workers):
-            summary = newsmill_flow(sources=list(args.sources), **settings.as_flat_dict())
+            summary = newsmill_flow(sources=sources, **settings.as_flat_dict())
     except LakeError as error:
         return _fail(str(error))
     except Exception as error:  # the flow already logged the traceback

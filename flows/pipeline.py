@@ -23,7 +23,9 @@ from flows.settings import Settings, flow_parameter_docs, flow_signature
 from tasks import __version__, resume
 from tasks import shard as shard_module
 from tasks.clean import CLEAN_VERSION
+from tasks.crawl import fetched_pages
 from tasks.dedup import DEDUP_VERSION, ExactAcrossShards
+from tasks.discover import split_sources
 from tasks.fields import FIELDS_VERSION
 from tasks.lake import Lake
 from tasks.neardup import NEAR_DUP_VERSION, RunSignatures
@@ -147,12 +149,13 @@ def ingest(sources: list[str], settings: Settings) -> RunSummary:
 
     with lake.lock(summary.run_id, settings.lease_wait_s, waiting):
         summary.recovered = lake.recover()
-        discovery = discover_sources(sources, exclude=lake.local_root)
+        file_sources, web = split_sources(sources)
+        discovery = discover_sources(file_sources, exclude=lake.local_root)
         for argument in discovery.unmatched:
             logger.warning("source %r matched no file", argument)
         shards = plan_shards(discovery.files, settings.shard_bytes, settings.shard_max_files)
         fingerprint = resume.plan_fingerprint(
-            shards, settings.output_settings(), PIPELINE_VERSION, lake.committed_runs()
+            shards, settings.output_settings(), PIPELINE_VERSION, lake.committed_runs(), web
         )
         staged, discarded = resume.take_over(lake, fingerprint, settings.resume)
         summary.recovered += discarded
@@ -169,9 +172,25 @@ def ingest(sources: list[str], settings: Settings) -> RunSummary:
             settings.n_workers,
             lake.root,
         )
-        summary.counts["shards.planned"] = len(shards)
         writer = lake.start_run(summary.run_id, settings.write_buffer_rows)
         resume.save_plan(writer, ctx, fingerprint)
+        if web:
+            crawled = staged.crawl if staged and staged.crawl else None
+            if crawled is None:
+                crawled = stages.crawl_web(web, lake, ctx, settings.fetch, settings.shard_bytes)
+                resume.checkpoint_crawl(writer, crawled)
+            writer.adopt(crawled.files)
+            summary.counts.update(crawled.counts)
+            logger.info(
+                "fetched %d pages (%d URLs already in the lake), kept in %d raw WARC file(s)",
+                crawled.counts["fetch.article.fetched"],
+                crawled.counts["fetch.known"],
+                len(crawled.raw),
+            )
+            shards += plan_shards(
+                fetched_pages(crawled), settings.shard_bytes, settings.shard_max_files, len(shards)
+            )
+        summary.counts["shards.planned"] = len(shards)
         signatures = RunSignatures(settings.near)
         exact = ExactAcrossShards()
         site_counts: Counter[int] = Counter()

@@ -20,6 +20,7 @@ import pydantic
 from tasks.boilerplate import BoilerplateSettings
 from tasks.entities import NerError, check_finder
 from tasks.extract import ExtractSettings
+from tasks.fetch import FetchSettings
 from tasks.fields import FieldSettings
 from tasks.mentions import MentionSettings
 from tasks.neardup import NearDupSettings
@@ -47,6 +48,7 @@ class Settings:
     lease_wait_s: float = 0.0
     resume: bool = True
     write_buffer_rows: int = 20_000
+    fetch: FetchSettings = field(default_factory=FetchSettings)
     read: ReadSettings = field(default_factory=ReadSettings)
     extract: ExtractSettings = field(default_factory=ExtractSettings)
     fields: FieldSettings = field(default_factory=FieldSettings)
@@ -110,6 +112,22 @@ HELP: dict[str, str] = {
     "resume": "A run on the same sources and settings as a run that died goes on from that run's staged shards (--no-resume discards them and starts over).",
     "ray_address": "Run the shards on this running Ray cluster (host:6379, or ray://host:10001) through prefect-ray; its workers need this project installed and the lake's path, and get this run's PREFECT_API_URL.",
     "write_buffer_rows": "Rows buffered in memory before they are written to the run's staging files.",
+    "user_agent": "User-Agent sent with every request, and matched against robots.txt rules.",
+    "fetch_concurrency": "Requests in flight at once over all hosts.",
+    "host_concurrency": "Requests in flight at once to one host.",
+    "host_delay_s": "Seconds between the starts of two requests to one host (a longer robots.txt Crawl-delay wins, up to 60 s).",
+    "obey_robots": "Fetch only what each site's robots.txt allows our user agent (--no-obey-robots ignores it).",
+    "connect_timeout_s": "Time limit to connect to a host.",
+    "read_timeout_s": "Time limit between two reads of a response.",
+    "total_timeout_s": "Time limit for a whole response.",
+    "max_body_mb": "Responses larger than this are cut off there and rejected as fetch_too_large.",
+    "max_redirects": "Redirects followed per URL (0: none); more is fetch_too_many_redirects.",
+    "fetch_retries": "Retries of a URL after a transient failure (connection error, timeout, 429, 5xx), with exponential backoff and jitter.",
+    "fetch_backoff_s": "Delay before a URL's first retry; it doubles at each further retry (a 429's Retry-After wins when longer).",
+    "max_retry_after_s": "A 429 whose Retry-After asks for longer than this is not waited for: fetch_rate_limited, tried in a later run.",
+    "allow_private_hosts": "Fetch from private, loopback and link-local addresses too (off by default: URLs from feeds could reach internal services).",
+    "refresh": "Fetch again URLs the lake already has, asking with their ETag/Last-Modified; a 304 adds nothing.",
+    "max_urls": "At most this many article URLs fetched per run; the rest are left for later runs (they are not in the lake yet).",
     "max_input_mb": "Inputs (files, decompressed files, JSONL lines) larger than this are rejected as read_too_large.",
     "extract_timeout_s": "Time limit per HTML page; a page over it is rejected as extract_timeout.",
     "extract_workers": "Processes for HTML extraction (0: one per core).",
@@ -210,7 +228,18 @@ def load_settings(
 
 # where 0 means one per core, off, or no waiting
 ZERO_ALLOWED = frozenset(
-    {"workers", "extract_workers", "boilerplate_min_articles", "shard_retries", "lease_wait_s"}
+    {
+        "workers",
+        "extract_workers",
+        "boilerplate_min_articles",
+        "shard_retries",
+        "lease_wait_s",
+        "host_delay_s",
+        "max_redirects",
+        "fetch_retries",
+        "fetch_backoff_s",
+        "max_retry_after_s",
+    }
 )
 
 # Settings that change how a run goes, not what it writes: a run may resume another's
@@ -227,6 +256,17 @@ OPERATIONAL = frozenset(
         "resume",
         "write_buffer_rows",
         "extract_workers",
+        # how politely and patiently pages are fetched, not which
+        "user_agent",
+        "fetch_concurrency",
+        "host_concurrency",
+        "host_delay_s",
+        "connect_timeout_s",
+        "read_timeout_s",
+        "total_timeout_s",
+        "fetch_retries",
+        "fetch_backoff_s",
+        "max_retry_after_s",
     }
 )
 
@@ -246,6 +286,8 @@ def _validate(settings: Settings) -> None:
         check_finder(settings.mentions.ner)
     except NerError as error:
         raise SettingsError(str(error)) from error
+    if not settings.fetch.user_agent.strip():
+        raise SettingsError("user_agent must name newsmill to the sites it fetches from")
     if settings.dask_address and settings.ray_address:
         raise SettingsError("give dask_address or ray_address, not both")
     near = settings.near
@@ -280,6 +322,10 @@ def flow_signature() -> inspect.Signature:
 
 def flow_parameter_docs() -> str:
     """An `Args:` section Prefect reads into the parameters' descriptions."""
-    lines = ["Args:", "    sources: Files, folders (read recursively) or globs to ingest."]
+    lines = [
+        "Args:",
+        "    sources: Files, folders (read recursively) or globs to ingest; http(s) URLs of "
+        "articles; feed:URL, sitemap:URL and urls:FILE (one URL a line) to discover them.",
+    ]
     lines += [f"    {name}: {text}" for name, text in HELP.items()]
     return "\n".join(lines)

@@ -9,7 +9,7 @@ stay in memory (no caching, no persistence); the lake is written through the run
 from collections.abc import Mapping
 
 import pyarrow.compute as pc
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from schemas.tables import (
@@ -23,9 +23,18 @@ from schemas.tables import (
     REJECTS,
     SITE_PARAGRAPHS,
 )
-from tasks import dedup, neardup, rows, shard
+from tasks import crawl, dedup, neardup, rows, shard
+from tasks.discover import WebSources
+from tasks.fetch import FetchSettings
 from tasks.lake import Lake, RunWriter
 from tasks.sources import Shard
+
+
+@task(name="fetch-web", cache_policy=NO_CACHE)
+def crawl_web(
+    web: WebSources, lake: Lake, ctx: rows.RunContext, settings: FetchSettings, roll_bytes: int
+) -> crawl.CrawlResult:
+    return crawl.crawl(web, lake, ctx, settings, roll_bytes, log=get_run_logger().info)
 
 
 @task(name="process-shard", cache_policy=NO_CACHE)

@@ -8,6 +8,20 @@ from enum import StrEnum
 
 
 class Reason(StrEnum):
+    DISCOVER_BAD_URL = "discover_bad_url"
+    DISCOVER_NO_LINKS = "discover_no_links"
+    FETCH_BAD_URL = "fetch_bad_url"
+    FETCH_PRIVATE_ADDRESS = "fetch_private_address"
+    FETCH_ROBOTS_DISALLOWED = "fetch_robots_disallowed"
+    FETCH_ROBOTS_UNAVAILABLE = "fetch_robots_unavailable"
+    FETCH_CONNECTION_ERROR = "fetch_connection_error"
+    FETCH_TIMEOUT = "fetch_timeout"
+    FETCH_TOO_MANY_REDIRECTS = "fetch_too_many_redirects"
+    FETCH_HTTP_ERROR = "fetch_http_error"
+    FETCH_RATE_LIMITED = "fetch_rate_limited"
+    FETCH_TOO_LARGE = "fetch_too_large"
+    FETCH_NOT_HTML = "fetch_not_html"
+    FETCH_FAILED = "fetch_failed"
     READ_EMPTY_FILE = "read_empty_file"
     READ_TOO_LARGE = "read_too_large"
     READ_NOT_TEXT = "read_not_text"
@@ -31,6 +45,47 @@ class Reason(StrEnum):
 
 
 REASONS: dict[Reason, str] = {
+    Reason.DISCOVER_BAD_URL: (
+        "A line of a --urls file, or a link, is not an http(s) URL with a host; it is not fetched."
+    ),
+    Reason.DISCOVER_NO_LINKS: (
+        "A feed or sitemap was fetched but holds no article links (not a feed or sitemap, or "
+        "empty); the detail says which."
+    ),
+    Reason.FETCH_BAD_URL: "The URL's scheme is not http or https, or it has no host or a bad port.",
+    Reason.FETCH_PRIVATE_ADDRESS: (
+        "The host resolves to a private, loopback, link-local or reserved address, refused "
+        "against server-side request forgery (`--allow-private-hosts` lifts it)."
+    ),
+    Reason.FETCH_ROBOTS_DISALLOWED: "The site's robots.txt disallows the URL for our user agent.",
+    Reason.FETCH_ROBOTS_UNAVAILABLE: (
+        "The site's robots.txt answered 5xx or could not be reached, which RFC 9309 reads as "
+        "'fetch nothing'; a later run tries again."
+    ),
+    Reason.FETCH_CONNECTION_ERROR: (
+        "The host did not resolve or the connection failed on every try; a later run tries again."
+    ),
+    Reason.FETCH_TIMEOUT: (
+        "Connecting, reading, or the whole response took longer than its timeout on every "
+        "try; a later run tries again."
+    ),
+    Reason.FETCH_TOO_MANY_REDIRECTS: "More redirects than `max_redirects`, or a redirect loop.",
+    Reason.FETCH_HTTP_ERROR: (
+        "The final response was an HTTP error: a 4xx at once, a 5xx after every retry (a "
+        "later run tries a 5xx again). The detail has the status."
+    ),
+    Reason.FETCH_RATE_LIMITED: (
+        "HTTP 429 on every try (each retry waited for Retry-After), or a Retry-After longer "
+        "than `max_retry_after_s`; a later run tries again."
+    ),
+    Reason.FETCH_TOO_LARGE: (
+        "The body is over `max_body_mb`; the download stopped there. The part received is "
+        "kept in the raw zone, marked truncated."
+    ),
+    Reason.FETCH_NOT_HTML: (
+        "An article URL answered with a content type that is not HTML (an image, a PDF, …)."
+    ),
+    Reason.FETCH_FAILED: "An unexpected error while fetching; the detail has it. A later run tries again.",
     Reason.READ_EMPTY_FILE: "The file has no bytes at all.",
     Reason.READ_TOO_LARGE: (
         "The file, its decompressed content, or one JSONL line is larger than "

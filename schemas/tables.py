@@ -245,18 +245,81 @@ REJECTS = TableSpec(
     description="Every input that could not become an article, with the stage and the reason.",
     partition_by=("run_date",),
     columns=(
-        _col("source", pa.string(), "File path, or `path:line` for a JSONL line.", False),
+        _col(
+            "source",
+            pa.string(),
+            "File path, `path:line` for a JSONL line, `path@offset` for a WARC record, or the URL that failed to fetch.",
+            False,
+        ),
         _col("line_number", pa.int64(), "1-based JSONL line number, else null."),
         _col("input_hash", pa.string(), "xxh3-64 hex of the raw input, when it was read."),
         _col(
             "stage",
             pa.string(),
-            "Stage that rejected it: read, parse, extract, clean, shard.",
+            "Stage that rejected it: discover, fetch, read, parse, extract, clean, shard.",
             False,
         ),
         _col("reason", pa.string(), "Stable snake_case reason code (see README).", False),
         _col("detail", pa.string(), "A human sentence about this particular input.", False),
         _col("run_id", pa.string(), "Run that rejected it.", False),
+        *_RUN_DATE_PARTITION,
+    ),
+)
+
+FETCHES = TableSpec(
+    name="fetches",
+    description=(
+        "The crawl log: one row per URL a run fetched or tried (articles, feeds, sitemaps, "
+        "robots.txt), with where its response lies in the raw zone (`raw/`, WARC files)."
+    ),
+    partition_by=("run_date",),
+    columns=(
+        _col("url", pa.string(), "The URL requested (without its #fragment).", False),
+        _col(
+            "url_key",
+            pa.uint64(),
+            "xxh3-64 of the normalised URL (courlan): the same page written two ways has one key.",
+            False,
+        ),
+        _col("role", pa.string(), "article, feed, sitemap or robots.", False),
+        _col(
+            "found_in",
+            pa.string(),
+            "The feed, sitemap or URL list that named it; null for an argument.",
+        ),
+        _col("final_url", pa.string(), "The URL of the last response, after redirects."),
+        _col("status", pa.int16(), "HTTP status of the last response; null when none came."),
+        _col(
+            "outcome",
+            pa.string(),
+            "fetched, not_modified (a 304 to a conditional request), rejected (final), or failed "
+            "(transient: the next run tries again).",
+            False,
+        ),
+        _col("reason", pa.string(), "Reject reason code when rejected or failed."),
+        _col("detail", pa.string(), "What went wrong, when something did."),
+        _col("content_type", pa.string(), "Media type of the last response."),
+        _col("body_bytes", pa.int64(), "Bytes of the last response's body (decoded, as kept)."),
+        _col("etag", pa.string(), "ETag of the last response: sent as If-None-Match on --refresh."),
+        _col(
+            "last_modified",
+            pa.string(),
+            "Last-Modified of the last response: sent as If-Modified-Since on --refresh.",
+        ),
+        _col("attempts", pa.int16(), "Tries, retries included.", False),
+        _col(
+            "fetched_at",
+            UTC_TIMESTAMP,
+            "When the last response started (else the run's start).",
+            False,
+        ),
+        _col(
+            "record",
+            pa.string(),
+            "`<warc file>@<offset>` of the last response's record in the raw zone: the "
+            "`source` of the article it became.",
+        ),
+        _col("run_id", pa.string(), "Run that fetched it.", False),
         *_RUN_DATE_PARTITION,
     ),
 )
@@ -376,6 +439,7 @@ TABLES: dict[str, TableSpec] = {
         QUOTES,
         DUPLICATES,
         REJECTS,
+        FETCHES,
         MINHASH,
         INPUT_KEYS,
         SITE_PARAGRAPHS,

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -48,7 +48,9 @@ STAGING_DIR = "_staging"
 JOURNAL_NAME = "_COMMIT.json"
 RUN_PLAN_NAME = "_RUN.json"  # a run that can be resumed: its plan
 CHECKPOINT_DIR = "_shards"  # and one checkpoint per staged shard
+CRAWL_CHECKPOINT = "_CRAWL.pickle"  # and what its fetch stage staged
 LOCK_NAME = "_lock"
+RAW_DIR = "raw"  # the raw zone: every fetched response, in WARC files
 LOCK_POLL_S = 0.5
 ROW_GROUP_ROWS = 65_536  # merged files' row groups: this many rows or bytes, whichever first
 ROW_GROUP_BYTES = 32 << 20
@@ -187,6 +189,14 @@ class Lake:
         for path in self.store.find(self._staging(run_id, CHECKPOINT_DIR), ".pickle"):
             yield self.store.read_bytes(path)
 
+    def staged_crawl(self, run_id: str) -> bytes | None:
+        path = self._staging(run_id, CRAWL_CHECKPOINT)
+        return self.store.read_bytes(path) if self.store.exists(path) else None
+
+    def staged_file_exists(self, run_id: str, relative: str, size: int) -> bool:
+        path = self._staging(run_id, relative)
+        return self.store.exists(path) and self.store.fs.size(path) == size
+
     def staged_file_is_whole(self, run_id: str, relative: str) -> bool:
         """A staged Parquet file is there and has its footer (it was closed)."""
         try:
@@ -276,6 +286,10 @@ class Lake:
         """DuckDB's `read_parquet` of a table, for a connection from `store.duckdb()`."""
         pattern = self.store.uri(f"{self.table_path(spec)}/**/*.parquet").replace("'", "''")
         return f"read_parquet('{pattern}', hive_partitioning = true)"
+
+    def raw_file(self, fetch_date: date, run_id: str, number: int) -> str:
+        """A raw-zone WARC file's path, relative to the lake (and to a run's staging)."""
+        return f"{RAW_DIR}/fetch_date={fetch_date.isoformat()}/part-{run_id}-{number:04d}.warc.gz"
 
     def start_run(self, run_id: str, buffer_rows: int = 20_000, part: str = "") -> "RunWriter":
         """A writer into the run's staging area; writers of one run that stage at once (one
@@ -391,6 +405,19 @@ class RunWriter:
         self._writers.clear()
         return list(self._files)
 
+    def open_staged(self, relative: str) -> BinaryIO:
+        """Stream a file other than a table's (raw-zone WARC) into staging; `adopt` it once
+        closed to commit it with the run. Returns the handle."""
+        return self._store.open_write(self._staged(relative))
+
+    def staged_uri(self, relative: str) -> str:
+        """Where a staged file is read until the commit (a path, or a URL remotely)."""
+        return self._store.uri(self._staged(relative))
+
+    def committed_uri(self, relative: str) -> str:
+        """Where a staged file will be once the run commits."""
+        return self._store.uri(self._store.path(relative))
+
     def adopt(self, files: list[str]) -> None:
         """Take over files another writer of this run staged, so they are committed,
         read and rewritten with this writer's own."""
@@ -503,6 +530,10 @@ class RunWriter:
         """Durably record that shard `index` is staged, with what the run-level steps
         need of it."""
         self._store.write_atomic(self._staged(f"{CHECKPOINT_DIR}/{index:06d}.pickle"), payload)
+
+    def checkpoint_crawl(self, payload: bytes) -> None:
+        """Durably record that the run's fetch stage is staged, with its results."""
+        self._store.write_atomic(self._staged(CRAWL_CHECKPOINT), payload)
 
     def abort(self) -> None:
         for writer in self._writers.values():

@@ -30,6 +30,7 @@ from tasks.sources import (
 )
 
 GZIP_MAGIC = b"\x1f\x8b"
+ROLE_HEADER = "WARC-Newsmill-Role"  # written by tasks.rawzone
 _STRONG_HTML = re.compile(rb"<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>]", re.I)
 _ANY_HTML_TAG = re.compile(
     rb"<(?:p|div|br|article|section|span|a\s+href|h[1-6]|meta|title)[\s>/]", re.I
@@ -113,7 +114,7 @@ def _read_warc(file: SourceFile, settings: ReadSettings) -> Iterator[Document | 
                         pass
                 data = b"" if kind else stream.read(limit + 1)
                 # after the read: asking for the offset first skips the record's content
-                source = f"{file.path}@{records.get_record_offset()}"
+                source = f"{file.source_name}@{records.get_record_offset()}"
                 if len(data) <= limit and getattr(record.raw_stream, "limit", 0) > 0:
                     yield Reject(
                         source,
@@ -135,12 +136,21 @@ def _read_warc(file: SourceFile, settings: ReadSettings) -> Iterator[Document | 
                 url = record.rec_headers.get_header("WARC-Target-URI")
                 yield replace(page, url=url) if isinstance(page, Document) else page
         except (ArchiveLoadFailed, EOFError, zlib.error, gzip.BadGzipFile) as error:
-            yield Reject(file.path, Reason.READ_CORRUPT_WARC, f"the archive is damaged: {error}")
+            yield Reject(
+                file.source_name, Reason.READ_CORRUPT_WARC, f"the archive is damaged: {error}"
+            )
 
 
 def _warc_skip_kind(record: Any) -> str | None:
+    """Why a record is not a page to read, or None. Responses newsmill fetched say why they
+    were fetched (a feed, a robots.txt: not articles); a body cut off is no page either."""
     if record.rec_type != "response":
         return str(record.rec_type)
+    role = record.rec_headers.get_header(ROLE_HEADER)
+    if role and role != "article":
+        return role
+    if record.rec_headers.get_header("WARC-Truncated"):
+        return "truncated"
     if record.http_headers is None:
         return "response_without_http"
     status = record.http_headers.get_statuscode()
@@ -161,20 +171,20 @@ def read_part(part: FilePart, settings: ReadSettings) -> Iterator[Document | Rej
             return
         if not file.explicit and file.suffix not in READABLE_SUFFIXES:
             yield Reject(
-                file.path,
+                file.source_name,
                 Reason.READ_UNSUPPORTED_TYPE,
                 f"extension {file.suffix or '(none)'!r} is not read when walking a directory",
             )
             return
         if file.size == 0:
-            yield Reject(file.path, Reason.READ_EMPTY_FILE, "the file is empty (0 bytes)")
+            yield Reject(file.source_name, Reason.READ_EMPTY_FILE, "the file is empty (0 bytes)")
             return
         if file.suffix in WARC_SUFFIXES:
             yield from _read_warc(file, settings)
             return
         yield from _read_whole_file(file, settings)
     except OSError as error:
-        yield Reject(file.path, Reason.READ_IO_ERROR, f"could not read the file: {error}")
+        yield Reject(file.source_name, Reason.READ_IO_ERROR, f"could not read the file: {error}")
 
 
 def _read_whole_file(file: SourceFile, settings: ReadSettings) -> Iterator[Document | Reject]:

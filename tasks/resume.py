@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from tasks.crawl import CrawlResult
+from tasks.discover import WebSources
 from tasks.lake import Lake, RunWriter
 from tasks.rows import RunContext
 from tasks.shard import ShardResult
@@ -33,6 +35,7 @@ class StagedRun:
     run_id: str
     started_at: datetime
     results: dict[int, ShardResult]
+    crawl: CrawlResult | None = None  # its fetch stage, when that was staged whole
 
 
 def plan_fingerprint(
@@ -40,8 +43,15 @@ def plan_fingerprint(
     output_settings: Mapping[str, Any],
     pipeline_version: str,
     committed_runs: Sequence[str],
+    web: WebSources | None = None,
 ) -> str:
+    """The run's identity for taking it over: its file shards, its web sources (URL lists
+    by their version too; what the web answers is checkpointed, not fingerprinted), the
+    settings that shape its output, the pipeline and the lake's state."""
     digest = hashlib.sha256()
+    if web:
+        lists = [[path, version_marker(path)] for path in web.url_lists]
+        digest.update(json.dumps([web.articles, web.feeds, web.sitemaps, lists]).encode())
     for shard in shards:
         for part in shard.parts:
             modified = version_marker(part.file.path)
@@ -66,6 +76,10 @@ def checkpoint(writer: RunWriter, result: ShardResult) -> None:
     writer.checkpoint(result.index, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
 
 
+def checkpoint_crawl(writer: RunWriter, crawl: CrawlResult) -> None:
+    writer.checkpoint_crawl(pickle.dumps(crawl, protocol=pickle.HIGHEST_PROTOCOL))
+
+
 def take_over(lake: Lake, fingerprint: str, resume: bool) -> tuple[StagedRun | None, list[str]]:
     """The newest dead run with this fingerprint (when `resume`), and what was done with
     the others' staged files: discarded."""
@@ -78,7 +92,9 @@ def take_over(lake: Lake, fingerprint: str, resume: bool) -> tuple[StagedRun | N
             plan = {}
         if resume and chosen is None and plan.get("fingerprint") == fingerprint:
             started = datetime.fromisoformat(plan["started_at"])
-            chosen = StagedRun(run_id, started, _whole_results(lake, run_id))
+            chosen = StagedRun(
+                run_id, started, _whole_results(lake, run_id), _whole_crawl(lake, run_id)
+            )
             continue
         lake.discard_staging(run_id)
         why = "--no-resume" if not resume else "other sources, settings or lake state"
@@ -98,3 +114,21 @@ def _whole_results(lake: Lake, run_id: str) -> dict[int, ShardResult]:
         if all(lake.staged_file_is_whole(run_id, f) for f in result.files):
             results[result.index] = result
     return results
+
+
+def _whole_crawl(lake: Lake, run_id: str) -> CrawlResult | None:
+    """The dead run's fetch stage, if it finished and its files are all there: its pages
+    are not fetched again (they may have changed since, and the raw zone keeps what was
+    fetched); else the run fetches again."""
+    payload = lake.staged_crawl(run_id)
+    if payload is None:
+        return None
+    try:
+        crawl: CrawlResult = pickle.loads(payload)
+    except (pickle.UnpicklingError, EOFError, AttributeError, TypeError):
+        return None
+    raw = {f.relative for f in crawl.raw}
+    whole = all(lake.staged_file_exists(run_id, f.relative, f.size) for f in crawl.raw) and all(
+        lake.staged_file_is_whole(run_id, f) for f in crawl.files if f not in raw
+    )
+    return crawl if whole else None

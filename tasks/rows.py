@@ -21,6 +21,7 @@ from schemas.tables import (
     UTC_TIMESTAMP,
 )
 from tasks.dedup import ExactCopy, content_key, input_key, source_key
+from tasks.fetch import FetchResult
 from tasks.neardup import NearDuplicate, RunSignatures, band_keys
 from tasks.records import Document, DocumentDuplicate, ParagraphDuplicate, Reject
 
@@ -255,6 +256,37 @@ def reject_row(reject: Reject, ctx: RunContext) -> dict[str, Any]:
         "stage": reject.stage,
         "reason": reject.reason.value,
         "detail": reject.detail,
+        **ctx.run_partition,
+    }
+
+
+def fetch_row(
+    result: FetchResult, url_key: int, record: str | None, ctx: RunContext
+) -> dict[str, Any]:
+    """The crawl log's row for one URL tried; a 304 keeps the validators it was asked with
+    when it names none."""
+    request, response = result.request, result.response
+    etag = response.header("etag") if response else None
+    last_modified = response.header("last-modified") if response else None
+    if result.outcome == "not_modified":
+        etag, last_modified = etag or request.etag, last_modified or request.last_modified
+    return {
+        "url": request.url,
+        "url_key": url_key,
+        "role": request.role,
+        "found_in": request.found_in,
+        "final_url": result.final_url if response else None,
+        "status": response.status if response else None,
+        "outcome": result.outcome,
+        "reason": result.reason.value if result.reason else None,
+        "detail": result.detail or None,
+        "content_type": response.content_type or None if response else None,
+        "body_bytes": len(response.body) if response else None,
+        "etag": etag,
+        "last_modified": last_modified,
+        "attempts": result.attempts,
+        "fetched_at": response.fetched_at if response else ctx.started_at,
+        "record": record,
         **ctx.run_partition,
     }
 

@@ -116,7 +116,7 @@ def failed_shard(
     its inputs are accounted for and the run goes on."""
     rejects = [
         Reject(
-            source=part.file.path,
+            source=part.file.source_name,
             reason=Reason.SHARD_FAILED,
             detail=f"{_part_description(part)} failed on every try: {error}",
             line_number=part.first_line if part.end is not None else None,

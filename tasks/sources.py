@@ -30,6 +30,11 @@ class SourceFile:
     path: str
     size: int
     explicit: bool  # named on the command line (sniffed whatever its extension)
+    name: str = ""  # what rows call it, when not `path`: a staged file's committed name
+
+    @property
+    def source_name(self) -> str:
+        return self.name or self.path
 
     @property
     def suffix(self) -> str:
@@ -186,8 +191,11 @@ def _split_jsonl(file: SourceFile, target_bytes: int) -> Iterator[FilePart]:
             start = end
 
 
-def plan_shards(files: Iterable[SourceFile], shard_bytes: int, shard_max_files: int) -> list[Shard]:
-    """Group small files and split large plain JSONL files into shards of ~shard_bytes."""
+def plan_shards(
+    files: Iterable[SourceFile], shard_bytes: int, shard_max_files: int, first_index: int = 0
+) -> list[Shard]:
+    """Group small files and split large plain JSONL files into shards of ~shard_bytes,
+    numbered from `first_index`."""
     shards: list[Shard] = []
     pending: list[FilePart] = []
     pending_bytes = 0
@@ -195,7 +203,7 @@ def plan_shards(files: Iterable[SourceFile], shard_bytes: int, shard_max_files: 
     def flush() -> None:
         nonlocal pending, pending_bytes
         if pending:
-            shards.append(Shard(len(shards), tuple(pending)))
+            shards.append(Shard(first_index + len(shards), tuple(pending)))
             pending, pending_bytes = [], 0
 
     for file in files:
@@ -203,7 +211,7 @@ def plan_shards(files: Iterable[SourceFile], shard_bytes: int, shard_max_files: 
         if splittable and file.size > shard_bytes:
             flush()
             for part in _split_jsonl(file, shard_bytes):
-                shards.append(Shard(len(shards), (part,)))
+                shards.append(Shard(first_index + len(shards), (part,)))
             continue
         pending.append(FilePart(file))
         pending_bytes += file.size

@@ -18,7 +18,7 @@ import contextlib
 import os
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import duckdb
 import fsspec
@@ -139,6 +139,12 @@ class Store:
         if self.local:
             return any(Path(path).glob(f"**/*{suffix}"))
         return bool(self.find(path, suffix))
+
+    def open_write(self, path: str) -> BinaryIO:
+        """A new file to stream into (staging only: nothing reads it before it is closed)."""
+        self.makedirs(os.path.dirname(path))
+        handle: BinaryIO = self.fs.open(path, "wb")
+        return handle
 
     def makedirs(self, path: str) -> None:
         if self.local:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.websites import NewsSite
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "data" / "samples"
 SEED = SAMPLES / "seed_article.txt"
@@ -106,3 +108,11 @@ def spacy_pipeline(tmp_path_factory: pytest.TempPathFactory) -> str:
     path = tmp_path_factory.mktemp("spacy") / "tiny-en"
     nlp.to_disk(path)
     return f"spacy:{path}"
+
+
+@pytest.fixture
+def news_site() -> Iterator[NewsSite]:
+    """A news site on 127.0.0.1 (see tests/websites.py), fresh per test."""
+    site = NewsSite().start()
+    yield site
+    site.stop()

@@ -26,6 +26,8 @@ def test_every_reason_is_described_with_a_stage_prefix() -> None:
     assert set(REASONS) == set(Reason)
     for reason in Reason:
         assert reason.value == reason.value.lower() and reason.stage in {
+            "discover",
+            "fetch",
             "read",
             "parse",
             "extract",
