@@ -22,7 +22,8 @@ def test_readme_documents_every_setting_with_its_default() -> None:
             None,
         )
         assert row is not None, name
-        assert str(value).rstrip("0").rstrip(".") in row.replace(" ", ""), (name, value)
+        default = str(value).rstrip("0").rstrip(".").replace(" ", "")
+        assert default in row.replace(" ", ""), (name, value)
 
 
 def test_readme_deployments_example_is_a_valid_deployments_file(tmp_path) -> None:
