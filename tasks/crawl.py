@@ -21,11 +21,12 @@ import pyarrow as pa
 from schemas.reasons import Reason
 from schemas.tables import FETCHES, REJECTS
 from tasks import discover, rows
+from tasks.dedup import LakeIndex, input_key
 from tasks.discover import WebSources
 from tasks.fetch import Fetcher, FetchRequest, FetchResult, FetchSettings, Resolver, resolve
 from tasks.lake import Lake
 from tasks.rawzone import RawFile, RawZoneWriter
-from tasks.records import Reject
+from tasks.records import Reject, hash_text
 from tasks.rows import RunContext
 from tasks.sources import SourceFile
 
@@ -56,6 +57,7 @@ class _Recorder:
     ctx: RunContext
     fetch_rows: list[dict[str, Any]] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
+    discover_rejects: list[Reject] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
 
     def record(self, result: FetchResult) -> None:
@@ -70,7 +72,27 @@ class _Recorder:
             self.reject(Reject(result.request.url, result.reason, result.detail))
 
     def reject(self, reject: Reject) -> None:
+        """A reject of this run; discover rejects (with the input's hash) wait for
+        `drop_known`, as an earlier run may have rejected the same line or feed already."""
+        if reject.stage == "discover":
+            self.discover_rejects.append(reject)
+            return
         self.rejects.append(reject)
+        self._count(reject)
+
+    def drop_known(self, lake: Lake) -> None:
+        """Keep the discover rejects no earlier run recorded: re-running adds nothing."""
+        pairs = [(r.source, r.input_hash) for r in self.discover_rejects]
+        known = LakeIndex(lake).known_inputs(pairs)
+        for reject in self.discover_rejects:
+            if input_key(reject.source, reject.input_hash) in known:
+                self.counts["read.already_ingested"] += 1
+            else:
+                self.rejects.append(reject)
+                self._count(reject)
+        self.discover_rejects.clear()
+
+    def _count(self, reject: Reject) -> None:
         self.counts["inputs.seen"] += 1
         self.counts["written.rejects"] += 1
         self.counts[f"rejects.{reject.reason.value}"] += 1
@@ -100,6 +122,7 @@ def crawl(
                 last = time.monotonic()
                 log(_progress(recorder.counts, len(requests), last - clock))
         recorder.counts.update(fetcher.counts)
+    recorder.drop_known(lake)
     raw_files = recorder.raw.close()
     writer.write(FETCHES, recorder.fetch_rows)
     writer.write(REJECTS, [rows.reject_row(r, ctx) for r in recorder.rejects])
@@ -131,7 +154,8 @@ def _listed(web: WebSources, recorder: _Recorder) -> Iterator[_Candidate]:
                             f"{path}:{number}",
                             Reason.DISCOVER_BAD_URL,
                             f"{line[:200]!r} is not an http(s) URL with a host",
-                            line_number=number,
+                            hash_text(line),
+                            number,
                         )
                     )
                     continue
@@ -187,7 +211,8 @@ def _fetchable(urls: Iterable[str], recorder: _Recorder) -> Iterator[str]:
     for url in urls:
         cleaned = discover.clean_url(url)
         if cleaned is None:
-            recorder.reject(Reject(url, Reason.DISCOVER_BAD_URL, "not an http(s) URL with a host"))
+            detail = "not an http(s) URL with a host"
+            recorder.reject(Reject(url, Reason.DISCOVER_BAD_URL, detail, hash_text(url)))
         else:
             yield cleaned
 

@@ -114,11 +114,14 @@ def _text(body: bytes) -> str:
 
 
 def feed_links(body: bytes, feed_url: str) -> list[str]:
-    """The article links of an RSS, Atom or JSON feed, absolute, in feed order, once each."""
+    """The article links of an RSS, Atom or JSON feed, absolute, in feed order, once each;
+    not the feed itself nor a site's home page (an RSS channel's own <link>)."""
     host = urlsplit(feed_url).hostname or ""
     params = FeedParameters(feed_url, host, feed_url)
     links = (urljoin(feed_url, link.strip()) for link in find_links(_text(body).strip(), params))
-    return _unique(link for link in links if link != feed_url)
+    return _unique(
+        link for link in links if link != feed_url and urlsplit(link).path not in ("", "/")
+    )
 
 
 class _Sitemap(SitemapObject):

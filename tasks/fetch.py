@@ -188,6 +188,7 @@ class HostScheduler:
         self._retries: dict[str, list[tuple[float, int, _Job]]] = {}
         self._in_flight: Counter[str] = Counter()
         self._ready_at: dict[str, float] = {}
+        self._last_request: dict[str, float] = {}
         self._delays: dict[str, float] = {}
         self._armed: set[str] = set()
         self._heap: list[tuple[float, int, str]] = []
@@ -204,6 +205,19 @@ class HostScheduler:
     def set_delay(self, host: str, delay_s: float) -> None:
         with self._cond:
             self._delays[host] = delay_s
+
+    def pace(self, host: str) -> None:
+        """Call right before each request to `host` (robots.txt and redirects too): waits
+        until its delay since the host's previous request has passed, and counts from now."""
+        with self._cond:
+            delay = self._delays.get(host, self._delay_s)
+            wait = self._last_request.get(host, -delay) + delay - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        with self._cond:
+            now = time.monotonic()
+            self._last_request[host] = now
+            self._ready_at[host] = max(self._ready_at.get(host, 0.0), now + delay)
 
     def take(self) -> "_Job | None":
         """The next job that may start now, waiting as needed; None when all are done."""
@@ -302,6 +316,7 @@ class Fetcher:
         self._robots_loading: dict[str, threading.Lock] = {}
         self._robots_exchanges: queue.SimpleQueue[FetchResult] = queue.SimpleQueue()
         self.counts: Counter[str] = Counter()
+        self._scheduler = HostScheduler(settings.host_concurrency, settings.host_delay_s)
 
     def close(self) -> None:
         self._client.close()
@@ -316,7 +331,9 @@ class Fetcher:
         """Every request's result (and each robots.txt fetched on the way), in the order
         they finish."""
         settings = self.settings
-        scheduler = HostScheduler(settings.host_concurrency, settings.host_delay_s)
+        scheduler = self._scheduler = HostScheduler(
+            settings.host_concurrency, settings.host_delay_s
+        )
         for host, delay in self._known_delays().items():
             scheduler.set_delay(host, delay)
         jobs = 0
@@ -499,6 +516,7 @@ class Fetcher:
     def _exchange(self, url: str, request: FetchRequest, role: Role) -> Exchange:
         settings = self.settings
         address, host_header, host = self._target(url)
+        self._scheduler.pace(host.lower())
         parts = urlsplit(url)
         literal = f"[{address}]" if ":" in address else address
         netloc = literal + (f":{parts.port}" if parts.port else "")
@@ -574,8 +592,6 @@ class Fetcher:
                 delay = self._crawl_delay(robots.rules) if robots.rules is not None else None
                 if delay is not None:
                     scheduler.set_delay(job.host, delay)
-                # the robots.txt request was this host's: keep the delay before the page
-                time.sleep(self.settings.host_delay_s if robots.rules is not None else 0)
         if robots.rules is None:
             raise FetchError(
                 Reason.FETCH_ROBOTS_UNAVAILABLE, robots.detail, transient=True, retry_now=False

@@ -3,6 +3,7 @@ must survive. Tests start it (`NewsSite.start`), read its request log, and stop 
 
 import contextlib
 import http.server
+import random
 import threading
 import time
 from dataclasses import dataclass, field
@@ -10,28 +11,72 @@ from email.utils import formatdate
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8
 
-PROSE = [
-    "The city council voted on Tuesday to expand the night bus network to the northern districts.",
-    "Officials said the new routes would start running in the spring after a short public consultation.",
-    "Residents of the outer estates have asked for later services for more than five years now.",
-    "The transport committee estimated that the extra buses would cost about four million a year.",
-    "Opposition members questioned whether the budget could absorb the cost without raising fares.",
-    "A spokesperson for the drivers' union welcomed the plan but warned about staff shortages.",
+SUBJECTS = [
+    "The city council",
+    "A regional court",
+    "The health ministry",
+    "Local farmers",
+    "The national rail operator",
+    "Hospital managers",
+    "A group of teachers",
+    "The harbour authority",
+    "Two opposition parties",
+    "The central bank",
+    "Museum curators",
+    "Fire brigade officers",
+]
+ACTIONS = [
+    "voted on Tuesday to expand",
+    "announced a review of",
+    "published new figures on",
+    "raised concerns about",
+    "agreed to fund",
+    "postponed a decision on",
+    "called for an inquiry into",
+    "welcomed the plan for",
+    "criticised the delays to",
+    "presented a proposal on",
+]
+OBJECTS = [
+    "the night bus network",
+    "school meals in rural districts",
+    "the flood defences",
+    "waiting times at clinics",
+    "the new cycling lanes",
+    "housing for key workers",
+    "the summer festival budget",
+    "broadband in mountain villages",
+    "the ferry timetable",
+    "recycling centres",
+    "the airport expansion",
+    "youth sports clubs",
+]
+ENDINGS = [
+    "after months of public consultation",
+    "despite warnings from independent experts",
+    "ahead of the elections next spring",
+    "following complaints from residents",
+    "in a statement released late in the evening",
+    "according to documents seen by reporters",
 ]
 
 
-def article_html(number: int, *, extra: str = "") -> bytes:
-    """A page with navigation, a cookie banner and an article of distinct prose."""
-    paragraphs = "".join(
-        f"<p>Story {number}, part {i + 1}: {sentence} Reported for edition {number}.</p>"
-        for i, sentence in enumerate(PROSE)
-    )
+def article_html(number: int) -> bytes:
+    """A page with navigation, a cookie banner and an article of its own (sentences drawn
+    by `number`: pages differ as much as real articles, so none is a near copy)."""
+    rng = random.Random(number)
+    sentences = [
+        f"{rng.choice(SUBJECTS)} {rng.choice(ACTIONS)} {rng.choice(OBJECTS)} "
+        f"{rng.choice(ENDINGS)}, said a report numbered {number}-{i}."
+        for i in range(8)
+    ]
+    paragraphs = "".join(f"<p>{sentence}</p>" for sentence in sentences)
     return (
         "<!doctype html><html><head><meta charset='utf-8'>"
-        f"<title>Night buses, story {number}</title></head><body>"
+        f"<title>Council news, story {number}</title></head><body>"
         "<nav><a href='/'>Home</a> <a href='/news'>News</a> <a href='/sport'>Sport</a></nav>"
         "<div class='cookie'>We use cookies to improve your experience. Accept all cookies.</div>"
-        f"<article><h1>Night buses, story {number}</h1>{paragraphs}{extra}</article>"
+        f"<article><h1>Council news, story {number}</h1>{paragraphs}</article>"
         "<footer>Copyright The Daily Example. All rights reserved.</footer></body></html>"
     ).encode()
 
