@@ -248,18 +248,18 @@ class Lake:
         if not keys or not sum(len(k) for k in keys):
             return MINHASH.schema.empty_table()
         wanted = pa.table({"key": pa.chunked_array([pa.array(k, pa.uint64()) for k in keys])})
-        connection = self.store.duckdb()
-        connection.register("wanted", wanted)
-        related = connection.sql(
-            f"""
-            with hits as (
-                select distinct doc_id
-                from (select doc_id, unnest(band_keys) as key from {self.scan(MINHASH)})
-                semi join wanted using (key)
-            )
-            select t.* from {self.scan(MINHASH)} as t semi join hits using (doc_id)
-            """
-        ).to_arrow_table()
+        with self.store.duckdb() as connection:
+            connection.register("wanted", wanted)
+            related = connection.sql(
+                f"""
+                with hits as (
+                    select distinct doc_id
+                    from (select doc_id, unnest(band_keys) as key from {self.scan(MINHASH)})
+                    semi join wanted using (key)
+                )
+                select t.* from {self.scan(MINHASH)} as t semi join hits using (doc_id)
+                """
+            ).to_arrow_table()
         return related.cast(MINHASH.schema) if related.num_rows else MINHASH.schema.empty_table()
 
     def look_up(
@@ -272,14 +272,14 @@ class Lake:
         """
         if not len(keys) or not self.store.has_files(self.table_path(spec), ".parquet"):
             return spec.schema.empty_table().select(columns)
-        connection = self.store.duckdb()
-        connection.register("wanted", pa.table({"key": pa.array(np.unique(keys), pa.uint64())}))
-        found = connection.sql(
-            f"""
-            select {", ".join(f'"{c}"' for c in columns)} from {self.scan(spec)} as t
-            semi join wanted on t."{column}" = wanted.key
-            """
-        ).to_arrow_table()
+        with self.store.duckdb() as connection:
+            connection.register("wanted", pa.table({"key": pa.array(np.unique(keys), pa.uint64())}))
+            found = connection.sql(
+                f"""
+                select {", ".join(f'"{c}"' for c in columns)} from {self.scan(spec)} as t
+                semi join wanted on t."{column}" = wanted.key
+                """
+            ).to_arrow_table()
         return found.cast(pa.schema([spec.schema.field(c) for c in columns]))
 
     def scan(self, spec: TableSpec) -> str:
