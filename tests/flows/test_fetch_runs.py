@@ -2,6 +2,7 @@
 index, a URL list and URLs become articles; every failure is a reject with its reason; the
 raw zone reproduces the articles; a re-run fetches nothing it has."""
 
+import json
 from pathlib import Path
 
 import duckdb
@@ -69,7 +70,9 @@ def test_feeds_sitemaps_and_lists_become_articles_rejects_and_a_raw_zone(
         str(lake),
         *FAST,
     ]
-    first = run_newsmill(prefect_env, *arguments)
+    # raw files roll at the shard size: small shards, so two workers extract the fetched
+    # pages side by side
+    first = run_newsmill(prefect_env, *arguments, "--workers", "2", "--shard-mb", "0.004")
     assert first.returncode == 0, first.stderr
 
     # every URL is an article or a reject, named by its URL
@@ -95,8 +98,10 @@ def test_feeds_sitemaps_and_lists_become_articles_rejects_and_a_raw_zone(
     # the crawl log: every page once, discovery documents and robots.txt too
     fetched = rows(lake, "select role, count(*) from {fetches} group by all order by 1")
     assert fetched == [("article", 9 + 1 + len(LISTED)), ("feed", 2), ("robots", 1), ("sitemap", 3)]
-    (counts,) = rows(lake, "select inputs_seen, articles, rejects from {runs}")
-    assert counts == (len(articles) + len(rejects), len(articles), len(rejects))
+    (counts,) = rows(lake, "select inputs_seen, articles, rejects, counts_json from {runs}")
+    assert counts[:3] == (len(articles) + len(rejects), len(articles), len(rejects))
+    assert json.loads(counts[3])["shards.planned"] > 2
+    assert len(list((lake / "raw").rglob("*.warc.gz"))) == json.loads(counts[3])["shards.planned"]
 
     # the raw zone alone reproduces the articles, into another lake
     replay_lake = tmp_path / "replay"
