@@ -181,3 +181,14 @@ def test_a_crawl_checkpoint_is_taken_over_only_when_its_files_are_whole(
 
 def test_rejects_table_names_the_stage_prefixes() -> None:
     assert "discover, fetch" in REJECTS.schema.field("stage").metadata[b"description"].decode()
+
+
+def test_the_raw_zone_works_on_object_storage(news_site: NewsSite, bucket: str) -> None:
+    lake = Lake(f"{bucket}/lake")
+    result = _crawl(news_site, lake, articles=(news_site.url("/news/1.html"),))
+    (raw,) = result.raw
+    assert raw.staged.startswith(f"{bucket}/lake/_staging/run-1/raw/")
+    assert raw.committed == f"{bucket}/lake/{raw.relative}"
+    (shard,) = plan_shards(fetched_pages(result), 8 << 20, 500)
+    (doc,) = read_shard(shard, ReadSettings()).docs
+    assert doc.url == news_site.url("/news/1.html") and doc.source.startswith(f"{raw.committed}@")
