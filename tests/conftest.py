@@ -22,7 +22,11 @@ NEWSMILL = Path(sys.executable).with_name("newsmill")
 def prefect_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Environment for `newsmill` subprocesses: offline Prefect, local temporary API."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_API_", "NEWSMILL_"))}
-    env.setdefault("PREFECT_HOME", str(tmp_path_factory.mktemp("prefect-home")))
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # parallel test workers must not share one Prefect database: one home each
+        env["PREFECT_HOME"] = str(tmp_path_factory.mktemp("prefect-home"))
+    else:
+        env.setdefault("PREFECT_HOME", str(tmp_path_factory.mktemp("prefect-home")))
     env.update(
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         DO_NOT_TRACK="1",
