@@ -92,6 +92,7 @@ class Hit:
 class NewsSite:
     """Routes: /news/<n>.html articles; /feed.rss (1-3), /atom.xml (4-5), /sitemap_index.xml
     → /sitemap-1.xml (6-7), /sitemap-2.xml (8-9); robots.txt disallows /private/; /slow,
+    /drip (a body trickling for seconds),
     /flaky (500 then 200), /limited (429 Retry-After: 1 then 200), /loop-a ⇄ /loop-b,
     /huge (50 MB of HTML), /binary.html (PNG bytes said to be HTML), /image.png, /etag.html
     (304 to If-None-Match), /gone (404)."""
@@ -189,6 +190,16 @@ class NewsSite:
         elif path == "/slow":
             time.sleep(3)
             send(200, article_html(50))
+        elif path == "/drip":  # each read is quick, the whole body is not
+            body = article_html(54)
+            handler.send_response(200)
+            handler.send_header("Content-Type", "text/html")
+            handler.send_header("Content-Length", str(len(body)))
+            handler.end_headers()
+            for start in range(0, len(body), 100):
+                handler.wfile.write(body[start : start + 100])
+                handler.wfile.flush()
+                time.sleep(0.1)
         elif path == "/flaky":
             if count == 1:
                 send(500, b"internal error", "text/plain")

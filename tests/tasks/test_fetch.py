@@ -78,6 +78,21 @@ def test_the_body_is_cut_at_the_limit_and_marked(news_site: NewsSite) -> None:
     assert "1,048,576-byte limit" in result.detail
 
 
+def test_a_body_that_trickles_past_the_total_timeout_is_cut(news_site: NewsSite) -> None:
+    settings = replace(FAST, total_timeout_s=0.5, read_timeout_s=2, fetch_retries=0)
+    result = fetch(news_site, "/drip", settings=settings)["/drip"]
+    assert result.reason == Reason.FETCH_TIMEOUT and "total_timeout_s" in result.detail
+
+
+def test_robots_rules_are_matched_against_the_configured_user_agent(news_site: NewsSite) -> None:
+    news_site.robots = "User-agent: NightlyBot\nDisallow: /\n\nUser-agent: *\nDisallow:\n"
+    named = replace(FAST, user_agent="NightlyBot/2.0 (+mailto:desk@example.org)")
+    assert fetch(news_site, "/news/1.html")["/news/1.html"].outcome == "fetched"
+    result = fetch(news_site, "/news/2.html", settings=named)["/news/2.html"]
+    assert result.reason == Reason.FETCH_ROBOTS_DISALLOWED
+    assert news_site.requested("/robots.txt")[-1].headers["User-Agent"] == named.user_agent
+
+
 def test_a_redirect_loop_shows_its_chain(news_site: NewsSite) -> None:
     detail = fetch(news_site, "/loop-a")["/loop-a"].detail
     assert "redirect loop" in detail and "/loop-a -> " in detail and detail.endswith("/loop-a")
