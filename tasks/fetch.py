@@ -316,6 +316,7 @@ class Fetcher:
         self._robots_loading: dict[str, threading.Lock] = {}
         self._robots_exchanges: queue.SimpleQueue[FetchResult] = queue.SimpleQueue()
         self.counts: Counter[str] = Counter()
+        self._counts_lock = threading.Lock()  # fetch threads count at once
         self._scheduler = HostScheduler(settings.host_concurrency, settings.host_delay_s)
 
     def close(self) -> None:
@@ -369,6 +370,10 @@ class Fetcher:
         while not self._robots_exchanges.empty():
             yield self._robots_exchanges.get()
 
+    def _count(self, name: str) -> None:
+        with self._counts_lock:
+            self.counts[name] += 1
+
     def _known_delays(self) -> dict[str, float]:
         return {
             host_of(origin): delay
@@ -392,7 +397,7 @@ class Fetcher:
                 now = time.monotonic()
                 pause = now + error.retry_after if error.retry_after else 0.0
                 scheduler.done(job, retry_at=now + wait, pause_until=pause)
-                self.counts["fetch.retries"] += 1
+                self._count("fetch.retries")
                 return None
             outcome: Outcome = "failed" if error.transient else "rejected"
             result = FetchResult(
@@ -561,7 +566,7 @@ class Fetcher:
                 f"{type(error).__name__}: {error or 'connection failed'}: {url}",
                 transient=True,
             ) from None
-        self.counts["fetch.requests"] += 1
+        self._count("fetch.requests")
         sent = tuple((k, v) for k, v in message.headers.items() if k.lower() != "host")
         return Exchange(
             url=url,
