@@ -12,6 +12,8 @@ Two finders, one canonicalisation:
 """
 
 import functools
+import importlib
+import pkgutil
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -409,7 +411,9 @@ LOC_ALIASES = {
 REPORTING = re.compile(
     r"^\s*,?\s*(?:said|says|told|added|asked|stated|wrote|argued|claimed|warned|explained)\b"
 )
+APPOSITION = re.compile(r"^\s*,\s*(?:a|an|the|its|his|her)\s+((?:[\w'’-]+\s+){0,4}[\w'’-]+)")
 MAX_ENTITIES = 5_000  # per article: past this, the text is not prose
+MAYBE_PERSON = "PERSON?"  # capitalised words with no sign of being a person yet
 
 
 @dataclass(frozen=True, slots=True)
@@ -420,6 +424,26 @@ class Entity:
     start: int
     end: int
     role: str = ""  # the title words before a person's name, lower case
+
+
+@functools.cache
+def given_names() -> frozenset[str]:
+    """Given names, ASCII spellings, of every locale of faker's person provider (MIT; drawn
+    from national name-frequency lists): "Charles Bolden" is a person, "Sea Org" is not."""
+    import faker.providers.person as providers  # ~80 locale modules: only when rules run
+
+    names: set[str] = set()
+    for module in pkgutil.iter_modules(providers.__path__):
+        provider = getattr(
+            importlib.import_module(f"{providers.__name__}.{module.name}"), "Provider", None
+        )
+        for attribute in ("first_names", "first_names_male", "first_names_female"):
+            listed = vars(provider).get(attribute) if provider else None
+            if isinstance(listed, (dict, list, tuple)):
+                names.update(
+                    n for n in listed if isinstance(n, str) and n.isascii() and n.istitle()
+                )
+    return frozenset(names) - {n.title() for n in places()}
 
 
 @functools.cache
@@ -516,9 +540,19 @@ def _rule_mentions(text: str) -> list[Entity]:
 def _canonicalised(mentions: list[Entity]) -> list[Entity]:
     # distinct names are few even when mentions are many: resolve each name once
     person_names = {m.text for m in mentions if m.label == PERSON}
-    person_words = {w for name in person_names if " " in name for w in name.split()}
+    # a full name with no sign of a person yet is one when the article names its last word
+    # as a person ("Medvedev said"); else it is not taken
+    single_names = {name for name in person_names if " " not in name}
+    confirmed = {
+        m.text for m in mentions if m.label == MAYBE_PERSON and m.text.split()[-1] in single_names
+    }
+    person_words = {w for name in person_names | confirmed if " " in name for w in name.split()}
     resolved = [
-        replace(m, label=PERSON) if not m.label and m.text in person_words else m for m in mentions
+        replace(m, label=PERSON)
+        if m.text in confirmed or (not m.label and m.text in person_words)
+        else m
+        for m in mentions
+        if m.label != MAYBE_PERSON or m.text in confirmed
     ]
     names = {(m.label, m.text): m.canonical for m in resolved if m.label}
     canonical = {key: _canonical(key, value, names) for key, value in names.items()}
@@ -592,11 +626,18 @@ def _label(tokens: list[str], lower: str, text: str, end: int) -> str | None:
         return None
     if len(tokens) > 1 and " ".join(words[1:]) in places() and words[0] in DEMONYMS:
         return LOC  # "South Korea" spelled with its direction
+    if REPORTING.match(text[end : end + 20]) or _role_after(text, end):
+        return PERSON
     if 2 <= len(tokens) <= 4 and all(t[:1].isupper() for t in tokens):
-        return PERSON
-    if REPORTING.match(text[end : end + 20]):
-        return PERSON
+        first = next((t for t in tokens if len(t.rstrip(".")) > 1), tokens[0])
+        return PERSON if first in given_names() else MAYBE_PERSON
     return ""  # a single capitalised word: a person only if the article names them in full
+
+
+def _role_after(text: str, end: int) -> bool:
+    """An apposition naming a role follows: "Dmitry Peskov, a spokesman for the Kremlin"."""
+    match = APPOSITION.match(text[end : end + 60])
+    return match is not None and any(w.lower() in TITLES for w in match.group(1).split())
 
 
 def _acronym(token: str) -> bool:

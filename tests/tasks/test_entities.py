@@ -135,3 +135,19 @@ def test_an_unusable_finder_is_a_clear_error() -> None:
         check_finder("stanza")
     with pytest.raises(NerError, match="cannot load the spaCy pipeline"):
         check_finder("spacy:/no/such/pipeline")
+
+
+@pytest.mark.parametrize(
+    ("text", "persons"),
+    [
+        ("Charles Bolden visited the centre.", {"Charles Bolden"}),  # a given name
+        ("Internet Explorer crashed again on Monday.", set()),  # no sign of a person
+        ("The Sea Org runs the base.", set()),
+        ("Oleksandr Usyk won the fight. Usyk said he was tired.", {"Oleksandr Usyk", "Usyk"}),
+        ("Hamid Karzai, the former president, arrived.", {"Hamid Karzai"}),  # apposition
+    ],
+)
+def test_a_run_of_capitalised_words_is_a_person_only_with_a_sign_of_one(
+    text: str, persons: set[str]
+) -> None:
+    assert {e.text for e in find_entities(text) if e.label == "PERSON"} == persons
