@@ -519,7 +519,7 @@ class Fetcher:
         return addresses[0], parts.netloc.rsplit("@", 1)[-1], host
 
     def _exchange(self, url: str, request: FetchRequest, role: Role) -> Exchange:
-        settings = self.settings
+        """One GET, to the checked address, paced for its host."""
         address, host_header, host = self._target(url)
         self._scheduler.pace(host.lower())
         parts = urlsplit(url)
@@ -533,39 +533,15 @@ class Fetcher:
             headers["If-Modified-Since"] = request.last_modified
         extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
         message = self._client.build_request("GET", pinned, headers=headers, extensions=extensions)
-        deadline = time.monotonic() + settings.total_timeout_s
         fetched_at = datetime.now(UTC)
-        limit = settings.max_body_bytes
         try:
             response = self._client.send(message, stream=True)
             try:
-                body, truncated = bytearray(), False
-                for chunk in response.iter_bytes():
-                    body += chunk
-                    if len(body) > limit:
-                        del body[limit:]
-                        truncated = True
-                        break
-                    if time.monotonic() > deadline:
-                        raise FetchError(
-                            Reason.FETCH_TIMEOUT,
-                            f"the response took over {settings.total_timeout_s:g} s (total_timeout_s): {url}",
-                            transient=True,
-                        )
+                body, truncated = self._read_body(response, url)
             finally:
                 response.close()
-        except httpx.TimeoutException as error:
-            raise FetchError(
-                Reason.FETCH_TIMEOUT,
-                f"{type(error).__name__} after the timeout: {url}",
-                transient=True,
-            ) from None
         except httpx.HTTPError as error:
-            raise FetchError(
-                Reason.FETCH_CONNECTION_ERROR,
-                f"{type(error).__name__}: {error or 'connection failed'}: {url}",
-                transient=True,
-            ) from None
+            raise self._transport_error(error, url) from None
         self._count("fetch.requests")
         sent = tuple((k, v) for k, v in message.headers.items() if k.lower() != "host")
         return Exchange(
@@ -575,11 +551,41 @@ class Fetcher:
             status=response.status_code,
             reason_phrase=response.reason_phrase,
             headers=tuple(response.headers.multi_items()),
-            body=bytes(body),
+            body=body,
             truncated=truncated,
             fetched_at=fetched_at,
             role=role,
         )
+
+    def _read_body(self, response: httpx.Response, url: str) -> tuple[bytes, bool]:
+        """(body, cut off at max_body_mb); over total_timeout_s it is a timeout."""
+        settings = self.settings
+        deadline = time.monotonic() + settings.total_timeout_s
+        body = bytearray()
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) > settings.max_body_bytes:
+                return bytes(body[: settings.max_body_bytes]), True
+            if time.monotonic() > deadline:
+                raise FetchError(
+                    Reason.FETCH_TIMEOUT,
+                    f"the response took over {settings.total_timeout_s:g} s (total_timeout_s): {url}",
+                    transient=True,
+                )
+        return bytes(body), False
+
+    def _transport_error(self, error: httpx.HTTPError, url: str) -> FetchError:
+        settings = self.settings
+        if isinstance(error, httpx.ConnectTimeout):
+            why = f"connecting took over {settings.connect_timeout_s:g} s (connect_timeout_s)"
+        elif isinstance(error, httpx.ReadTimeout):
+            why = f"no data for {settings.read_timeout_s:g} s (read_timeout_s)"
+        elif isinstance(error, httpx.TimeoutException):
+            why = f"{type(error).__name__} (total_timeout_s {settings.total_timeout_s:g} s)"
+        else:
+            why = f"{type(error).__name__}: {error or 'connection failed'}"
+            return FetchError(Reason.FETCH_CONNECTION_ERROR, f"{why}: {url}", transient=True)
+        return FetchError(Reason.FETCH_TIMEOUT, f"{why}: {url}", transient=True)
 
     # robots.txt
 

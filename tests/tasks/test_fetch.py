@@ -69,6 +69,8 @@ def test_each_failure_is_a_result_with_its_reason(
     assert [e.status for e in result.exchanges] == statuses
     transient = reason == Reason.FETCH_TIMEOUT
     assert result.outcome == ("failed" if transient else "rejected")
+    if transient:
+        assert "no data for 0.5 s (read_timeout_s)" in result.detail
 
 
 def test_the_body_is_cut_at_the_limit_and_marked(news_site: NewsSite) -> None:
