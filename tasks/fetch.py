@@ -386,7 +386,6 @@ class Fetcher:
         settings = self.settings
         job.attempts += 1
         try:
-            self._target(job.request.url)  # a URL refused outright is not worth a robots.txt
             self._check_robots(job, scheduler)
             self._fetch_hops(job)
             result = self._judge(job)
@@ -521,7 +520,7 @@ class Fetcher:
     def _exchange(self, url: str, request: FetchRequest, role: Role) -> Exchange:
         """One GET, to the checked address, paced for its host."""
         address, host_header, host = self._target(url)
-        self._scheduler.pace(host.lower())
+        self._scheduler.pace(host)
         parts = urlsplit(url)
         literal = f"[{address}]" if ":" in address else address
         netloc = literal + (f":{parts.port}" if parts.port else "")
@@ -599,6 +598,7 @@ class Fetcher:
         with loading:  # one robots.txt request per origin, whoever asks first
             robots = self._robots.get(origin)
             if robots is None:
+                self._target(job.request.url)  # a URL refused outright needs no robots.txt
                 robots = self._robots[origin] = self._load_robots(origin)
                 delay = self._crawl_delay(robots.rules) if robots.rules is not None else None
                 if delay is not None:

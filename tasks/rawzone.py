@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import BinaryIO
 
+from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
@@ -66,7 +67,7 @@ class RawZoneWriter:
         self._handle = self._writer.open_staged(self._relative)
         self._warc = WARCWriter(self._handle, gzip=True)
 
-    def _response_record(self, exchange: Exchange):  # type: ignore[no-untyped-def]
+    def _response_record(self, exchange: Exchange) -> ArcWarcRecord:
         assert self._warc is not None
         headers = [(k, v) for k, v in exchange.headers if k.lower() not in _DROPPED_HEADERS]
         headers.append(("Content-Length", str(len(exchange.body))))
@@ -88,7 +89,7 @@ class RawZoneWriter:
             warc_headers_dict=warc_headers,
         )
 
-    def _request_record(self, exchange: Exchange, response):  # type: ignore[no-untyped-def]
+    def _request_record(self, exchange: Exchange, response: ArcWarcRecord) -> ArcWarcRecord:
         assert self._warc is not None
         target = exchange.url.split("://", 1)[-1]
         path = "/" + target.split("/", 1)[1] if "/" in target else "/"
