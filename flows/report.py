@@ -28,7 +28,8 @@ def render_summary(summary: RunSummary, settings: Settings, seconds: float) -> s
     lines = [
         f"newsmill run {summary.run_id} {summary.status} in {seconds:.1f} s",
         f"  inputs seen        {c['inputs.seen']}  (already ingested, skipped: {c['read.already_ingested']})",
-        f"  articles written   {c['written.articles']}  (paragraphs: {c['written.paragraphs']})",
+        f"  articles written   {c['written.articles']}  (paragraphs: {c['written.paragraphs']}, "
+        f"entity mentions: {c['written.entities']}, quotes: {c['written.quotes']})",
         f"  duplicates         {_line(duplicates)}",
         f"  rejects            {c['written.rejects']}  ({_line(rejects)})",
         f"  tables             {lake}/{{{','.join(TABLES)}}}",

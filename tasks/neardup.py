@@ -192,10 +192,19 @@ class SignedArticle:
     n_paragraph_duplicates: int
     n_boilerplate_paragraphs: int
     n_paragraphs: int
+    n_entities: int = 0
+    n_quotes: int = 0
 
 
 def _utc(seconds: float) -> datetime | None:
     return None if np.isnan(seconds) else datetime.fromtimestamp(seconds, UTC)
+
+
+def _signed(doc_id: str, published: float, numbers: np.ndarray) -> SignedArticle:
+    words, paragraphs, repeats, boilerplate, entities, quotes = numbers.tolist()
+    return SignedArticle(
+        doc_id, _utc(published), words, repeats, boilerplate, paragraphs, entities, quotes
+    )
 
 
 @dataclass(slots=True)
@@ -206,7 +215,7 @@ class ArticleChunk:
 
     doc_ids: list[str]
     content_hashes: list[str]
-    numbers: np.ndarray  # (n, 4) int32: words, paragraphs, repeats, boilerplate
+    numbers: np.ndarray  # (n, 6) int32: words, paragraphs, repeats, boilerplate, entities, quotes
     published: np.ndarray  # epoch seconds, NaN when undated
     signatures: np.ndarray | None
 
@@ -223,9 +232,7 @@ class ArticleChunk:
         )
 
     def article(self, i: int) -> SignedArticle:
-        words, paragraphs, repeats, boilerplate = self.numbers[i].tolist()
-        published = _utc(float(self.published[i]))
-        return SignedArticle(self.doc_ids[i], published, words, repeats, boilerplate, paragraphs)
+        return _signed(self.doc_ids[i], float(self.published[i]), self.numbers[i])
 
 
 def article_chunk(docs: Sequence[Document], settings: NearDupSettings) -> ArticleChunk:
@@ -235,6 +242,8 @@ def article_chunk(docs: Sequence[Document], settings: NearDupSettings) -> Articl
             len(d.paragraphs),
             len(d.dropped_paragraphs),
             len(d.boilerplate_paragraphs),
+            len(d.entities),
+            len(d.quotes),
         ]
         for d in docs
     ]
@@ -242,7 +251,7 @@ def article_chunk(docs: Sequence[Document], settings: NearDupSettings) -> Articl
     return ArticleChunk(
         [d.doc_id for d in docs],
         [d.content_hash or "" for d in docs],
-        np.array(numbers, dtype=np.int32).reshape(len(docs), 4),
+        np.array(numbers, dtype=np.int32).reshape(len(docs), 6),
         np.array(published, dtype=np.float64),
         compute_signatures([d.text for d in docs], settings) if settings.near_dedup else None,
     )
@@ -257,7 +266,7 @@ class RunSignatures:
         self.settings = settings
         self.doc_ids: list[str] = []
         self.chunks: list[np.ndarray] = []  # (rows, num_perm) signatures per added batch
-        self._numbers: list[np.ndarray] = []  # words, paragraphs, repeats, boilerplate
+        self._numbers: list[np.ndarray] = []  # ArticleChunk.numbers
         self._published: list[np.ndarray] = []  # epoch seconds, NaN when undated
         self._starts = np.zeros(1, dtype=np.int64)
 
@@ -291,15 +300,8 @@ class RunSignatures:
     def article(self, row: int) -> SignedArticle:
         chunk = int(self._locate(np.array([row]))[0])
         offset = row - int(self._starts[chunk])
-        words, paragraphs, repeats, boilerplate = self._numbers[chunk][offset].tolist()
-        return SignedArticle(
-            self.doc_ids[row],
-            _utc(float(self._published[chunk][offset])),
-            words,
-            repeats,
-            boilerplate,
-            paragraphs,
-        )
+        published = float(self._published[chunk][offset])
+        return _signed(self.doc_ids[row], published, self._numbers[chunk][offset])
 
     def member(self, row: int) -> "Member":
         article = self.article(row)

@@ -58,6 +58,8 @@ class RunSummary:
         self.counts["written.articles"] -= len(articles)
         for article in articles:
             self.counts["written.paragraphs"] -= article.n_paragraphs
+            self.counts["written.entities"] -= article.n_entities
+            self.counts["written.quotes"] -= article.n_quotes
             self.counts["duplicates.paragraph.exact"] -= article.n_paragraph_duplicates
             if article.n_boilerplate_paragraphs:
                 self.counts["duplicates.paragraph.boilerplate"] -= article.n_boilerplate_paragraphs
@@ -117,4 +119,6 @@ def shard_counts(batch: ShardBatch) -> Counter[str]:
         if doc.boilerplate_paragraphs:
             counts["duplicates.paragraph.boilerplate"] += len(doc.boilerplate_paragraphs)
         counts["written.paragraphs"] += len(doc.paragraphs)
+        counts["written.entities"] += len(doc.entities)
+        counts["written.quotes"] += len(doc.quotes)
     return counts

@@ -1,6 +1,7 @@
 """End to end: `newsmill run data/samples` as a user runs it, the lake read back with DuckDB."""
 
 import gzip
+import json
 import re
 import shutil
 from pathlib import Path
@@ -123,6 +124,11 @@ def test_runs_row_accounts_for_every_input(sample_run) -> None:
         0,
     )
     assert dup_paras == 7  # the seed's repeated paragraphs
+    # the near copy's entities and quotes were staged, then dropped with it: not counted
+    [(counts,)] = lake_sql(lake, "select counts_json from runs")
+    written = json.loads(counts)
+    assert written["written.entities"] == lake_sql(lake, "select count(*) from entities")[0][0] > 0
+    assert written["written.quotes"] == lake_sql(lake, "select count(*) from quotes")[0][0] > 0
 
 
 def test_seed_keeps_eight_paragraphs_and_records_seven_duplicates(sample_run) -> None:
@@ -244,6 +250,7 @@ def test_summary_names_counts_and_a_duckdb_one_liner_that_works(sample_run) -> N
     out = result.stdout
     assert "inputs seen        25" in out
     assert "articles written   12" in out
+    assert re.search(r"entity mentions: [1-9]\d*, quotes: [1-9]", out)
     assert "document/exact: 2" in out and "document/near: 1" in out and "paragraph/exact: 7" in out
     assert "read_too_large: 1" in out and "extract_no_article: 1" in out
     [sql] = re.findall(r'duckdb -c "(.+)"', out)
