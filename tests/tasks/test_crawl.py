@@ -192,3 +192,20 @@ def test_the_raw_zone_works_on_object_storage(news_site: NewsSite, bucket: str) 
     (shard,) = plan_shards(fetched_pages(result), 8 << 20, 500)
     (doc,) = read_shard(shard, ReadSettings()).docs
     assert doc.url == news_site.url("/news/1.html") and doc.source.startswith(f"{raw.committed}@")
+
+
+def test_max_urls_leaves_the_rest_for_the_next_run(news_site: NewsSite, tmp_path: Path) -> None:
+    lake = Lake(tmp_path / "lake")
+    index = (news_site.url("/sitemap_index.xml"),)
+    capped = replace(FAST, max_urls=3)
+    first = crawl(WebSources(sitemaps=index), lake, run_context("run-1"), capped, 8 << 20)
+    assert first.counts["fetch.article.fetched"] == 3 and first.counts["fetch.deferred"] == 1
+    rows = _staged_rows(lake, "run-1", first, "fetches")
+    commit_tables(
+        lake, run_context("run-1"), [(FETCHES, pa.Table.from_pylist(rows, FETCHES.schema))]
+    )
+
+    second = crawl(WebSources(sitemaps=index), lake, run_context("run-2"), capped, 8 << 20)
+    assert second.counts["fetch.known"] == 3 and second.counts["fetch.article.fetched"] == 1
+    pages = [h.path for h in news_site.hits if h.path.startswith("/news/")]
+    assert sorted(pages) == [f"/news/{n}.html" for n in range(6, 10)]  # each page once
