@@ -3,11 +3,13 @@ index, a URL list and URLs become articles; every failure is a reject with its r
 raw zone reproduces the articles; a re-run fetches nothing it has."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
 
-from tests.conftest import run_newsmill
+from tests.conftest import ROOT, run_newsmill
 from tests.websites import NewsSite
 
 FAST = [
@@ -38,6 +40,25 @@ LISTED = {
     "/image.png": "fetch_not_html",
     "/gone": "fetch_http_error",
 }
+
+
+# `newsmill` with the shard stage wrapped: the process group is killed (SIGKILL) as the first
+# shard of fetched pages starts, i.e. after the crawl was staged and checkpointed
+KILLED_AFTER_FETCHING = """
+import os, signal, sys
+import tasks.shard
+from flows.cli import main
+
+real_process_shard = tasks.shard.process_shard
+
+def process_shard(shard, *args, **kwargs):
+    if any(".warc.gz" in part.file.path for part in shard.parts):
+        os.killpg(os.getpgid(0), signal.SIGKILL)
+    return real_process_shard(shard, *args, **kwargs)
+
+tasks.shard.process_shard = process_shard
+sys.exit(main(sys.argv[1:]))
+"""
 
 
 def rows(lake: Path, sql: str) -> list[tuple]:
@@ -159,3 +180,34 @@ def test_run_help_explains_the_web_sources_and_manners(prefect_env) -> None:
     ):
         assert flag in result.stdout, flag
     assert "raw zone" in result.stdout
+
+
+def test_a_run_killed_after_fetching_resumes_without_fetching_again(
+    prefect_env, news_site: NewsSite, tmp_path: Path
+) -> None:
+    lake = tmp_path / "lake"
+    arguments = ["run", "--feed", news_site.url("/feed.rss"), "--lake", str(lake), *FAST]
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_AFTER_FETCHING, *arguments],
+        env=prefect_env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        start_new_session=True,
+    )
+    assert killed.returncode == -9, killed.stderr
+    assert list((lake / "_staging").rglob("_CRAWL.pickle"))
+    assert not (lake / "articles").exists() and not (lake / "raw").exists()
+    requests_so_far = len(news_site.hits)
+
+    resumed = run_newsmill(prefect_env, *arguments)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resumed run" in resumed.stdout
+    assert len(news_site.hits) == requests_so_far  # the staged crawl is reused as it is
+    urls = {url.removeprefix(news_site.base) for (url,) in rows(lake, "select url from {articles}")}
+    assert urls == {"/news/1.html", "/news/2.html", "/news/3.html"}
+    (counts,) = rows(lake, "select counts_json from {runs}")[0]
+    assert json.loads(counts)["fetch.article.fetched"] == 3
+    assert len(list((lake / "raw").rglob("*.warc.gz"))) == 1
+    assert not (lake / "_staging").exists() or not any((lake / "_staging").iterdir())
