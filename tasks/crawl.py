@@ -26,8 +26,9 @@ from tasks.discover import WebSources
 from tasks.fetch import Fetcher, FetchRequest, FetchResult, FetchSettings, Resolver, resolve
 from tasks.lake import Lake
 from tasks.rawzone import RawFile, RawZoneWriter
-from tasks.records import Reject, hash_text
+from tasks.records import Reject, hash_bytes, hash_text
 from tasks.rows import RunContext
+from tasks.runs import reject_counts
 from tasks.sources import SourceFile
 
 MAX_SITEMAP_DEPTH = 3  # index → sitemap → sitemap is as deep as real sites go
@@ -76,9 +77,8 @@ class _Recorder:
         `drop_known`, as an earlier run may have rejected the same line or feed already."""
         if reject.stage == "discover":
             self.discover_rejects.append(reject)
-            return
-        self.rejects.append(reject)
-        self._count(reject)
+        else:
+            self.rejects.append(reject)
 
     def drop_known(self, lake: Lake) -> None:
         """Keep the discover rejects no earlier run recorded: re-running adds nothing."""
@@ -89,13 +89,7 @@ class _Recorder:
                 self.counts["read.already_ingested"] += 1
             else:
                 self.rejects.append(reject)
-                self._count(reject)
         self.discover_rejects.clear()
-
-    def _count(self, reject: Reject) -> None:
-        self.counts["inputs.seen"] += 1
-        self.counts["written.rejects"] += 1
-        self.counts[f"rejects.{reject.reason.value}"] += 1
 
 
 def crawl(
@@ -123,6 +117,7 @@ def crawl(
                 log(_progress(recorder.counts, len(requests), last - clock))
         recorder.counts.update(fetcher.counts)
     recorder.drop_known(lake)
+    recorder.counts.update(reject_counts(recorder.rejects))
     raw_files = recorder.raw.close()
     writer.write(FETCHES, recorder.fetch_rows)
     writer.write(REJECTS, [rows.reject_row(r, ctx) for r in recorder.rejects])
@@ -188,13 +183,9 @@ def _discovered(
                 sitemaps, links = discover.sitemap_links(response.body, response.url)
             if not links and not sitemaps:
                 what = "feed (RSS, Atom or JSON)" if request.role == "feed" else "sitemap"
-                recorder.reject(
-                    Reject(
-                        request.url,
-                        Reason.DISCOVER_NO_LINKS,
-                        f"no links found: not a {what}, or an empty one",
-                    )
-                )
+                detail = f"no links found: not a {what}, or an empty one"
+                body_hash = hash_bytes(response.body)  # an unchanged empty feed: once
+                recorder.reject(Reject(request.url, Reason.DISCOVER_NO_LINKS, detail, body_hash))
             log(f"{request.role} {request.url}: {len(links)} links, {len(sitemaps)} sitemaps")
             found += [_Candidate(link, request.url) for link in links]
             for child in sitemaps:

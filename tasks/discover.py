@@ -26,10 +26,10 @@ from trafilatura.feeds import FeedParameters, find_links
 from trafilatura.sitemaps import DETECT_SITEMAP_LINK, SitemapObject
 
 from tasks.decode import decode_bytes
+from tasks.read import GZIP_MAGIC
 from tasks.sources import open_input
 
 FEED_PREFIX, SITEMAP_PREFIX, URL_LIST_PREFIX = "feed:", "sitemap:", "urls:"
-GZIP_MAGIC = b"\x1f\x8b"
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,13 +3,14 @@
 import json
 import secrets
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
 from tasks import __version__
 from tasks.neardup import NearDuplicate, SignedArticle
-from tasks.records import ShardBatch
+from tasks.records import Reject, ShardBatch
 
 
 @dataclass
@@ -102,6 +103,17 @@ class RunSummary:
 
 def new_run_id(now: datetime) -> str:
     return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def reject_counts(rejects: Iterable[Reject]) -> Counter[str]:
+    """Counts of rejects that are inputs in their own right (a failed shard's files, URLs
+    that could not be fetched), as `RunSummary.record_shard` adds them."""
+    counts: Counter[str] = Counter()
+    for reject in rejects:
+        counts["inputs.seen"] += 1
+        counts["written.rejects"] += 1
+        counts[f"rejects.{reject.reason.value}"] += 1
+    return counts
 
 
 def shard_counts(batch: ShardBatch) -> Counter[str]:

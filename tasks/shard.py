@@ -28,7 +28,7 @@ from tasks.neardup import ArticleChunk, NearDupSettings, article_chunk
 from tasks.read import ReadSettings
 from tasks.records import Reject, ShardBatch, run_stage
 from tasks.rows import RunContext
-from tasks.runs import shard_counts
+from tasks.runs import reject_counts, shard_counts
 from tasks.sources import FilePart, Shard
 
 
@@ -125,8 +125,7 @@ def failed_shard(
     ]
     writer = Lake(lake_root).start_run(ctx.run_id, part=f"{shard.index:06d}")
     writer.write(REJECTS, [rows.reject_row(r, ctx) for r in rejects])
-    n = len(rejects)
-    counts = Counter({"inputs.seen": n, "written.rejects": n, f"rejects.{Reason.SHARD_FAILED}": n})
+    counts = reject_counts(rejects)
     counts["shards.failed"] += 1
     return ShardResult(shard.index, writer.close(), counts, article_chunk([], settings.near), {})
 

@@ -16,11 +16,11 @@ from tasks.crawl import CrawlResult, crawl, fetched_pages
 from tasks.discover import WebSources
 from tasks.lake import Lake
 from tasks.read import ReadSettings, read_shard
-from tasks.records import Document
+from tasks.records import Document, hash_bytes
 from tasks.sources import plan_shards
 from tests.tasks.lake_runs import STARTED, commit_tables, run_context
 from tests.tasks.test_fetch import FAST
-from tests.websites import NewsSite
+from tests.websites import NewsSite, article_html
 
 
 def _crawl(
@@ -121,6 +121,12 @@ def test_bad_lines_and_failures_become_rejects_named_by_their_url(
         ("/news/5.html", "discover", Reason.DISCOVER_NO_LINKS.value),  # a page, not a feed
     }
     assert result.counts["written.rejects"] == result.counts["inputs.seen"] == 3
+    (not_a_feed,) = [
+        r
+        for r in _staged_rows(lake, "run-1", result, "rejects")
+        if r["stage"] == "discover" and r["line_number"] is None
+    ]
+    assert not_a_feed["input_hash"] == hash_bytes(article_html(5))  # a changed page: again
 
 
 def test_urls_the_lake_has_are_skipped_or_asked_for_conditionally(
