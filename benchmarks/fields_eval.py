@@ -1,11 +1,13 @@
 """Field extraction against gold data nobody here wrote: entities on GUM's Wikinews
 documents, quotes and speakers on PolNeAR.
 
-Entities (GUM, CC BY, all 43 news and interview documents, read in place): the gold is
-derived as its README suggests. A mention is *named* when its last word (a possessive `'s`
-aside, which is also cut from the span) is a proper noun (UPOS `PROPN`, from the CoNLL-U
-files), or when it carries a Wikipedia identity and has a capitalised word other than a
-pronoun or a determiner; `person` → PERSON, `organization` → ORG, `place` → LOC; nested named
+Entities (GUM, CC BY, all 43 news and interview documents, read in place): newsmill reads
+each document as written (words spaced as the CoNLL-U `SpaceAfter=No` says, paragraphs from
+`# newpar`), not as space-separated tokens. The gold is derived as GUM's README suggests: a
+mention is *named* when its head word (the one word of the span whose UD head lies outside
+it) is a proper noun (UPOS `PROPN`), or when a proper noun in apposition to that head ends the
+span ("English captain Harry Kane", where UD makes "captain" the head); a possessive `'s` is
+cut from the span; `person` → PERSON, `organization` → ORG, `place` → LOC; nested named
 mentions keep the outermost. A newsmill
 entity matches a gold mention with the same label that it overlaps and ends with (GUM spans
 take in titles and determiners, "NASA Administrator Charles Bolden", which newsmill leaves
@@ -29,7 +31,7 @@ order) is the gold, for the two articles every annotator did.
 import argparse
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from common import ROOT
@@ -140,38 +142,70 @@ def evaluate_quotes(folder: Path) -> dict[str, float]:
 
 
 GUM_LABELS = {"person": "PERSON", "organization": "ORG", "place": "LOC"}
-NOT_NAMING = {
-    "The",
-    "A",
-    "An",
-    "He",
-    "She",
-    "It",
-    "They",
-    "I",
-    "We",
-    "You",
-    "His",
-    "Her",
-    "Its",
-    "This",
-    "That",
-}
 MENTION = re.compile(r"^([a-z]+)(?:\[(\d+)\])?$")
 
 
-def _upos(conllu: Path) -> list[str]:
-    """Each token's UPOS, in document order (the TSV has the same tokens)."""
-    return [
-        line.split("\t")[3]
-        for line in conllu.read_text(encoding="utf-8").splitlines()
-        if line and not line.startswith("#") and line.split("\t")[0].isdigit()
-    ]
+@dataclass(frozen=True)
+class Word:
+    upos: str
+    head: int  # the index of its syntactic head in the document, -1 for a sentence's root
+    relation: str  # to its head (UD deprel)
+    space_after: str  # what follows the word in the text as written
+
+
+def _words(conllu: Path) -> list[Word]:
+    """Each word's UPOS and what follows it, in document order (the TSV has the same tokens).
+
+    Paragraphs (`# newpar`) are separated by a blank line, words by a space unless the
+    word or its multiword token says `SpaceAfter=No`.
+    """
+    words: list[Word] = []
+    inside: tuple[int, int, bool] = (0, 0, False)  # a multiword token: first, last, glued after
+    sentence = 0  # the index of the sentence's first word
+    for line in conllu.read_text(encoding="utf-8").splitlines():
+        if line.startswith("# newpar") and not line.startswith("# newpar_") and words:
+            words[-1] = replace(words[-1], space_after="\n\n")
+        if not line:
+            inside, sentence = (0, 0, False), len(words)
+        if not line or line.startswith("#"):
+            continue
+        columns = line.split("\t")
+        if "-" in columns[0]:
+            first, last = (int(n) for n in columns[0].split("-"))
+            inside = (first, last, "SpaceAfter=No" in columns[9].split("|"))
+            continue
+        if not columns[0].isdigit():
+            continue
+        number = int(columns[0])
+        if inside[0] <= number < inside[1]:
+            glued = True
+        elif number == inside[1]:
+            glued = inside[2]
+        else:
+            glued = "SpaceAfter=No" in columns[9].split("|")
+        head = sentence + int(columns[6]) - 1 if columns[6] != "0" else -1
+        words.append(Word(columns[3], head, columns[7], "" if glued else " "))
+    return words
+
+
+def _as_written(
+    tokens: list[tuple[int, int, str]], words: list[Word]
+) -> tuple[str, dict[int, int]]:
+    """The document as written, and where each TSV token offset lands in it."""
+    parts: list[str] = []
+    moved: dict[int, int] = {}
+    at = 0
+    for (start, end, token), word in zip(tokens, words, strict=True):
+        moved[start], moved[end] = at, at + len(token)
+        parts += [token, word.space_after]
+        at += len(token) + len(word.space_after)
+    return "".join(parts).rstrip(), moved
 
 
 def read_gum(path: Path) -> tuple[str, set[tuple[str, int, int]]]:
-    """A GUM document's text (tokens at their offsets) and its named PER/ORG/LOC mentions."""
-    upos = _upos(path.parent.parent / "dep" / f"{path.stem}.conllu")
+    """A GUM document as written and its named PER/ORG/LOC mentions: those whose head word
+    (the one word of the span whose syntactic head lies outside it) is a proper noun."""
+    words = _words(path.parent.parent / "dep" / f"{path.stem}.conllu")
     tokens: list[tuple[int, int, str]] = []
     mentions: dict[str, dict] = {}
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -180,47 +214,45 @@ def read_gum(path: Path) -> tuple[str, set[tuple[str, int, int]]]:
         columns = line.split("\t")
         start, end = (int(x) for x in columns[1].split("-"))
         tokens.append((start, end, columns[2]))
-        identities = {}
-        for item in columns[6].split("|"):
-            if "[" in item:
-                name, key = item[:-1].split("[", 1)
-                identities[key] = name
         for i, item in enumerate(columns[3].split("|")):
             found = MENTION.match(item)
             if not found or found.group(1) not in GUM_LABELS:
                 continue
             key = found.group(2) or f"{columns[0]}-{i}"
             mention = mentions.setdefault(
-                key, {"label": GUM_LABELS[found.group(1)], "start": start, "words": []}
+                key, {"label": GUM_LABELS[found.group(1)], "start": start, "tokens": []}
             )
+            mention["tokens"].append(len(tokens) - 1)
             if columns[2] not in ("'s", "’s", "'"):
                 mention["end"] = end
-                mention["last_upos"] = upos[len(tokens) - 1] if len(tokens) <= len(upos) else ""
-            mention["words"].append(columns[2])
-            mention["identity"] = (
-                mention.get("identity")
-                or identities.get(key)
-                or (columns[6] if found.group(2) is None and columns[6] != "_" else None)
-            )
-    text = [" "] * (max((e for _, e, _ in tokens), default=0))
-    for start, end, token in tokens:
-        text[start:end] = token
+    if len(words) != len(tokens):
+        raise ValueError(f"{path.name}: {len(tokens)} TSV tokens, {len(words)} CoNLL-U words")
+    text, moved = _as_written(tokens, words)
     named = [
-        (m["label"], m["start"], m["end"])
+        (m["label"], moved[m["start"]], moved[m["end"]])
         for m in mentions.values()
-        if "end" in m
-        and (
-            m.get("last_upos") == "PROPN"
-            or (
-                m.get("identity")
-                and any(w[:1].isupper() and w not in NOT_NAMING for w in m["words"])
-            )
-        )
+        if "end" in m and _named(m["tokens"], words)
     ]
     outermost = {
         m for m in named if not any(o != m and o[1] <= m[1] and m[2] <= o[2] for o in named)
     }
-    return "".join(text), outermost
+    return text, outermost
+
+
+def _named(span: list[int], words: list[Word]) -> bool:
+    """The span's head word is a proper noun ("Andy Warhol", "the University of Southern
+    Indiana"), or a proper noun in apposition to it ends the span ("English captain Harry
+    Kane", where UD makes "captain" the head)."""
+    inside = set(span)
+    head = next((i for i in span if words[i].head not in inside), span[0])
+    if words[head].upos == "PROPN":
+        return True
+    last = max(i for i in span if words[i].upos != "PART")
+    while words[last].relation == "flat" and words[last].head in inside:
+        last = words[last].head
+    return (
+        words[last].upos == "PROPN" and words[last].relation == "appos" and words[last].head == head
+    )
 
 
 def evaluate_entities(folder: Path) -> dict[str, float]:
