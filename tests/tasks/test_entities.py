@@ -151,3 +151,42 @@ def test_a_run_of_capitalised_words_is_a_person_only_with_a_sign_of_one(
     text: str, persons: set[str]
 ) -> None:
     assert {e.text for e in find_entities(text) if e.label == "PERSON"} == persons
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "absent"),
+    [
+        # a lone given name is a person; one that is also a plain word is not
+        ("Doctors said Gloria had eczema.", {("PERSON", "Gloria")}, set()),
+        ("Doctors asked whether Will could stay.", set(), {"Will"}),
+        # known organisations, and a well-known person, named alone
+        ("Results on Google and Twitter differ.", {("ORG", "Google"), ("ORG", "Twitter")}, set()),
+        ("The essay quotes Aristotle at length.", {("PERSON", "Aristotle")}, set()),
+        # a possessive ends a name
+        (
+            "Andy Warhol died in 1987. They showed Warhol's Polaroids.",
+            {("PERSON", "Warhol")},
+            {"Warhol's Polaroids"},
+        ),
+        (
+            "It was Sweden's Andreas Granqvist who scored.",
+            {("LOC", "Sweden")},
+            {"Sweden's Andreas"},
+        ),
+        ("Voters backed the New People's Party.", {("ORG", "New People's Party")}, set()),
+        # acronyms that are shouted words, numerals or things are not organisations
+        ("I will serve ALL of the people, all of them.", set(), {"ALL"}),
+        ("He took an IQ test before Super Bowl XVII.", set(), {"IQ", "XVII"}),
+        ("Officials at NASA said the launch was delayed.", {("ORG", "NASA")}, set()),
+        # caption labels and adjectives made from names are not mentions
+        ("The gallery opened. Image: Andy Warhol.", {("PERSON", "Andy Warhol")}, {"Image"}),
+        ("The pro-Beijing camp won. Beijing welcomed it.", {("LOC", "Beijing")}, set()),
+    ],
+)
+def test_names_by_gazetteer_and_context(
+    text: str, expected: set[tuple[str, str]], absent: set[str]
+) -> None:
+    entities = find_entities(text)
+    assert expected <= {(e.label, e.text) for e in entities}
+    assert not absent & {e.text for e in entities}
+    assert all(text[e.start : e.end] == e.text for e in entities)
