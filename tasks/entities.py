@@ -616,8 +616,8 @@ def _possessives_apart(start: int, span: str) -> Iterable[tuple[int, str]]:
     cuts = [
         m.end()
         for m in INNER_POSSESSIVE.finditer(span)
-        if span[: m.start()].split()[-1].lower() not in COLLECTIVE_POSSESSORS
-        and span[: m.start()].split()[-1].lower() not in lexicon()["WORD"]
+        if (owner := span[: m.start()].split()[-1].lower()) not in COLLECTIVE_POSSESSORS
+        and owner not in lexicon()["WORD"]
     ]
     if not cuts or span.lower() in LOC_ALIASES:
         return ((start, span),)

@@ -43,7 +43,11 @@ def test_sniff_kind_by_content_then_extension(head: bytes, suffix: str, kind: st
         ("controls.txt", bytes(range(1, 9)) * 200, Reason.READ_NOT_TEXT),
         ("big.txt", b"word " * 5000, Reason.READ_TOO_LARGE),
         ("bomb.txt.gz", gzip.compress(b"word " * 5000, mtime=0), Reason.READ_TOO_LARGE),
-        ("broken.txt.gz", gzip.compress(b"some text " * 100, mtime=0)[:-30], Reason.READ_CORRUPT_GZIP),
+        (
+            "broken.txt.gz",
+            gzip.compress(b"some text " * 100, mtime=0)[:-30],
+            Reason.READ_CORRUPT_GZIP,
+        ),
     ],
 )
 def test_bad_files_become_one_reject_with_a_reason(
