@@ -15,7 +15,6 @@ Two finders, one canonicalisation:
 
 import functools
 import importlib
-import itertools
 import pkgutil
 import re
 from collections.abc import Iterable
@@ -35,8 +34,8 @@ ROMAN_NUMERAL = re.compile(r"M{0,3}(?:CM|CD|D?C{0,3})(?:XC|XL|L?X{0,3})(?:IX|IV|
 INDEFINITE_BEFORE = re.compile(r"\b(?:a|an)\s+$", re.IGNORECASE)
 # possessors that belong to a name: "New People's Party", "Women's Institute"
 COLLECTIVE_POSSESSORS = frozenset(["people", "children", "women", "men", "workers", "veterans"])
+MAY_END_NAME = re.compile(r"\.|['’]s\s")  # a period or a possessive inside a span
 HYPHEN_PREFIX = re.compile(r"\b[a-z]+-$")
-INNER_POSSESSIVE = re.compile(r"['’]s(?=[ \t])")
 
 TITLES = frozenset(
     [
@@ -565,10 +564,9 @@ def _rule_mentions(text: str) -> list[Entity]:
             word = span.lower()  # most candidates: a capitalised word opening a sentence
             if word in COMMON_OPENERS or word in lowered_words:
                 continue
-        pieces = _sentences_apart(start, span) if "." in span else ((start, span),)
+        pieces = _names_apart(start, span) if MAY_END_NAME.search(span) else ((start, span),)
         for piece_start, piece in pieces:
-            for name_start, name in _possessives_apart(piece_start, piece):
-                mentions.extend(_classify(text, name_start, name, lowered_words))
+            mentions.extend(_classify(text, piece_start, piece, lowered_words))
     return mentions
 
 
@@ -594,39 +592,34 @@ def _canonicalised(mentions: list[Entity]) -> list[Entity]:
     return [replace(m, canonical=canonical[(m.label, m.text)]) for m in resolved if m.label]
 
 
-def _sentences_apart(start: int, span: str) -> Iterable[tuple[int, str]]:
-    """A span cut after any word ending a sentence ("Ukraine. As"); abbreviations, titles
-    and initials keep their period ("Gov. Mike Pence", "U.S. Army")."""
+def _names_apart(start: int, span: str) -> Iterable[tuple[int, str]]:
+    """A span cut after any word that ends a name: one ending a sentence ("Ukraine. As";
+    abbreviations, titles and initials keep their period: "Gov. Mike Pence", "U.S. Army"), or
+    a possessive ("Warhol's Polaroids", "Korea's Kim Shin-wook"; not "New People's Party")."""
     pieces: list[tuple[int, str]] = []
     begin = 0
     for word in re.finditer(r"\S+", span):
         token = word.group()
         if token.endswith(".") and not _abbreviation(token):
-            pieces.append((start + begin, span[begin : word.end() - 1]))
-            begin = word.end()
-            while begin < len(span) and span[begin].isspace():
-                begin += 1
+            cut = word.end() - 1
+        elif word.end() < len(span) and _possessive_ends_name(token):
+            cut = word.end()
+        else:
+            continue
+        pieces.append((start + begin, span[begin:cut]))
+        begin = word.end()
+        while begin < len(span) and span[begin].isspace():
+            begin += 1
     if begin < len(span):
         pieces.append((start + begin, span[begin:]))
     return [(s, p) for s, p in pieces if p]
 
 
-def _possessives_apart(start: int, span: str) -> Iterable[tuple[int, str]]:
-    """A span cut after a possessive: "Warhol's Polaroids", "Korea's Kim Shin-Wook" name two."""
-    cuts = [
-        m.end()
-        for m in INNER_POSSESSIVE.finditer(span)
-        if (owner := span[: m.start()].split()[-1].lower()) not in COLLECTIVE_POSSESSORS
-        and owner not in lexicon()["WORD"]
-    ]
-    if not cuts or span.lower() in LOC_ALIASES:
-        return ((start, span),)
-    bounds = [0, *cuts, len(span)]
-    return [
-        (start + a + (len(span[a:b]) - len(span[a:b].lstrip())), span[a:b].strip())
-        for a, b in itertools.pairwise(bounds)
-        if span[a:b].strip()
-    ]
+def _possessive_ends_name(token: str) -> bool:
+    if not token.endswith(("'s", "’s")):
+        return False
+    owner = token[:-2].lower()
+    return owner not in COLLECTIVE_POSSESSORS and owner not in lexicon()["WORD"]
 
 
 def _abbreviation(token: str) -> bool:
