@@ -54,12 +54,14 @@ def time_mentions(corpus: Path, articles: int, words: int = 600) -> tuple[float,
 
     docs: list[Document] = []
     parts: list[str] = []
+    counted = 0
     with open(corpus / "articles.jsonl", encoding="utf-8") as handle:
         for line in handle:
             parts.append(json.loads(line).get("text") or "")
-            if sum(len(part.split()) for part in parts) < words:
+            counted += len(parts[-1].split())
+            if counted < words:
                 continue
-            text, parts = "\n".join(parts), []
+            text, parts, counted = "\n".join(parts), [], 0
             paragraphs = [p for p in text.split("\n") if p.strip()]
             docs.append(Document("b", "0", "jsonl", text, paragraphs=paragraphs, language="en"))
             if len(docs) == articles:
