@@ -248,10 +248,12 @@ def _named(span: list[int], words: list[Word]) -> bool:
     if words[head].upos == "PROPN":
         return True
     last = max(i for i in span if words[i].upos != "PART")
-    while words[last].relation == "flat" and words[last].head in inside:
+    while words[last].relation == "flat" and words[words[last].head].upos == "PROPN":
         last = words[last].head
     return (
-        words[last].upos == "PROPN" and words[last].relation == "appos" and words[last].head == head
+        words[last].upos == "PROPN"
+        and words[last].relation in ("appos", "flat")
+        and words[last].head == head
     )
 
 
