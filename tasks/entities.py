@@ -29,6 +29,8 @@ PERSON, ORG, LOC = "PERSON", "ORG", "LOC"
 _CONNECTORS = r"(?:of|the|for|de|del|da|du|van|von|bin|al|la|le)"
 _TOKEN = r"(?:[A-Z]\.(?:[A-Z]\.)+|[A-Z][\w'’&-]*\.?)"
 SPAN = re.compile(rf"{_TOKEN}(?:[ \t]+(?:{_CONNECTORS}[ \t]+)*{_TOKEN})*")
+CONNECTOR_WORDS = frozenset(_CONNECTORS.strip("(?:)").split("|"))
+WEEKDAYS = frozenset(["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"])
 POSSESSIVE = re.compile(r"['’]s?$")
 ROMAN_NUMERAL = re.compile(r"M{0,3}(?:CM|CD|D?C{0,3})(?:XC|XL|L?X{0,3})(?:IX|IV|V?I{0,3})")
 INDEFINITE_BEFORE = re.compile(r"\b(?:a|an)\s+$", re.IGNORECASE)
@@ -460,7 +462,9 @@ def given_names() -> frozenset[str]:
                     n for n in listed if isinstance(n, str) and n.isascii() and n.istitle()
                 )
     names |= {n.title() for n in lexicon()["GIVEN"]}
-    return frozenset(names) - {n.title() for n in places()}
+    # faker's US list carries some words that are titles or organisation words ("Council")
+    not_given = places() | TITLES | ORG_WORDS
+    return frozenset(n for n in names if n.lower() not in not_given)
 
 
 @functools.cache
@@ -643,6 +647,8 @@ def _classify(text: str, start: int, span: str, lowered: set[str]) -> Iterable[E
         span = span[len(tokens[0]) :].lstrip()
         start = text.index(span, start - 1) if span else start
         tokens = _tokens(span)
+    start, span = _trimmed(text, start, span)
+    tokens = _tokens(span)
     if not tokens or all(t.lower().rstrip(".") in NOT_NAMES for t in tokens):
         return []
     lower = span.lower()
@@ -653,11 +659,49 @@ def _classify(text: str, start: int, span: str, lowered: set[str]) -> Iterable[E
         name = " ".join(tokens[titled[-1] + 1 :])
         offset = text.index(name, start)
         role = " ".join(t.lower().rstrip(".") for t in tokens[: titled[-1] + 1])
+        if tokens[titled[-1] + 1] in CONNECTOR_WORDS:
+            return _title_of(text, (start, span), (offset, name), role, lowered)
         return [Entity(name, name, PERSON, offset, offset + len(name), role)]
     label = _label(tokens, lower, text, (start, start + len(span)), lowered)
     if label is None:
         return []
     return [Entity(span, span, label, start, start + len(span))]
+
+
+def _title_of(
+    text: str, whole: tuple[int, str], after: tuple[int, str], role: str, lowered: set[str]
+) -> list[Entity]:
+    """A title "of" something: the person named after it, and what the title is of ("CEO of
+    the Refugee Council Enver Solomon"); with no name after it, the title itself names the
+    person ("the Governor of Virginia")."""
+    offset, rest = after
+    words = _tokens(rest)
+    for i in range(1, len(words) - 1):
+        if words[i] in given_names() and len(words) - i <= 3:
+            name = " ".join(words[i:])
+            name_start = text.index(name, offset)
+            of_what = text[offset:name_start].rstrip()
+            return [
+                *_classify(text, offset, of_what, lowered),
+                Entity(name, name, PERSON, name_start, name_start + len(name), role),
+            ]
+    start, span = whole
+    return [Entity(span, span, PERSON, start, start + len(span), role)]
+
+
+def _trimmed(text: str, start: int, span: str) -> tuple[int, str]:
+    """The span without the connectors left in front by a dropped opener ("[President] of
+    the Brotherhood") or the weekday after a name ("interviewed Hugh McGuire Sunday")."""
+    words = _tokens(span)
+    first, last = 0, len(words)
+    while first < last and words[first] in CONNECTOR_WORDS:
+        first += 1
+    while last - first > 1 and words[last - 1].lower() in WEEKDAYS:
+        last -= 1
+    if (first, last) == (0, len(words)):
+        return start, span
+    trimmed = " ".join(words[first:last])
+    return (text.index(trimmed, start), trimmed) if trimmed else (start, "")
 
 
 def _label(

@@ -181,6 +181,23 @@ def test_a_run_of_capitalised_words_is_a_person_only_with_a_sign_of_one(
         # caption labels and adjectives made from names are not mentions
         ("The gallery opened. Image: Andy Warhol.", {("PERSON", "Andy Warhol")}, {"Image"}),
         ("The pro-Beijing camp won. Beijing welcomed it.", {("LOC", "Beijing")}, set()),
+        # a title "of" something: the person named after it, else the title names them
+        (
+            "The CEO of the Refugee Council Enver Solomon spoke.",
+            {("PERSON", "Enver Solomon"), ("ORG", "Refugee Council")},
+            {"Council Enver Solomon"},
+        ),
+        (
+            "Critics wrote to the Governor of Virginia on Tuesday.",
+            {("PERSON", "Governor of Virginia")},
+            {"of Virginia"},
+        ),
+        # a weekday after a name is not part of it
+        (
+            "Wikinews interviewed Hugh McGuire Sunday about the project.",
+            {("PERSON", "Hugh McGuire")},
+            {"Hugh McGuire Sunday"},
+        ),
     ],
 )
 def test_names_by_gazetteer_and_context(
