@@ -666,10 +666,17 @@ def _canonicalised(mentions: list[Entity]) -> list[Entity]:
     confirmed = {
         m.text for m in mentions if m.label == MAYBE_PERSON and m.text.split()[-1] in single_names
     }
-    person_words = {w for name in person_names | confirmed if " " in name for w in name.split()}
+    full_names = [name.split() for name in person_names | confirmed if " " in name]
+    person_words = {w for words in full_names for w in words}
+    surnames = {words[-1] for words in full_names if all(w[:1].isupper() for w in words)}
+    mentions = [
+        _owner(m) if m.label == MAYBE_PERSON and m.text not in confirmed else m for m in mentions
+    ]
     resolved = [
         replace(m, label=PERSON)
-        if m.text in confirmed or (not m.label and m.text in person_words)
+        if m.text in confirmed
+        or (not m.label and m.text in person_words)
+        or (m.label == LOC and m.text in surnames)  # "Valeska Paris" … "Paris claims"
         else m
         for m in mentions
         if m.label != MAYBE_PERSON or m.text in confirmed
@@ -677,6 +684,14 @@ def _canonicalised(mentions: list[Entity]) -> list[Entity]:
     names = {(m.label, m.text): m.canonical for m in resolved if m.label}
     canonical = {key: _canonical(key, value, names) for key, value in names.items()}
     return [replace(m, canonical=canonical[(m.label, m.text)]) for m in resolved if m.label]
+
+
+def _owner(mention: Entity) -> Entity:
+    """An organisation's product or unit names the organisation: "Google Analytics"."""
+    owner = mention.text.split()[0]
+    if owner.lower() not in lexicon()["ORG"]:
+        return mention
+    return Entity(owner, owner, ORG, mention.start, mention.start + len(owner))
 
 
 def _names_apart(start: int, span: str) -> Iterable[tuple[int, str]]:
@@ -813,6 +828,8 @@ def _label(
         return LOC  # "South Korea" spelled with its direction
     if REPORTING.match(text[end : end + 20]) or _role_after(text, end):
         return PERSON
+    if tokens[0] == "The" and len(tokens) > 1 and not _sentence_start(text, start):
+        return ORG  # a capital "The" inside a sentence is part of a title: "The Onion"
     if 2 <= len(tokens) <= 4 and all(t[:1].isupper() for t in tokens):
         first = next((t for t in tokens if len(t.rstrip(".")) > 1), tokens[0])
         return PERSON if first in given_names() or words[-1] in known["FAMILY"] else MAYBE_PERSON
@@ -832,6 +849,8 @@ def _organisation_acronym(token: str, text: str, start: int, lowered: set[str]) 
     numeral ("XVII") or a thing ("an IQ test")."""
     if not _acronym(token) or token.lower() in lowered or ROMAN_NUMERAL.fullmatch(token):
         return False
+    if token.lower() in lexicon()["WORD"]:
+        return False  # "OK", "EDGE"
     return not INDEFINITE_BEFORE.search(text[max(0, start - 4) : start])
 
 

@@ -222,6 +222,20 @@ def test_a_run_of_capitalised_words_is_a_person_only_with_a_sign_of_one(
             {("ORG", "Belgium"), ("ORG", "Panama"), ("LOC", "Sochi")},
             {("LOC", "Belgium")},
         ),
+        # a lone word that is the surname of a person named in full is that person
+        (
+            "Valeska Paris was held aboard. Paris claims she was kept there. Paris is far.",
+            {("PERSON", "Paris")},
+            {("LOC", "Paris")},
+        ),
+        # an acronym that is a plain word is not an organisation
+        ("The EDGE team said it was OK.", set(), {"OK", "EDGE"}),
+        # a capital "The" inside a sentence starts a title; a product names its maker
+        (
+            "He spoke to The Onion about Google Analytics figures.",
+            {("ORG", "The Onion"), ("ORG", "Google")},
+            {"Google Analytics"},
+        ),
         (
             "The fair ran from June 1 - 3 July in Belgium.",
             {("LOC", "Belgium")},
