@@ -533,6 +533,19 @@ def countries() -> frozenset[str]:
 
 
 @functools.cache
+def wordnet_names() -> dict[str, frozenset[str]]:
+    """Proper names, lower case, with their WordNet kinds: PERSON, LOC, ORG, THING (WordNet
+    3.0 licence; `gazetteer/build_wordnet.py` regenerates them)."""
+    names = {}
+    path = Path(__file__).parent / "gazetteer" / "wordnet.tsv"
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            *kinds, name = line.split("\t")
+            names[name] = frozenset(kinds)
+    return names
+
+
+@functools.cache
 def plain_words() -> frozenset[str]:
     """Lower-case English words: compromise's plain words and the words SCOWL lists in lower
     case (permissive; `gazetteer/build_scowl.sh` regenerates them)."""
@@ -770,6 +783,7 @@ def _classify(text: str, start: int, span: str, lowered: set[str]) -> Iterable[E
         _sentence_start(text, start)
         and tokens
         and (opener in COMMON_OPENERS or opener in NOT_NAMES or opener in lowered)
+        and span.lower() not in places()  # "New Zealand begins …"
     ):
         start += len(tokens[0]) + (len(span) - len(span.lstrip()))
         span = span[len(tokens[0]) :].lstrip()
@@ -846,6 +860,13 @@ def _label(
         return ORG
     if lower in known["PERSON"]:
         return PERSON
+    listed = wordnet_names().get(lower)
+    if (
+        listed
+        and not _acronym(tokens[0])
+        and (label := _wordnet_label(listed, len(words) > 1, lower))
+    ):
+        return label
     if len(words) > 1 and words[-1] in PLACE_HEADS:
         return LOC
     if any(w in ORG_WORDS for w in words) or (
@@ -870,6 +891,15 @@ def _label(
     return ""  # a single capitalised word: a person only if the article names them in full
 
 
+def _wordnet_label(kinds: frozenset[str], several_words: bool, lower: str) -> str:
+    """The one label WordNet gives a name ("Gorbachev", "Mecca", "New South Wales"); a
+    single word must have no other sense ("Islam") and not be a common word ("Hope")."""
+    labels = kinds - {"THING"}
+    if len(labels) != 1 or (not several_words and (labels != kinds or lower in lexicon()["WORD"])):
+        return ""
+    return {"PERSON": PERSON, "LOC": LOC, "ORG": ORG}[next(iter(labels))]
+
+
 def _role_after(text: str, end: int) -> bool:
     """An apposition naming a role follows: "Dmitry Peskov, a spokesman for the Kremlin"."""
     match = APPOSITION.match(text[end : end + 60])
@@ -883,6 +913,8 @@ def _organisation_acronym(token: str, text: str, start: int, lowered: set[str]) 
         return False
     if token.lower() in plain_words():
         return False  # "OK", "EDGE"
+    if "ORG" not in wordnet_names().get(token.lower(), {"ORG"}):
+        return False  # "DNA", "IQ", "VIP"
     return not INDEFINITE_BEFORE.search(text[max(0, start - 4) : start])
 
 

@@ -227,6 +227,14 @@ def test_a_run_of_capitalised_words_is_a_person_only_with_a_sign_of_one(
             {("ORG", "Belgium"), ("ORG", "Panama"), ("LOC", "Sochi")},
             {("LOC", "Belgium")},
         ),
+        # names WordNet knows under one kind; acronyms it knows as things are not organisations
+        (
+            "Talks with Gorbachev stalled. Pilgrims reached Mecca. The DNA and IQ tests ended.",
+            {("PERSON", "Gorbachev"), ("LOC", "Mecca")},
+            {"DNA", "IQ"},
+        ),
+        # an opener word that is part of a known place stays ("New" in "New Zealand")
+        ("New Zealand begins a vote on its flag.", {("LOC", "New Zealand")}, {"Zealand"}),
         # a lone word that is the surname of a person named in full is that person
         (
             "Valeska Paris was held aboard. Paris claims she was kept there. Paris is far.",
