@@ -674,12 +674,24 @@ def _capitalised_mentions(text: str) -> list[Entity]:
 
 
 def _place_apart(start: int, span: str) -> list[tuple[int, str]]:
-    """A span whose words before a connector name a known place is two mentions: "England
-    for the Soviet Union", not "Bank of England" or "Commissioner for Refugees"."""
+    """A span whose words before a connector name a known place or a person is two mentions:
+    "England for the Soviet Union", "Nick Rhodes of Duran Duran"; not "Bank of England" or
+    "Commissioner for Refugees"."""
     joint = CONNECTOR_RUN.search(span)
-    if joint is None or span[: joint.start()].lower() not in places():
+    if joint is None or not _whole_name(span[: joint.start()]):
         return [(start, span)]
     return [(start, span[: joint.start()]), *_place_apart(start + joint.end(), span[joint.end() :])]
+
+
+def _whole_name(words: str) -> bool:
+    if words.lower() in places():
+        return True
+    tokens = words.split()
+    return (
+        2 <= len(tokens) <= 3
+        and tokens[0] in given_names()
+        and not ORG_WORDS.intersection(t.lower() for t in tokens)
+    )
 
 
 def _canonicalised(mentions: list[Entity]) -> list[Entity]:
@@ -886,7 +898,7 @@ def _label(
         if first in given_names() or words[-1] in known["FAMILY"]:
             return PERSON
         return MAYBE_PERSON
-    if tokens[0] in given_names() and words[0] not in known["WORD"]:
+    if len(tokens) == 1 and tokens[0] in given_names() and words[0] not in known["WORD"]:
         return PERSON  # "Gloria", not "Will"
     return ""  # a single capitalised word: a person only if the article names them in full
 

@@ -235,6 +235,16 @@ def test_a_run_of_capitalised_words_is_a_person_only_with_a_sign_of_one(
         ),
         # an opener word that is part of a known place stays ("New" in "New Zealand")
         ("New Zealand begins a vote on its flag.", {("LOC", "New Zealand")}, {"Zealand"}),
+        # a person's name before "of" ends there; a given name leads a person's name only
+        # in a run of up to four words
+        (
+            "Claudia Mo of the Civic Party won. The Andy Warhol Photographic Legacy Program gave.",
+            {("PERSON", "Claudia Mo"), ("ORG", "Civic Party")},
+            {
+                "Claudia Mo of the Civic Party",
+                ("PERSON", "Andy Warhol Photographic Legacy Program"),
+            },
+        ),
         # a lone word that is the surname of a person named in full is that person
         (
             "Valeska Paris was held aboard. Paris claims she was kept there. Paris is far.",
