@@ -711,8 +711,11 @@ def _canonicalised(mentions: list[Entity]) -> list[Entity]:
     full_names = [name.split() for name in person_names | confirmed if " " in name]
     person_words = {w for words in full_names for w in words}
     surnames = {words[-1] for words in full_names if all(w[:1].isupper() for w in words)}
+    labels_alone = {m.text: m.label for m in mentions if m.label == ORG and " " not in m.text}
+    labels_alone.update((name, PERSON) for name in surnames | single_names)
     mentions = [
-        _owner(m) if m.label == MAYBE_PERSON and m.text not in confirmed else m for m in mentions
+        _owner(m, labels_alone) if m.label == MAYBE_PERSON and m.text not in confirmed else m
+        for m in mentions
     ]
     resolved = [
         replace(m, label=PERSON)
@@ -740,12 +743,14 @@ def _unknown_words(name: str, named_alone: set[str]) -> bool:
     return not any(w.lower() in plain_words() for w in words)
 
 
-def _owner(mention: Entity) -> Entity:
-    """An organisation's product or unit names the organisation: "Google Analytics"."""
+def _owner(mention: Entity, labels_alone: dict[str, str]) -> Entity:
+    """A run led by a name names its owner: a known organisation ("Google Analytics"), or a
+    name the article gives alone or as a surname ("the Warhol Polaroids")."""
     owner = mention.text.split()[0]
-    if owner.lower() not in lexicon()["ORG"]:
+    label = ORG if owner.lower() in lexicon()["ORG"] else labels_alone.get(owner)
+    if label is None:
         return mention
-    return Entity(owner, owner, ORG, mention.start, mention.start + len(owner))
+    return Entity(owner, owner, label, mention.start, mention.start + len(owner))
 
 
 def _names_apart(start: int, span: str) -> Iterable[tuple[int, str]]:
