@@ -31,6 +31,14 @@ _CONNECTORS = r"(?:of|the|for|de|del|da|du|van|von|bin|al|la|le)"
 _TOKEN = r"(?:[A-Z]\.(?:[A-Z]\.)+|[A-Z][\w'’&-]*\.?)"
 SPAN = re.compile(rf"{_TOKEN}(?:[ \t]+(?:{_CONNECTORS}[ \t]+)*{_TOKEN})*")
 CONNECTOR_WORDS = frozenset(_CONNECTORS.strip("(?:)").split("|"))
+COMPANY_BEFORE = re.compile(
+    r"\b(?:firm|company|carrier|retailer|shares in|stake in|takeover of|subsidiary of)\s+$",
+    re.IGNORECASE,
+)
+COMPANY_AFTER = re.compile(
+    r"(?:['’]s)?\s+(?:shares|shareholders|profits?|share price|chief executive|boss)\b"
+)
+NAME_PARTICLES = CONNECTOR_WORDS - {"of", "the", "for"}  # "Luigi del Neri", "Osama bin Laden"
 CONTRACTION = re.compile(r"['’](?:m|re|ve|ll|d|s)$")
 CONNECTOR_RUN = re.compile(rf"[ \t]+(?:{_CONNECTORS}[ \t]+)+")
 WEEKDAYS = frozenset(["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"])
@@ -639,7 +647,24 @@ def _rule_mentions(text: str) -> list[Entity]:
             else m
             for m in mentions
         ]
+    companies = {m.text for m in mentions if m.label != LOC and _company_cue(text, m)}
+    if companies:  # "Lycos said …" made a person of a firm that "shares in Lycos" name
+        mentions = [
+            replace(m, label=ORG)
+            if m.text in companies and m.label != LOC and m.text.split()[0] not in given_names()
+            else m
+            for m in mentions
+        ]
     return mentions
+
+
+def _company_cue(text: str, mention: Entity) -> bool:
+    """Business words around the name say it is a company: "shares in Exel", "firm Exel",
+    "Euronext chief executive", "Exel's shares"."""
+    return bool(
+        COMPANY_BEFORE.search(text[max(0, mention.start - 20) : mention.start])
+        or COMPANY_AFTER.match(text[mention.end : mention.end + 25])
+    )
 
 
 def _sides(text: str) -> set[str]:
@@ -701,12 +726,16 @@ def _canonicalised(mentions: list[Entity]) -> list[Entity]:
     # as a person ("Medvedev said"); else it is not taken
     single_names = {name for name in person_names if " " not in name}
     named_alone = {m.text for m in mentions if m.label and " " not in m.text}
+    unlabelled_alone = {m.text for m in mentions if not m.label}
     named_alone |= {name.split()[-1] for name in person_names}
     confirmed = {
         m.text
         for m in mentions
         if m.label == MAYBE_PERSON
-        and (m.text.split()[-1] in single_names or _unknown_words(m.text, named_alone))
+        and (
+            m.text.split()[-1] in single_names
+            or (m.text.split()[-1] in unlabelled_alone and _unknown_words(m.text, named_alone))
+        )
     }
     full_names = [name.split() for name in person_names | confirmed if " " in name]
     person_words = {w for words in full_names for w in words}
@@ -733,8 +762,9 @@ def _canonicalised(mentions: list[Entity]) -> list[Entity]:
 
 def _unknown_words(name: str, named_alone: set[str]) -> bool:
     """No word of the name is a plain word, a place, a demonym or an acronym, and it does
-    not start with another name of the article: "Romelu Lukaku", "Hwang Hee-Chan"; not
-    "JPL Stardust", nor "Warhol Polaroids" once the article names "(Andy) Warhol"."""
+    not start with another name of the article: "Romelu Lukaku" (with "Lukaku" alone
+    elsewhere, as news names a person again); not "JPL Stardust", nor "Warhol Polaroids"
+    once the article names "(Andy) Warhol"."""
     words = name.split()
     if words[0] in named_alone or any(
         _acronym(w) or w.lower() in places() or w.lower() in DEMONYMS for w in words
@@ -898,7 +928,7 @@ def _label(
         return PERSON
     if tokens[0] == "The" and len(tokens) > 1 and not _sentence_start(text, start):
         return ORG  # a capital "The" inside a sentence is part of a title: "The Onion"
-    if 2 <= len(tokens) <= 4 and all(t[:1].isupper() for t in tokens):
+    if 2 <= len(tokens) <= 4 and all(t[:1].isupper() or t in NAME_PARTICLES for t in tokens):
         first = next((t for t in tokens if len(t.rstrip(".")) > 1), tokens[0])
         if first in given_names() or words[-1] in known["FAMILY"]:
             return PERSON

@@ -147,6 +147,7 @@ def test_an_unusable_finder_is_a_clear_error() -> None:
         ("Hamid Karzai, the former president, arrived.", {"Hamid Karzai"}),  # apposition
         # no word of the name is an English word: "Lukaku" alone is then that person too
         ("Romelu Lukaku doubled the lead. Lukaku scored again.", {"Romelu Lukaku", "Lukaku"}),
+        ("Aer Lingus cut fares.", set()),  # ... named again by the last word alone
         # ... but not a name led by an acronym, a place or another name of the article
         ("JPL Stardust landed in Utah.", set()),
         # ... which it names as the owner of what follows
@@ -246,6 +247,14 @@ def test_a_run_of_capitalised_words_is_a_person_only_with_a_sign_of_one(
                 ("PERSON", "Andy Warhol Photographic Legacy Program"),
             },
         ),
+        # business words around a name make it a company, even where it "said" something
+        (
+            "Shares in Exel rose. Exel said it had talks. Lycos boss Mary Jones quit.",
+            {("ORG", "Exel"), ("ORG", "Lycos"), ("PERSON", "Mary Jones")},
+            {("PERSON", "Exel")},
+        ),
+        # name particles inside a person's name
+        ("The coach Luigi del Neri arrived.", {("PERSON", "Luigi del Neri")}, set()),
         # a lone word that is the surname of a person named in full is that person
         (
             "Valeska Paris was held aboard. Paris claims she was kept there. Paris is far.",
