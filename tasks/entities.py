@@ -39,6 +39,7 @@ COMPANY_AFTER = re.compile(
     r"(?:['’]s)?\s+(?:shares|shareholders|profits?|share price|chief executive|boss)\b"
 )
 NAME_PARTICLES = CONNECTOR_WORDS - {"of", "the", "for"}  # "Luigi del Neri", "Osama bin Laden"
+EAST_ASIAN_NAME = re.compile(r"[A-Z][a-z]{1,4} [A-Z][a-z]+-[A-Za-z][a-z]+")  # "Hwang Hee-Chan"
 CONTRACTION = re.compile(r"['’](?:m|re|ve|ll|d|s)$")
 CONNECTOR_RUN = re.compile(rf"[ \t]+(?:{_CONNECTORS}[ \t]+)+")
 WEEKDAYS = frozenset(["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"])
@@ -175,6 +176,9 @@ ORG_WORDS = frozenset(
         "times",
         "post",
         "news",
+        "magazine",
+        "weekly",
+        "gazette",
         "journal",
         "tribune",
         "herald",
@@ -734,7 +738,10 @@ def _canonicalised(mentions: list[Entity]) -> list[Entity]:
         if m.label == MAYBE_PERSON
         and (
             m.text.split()[-1] in single_names
-            or (m.text.split()[-1] in unlabelled_alone and _unknown_words(m.text, named_alone))
+            or (
+                (m.text.split()[-1] in unlabelled_alone or EAST_ASIAN_NAME.fullmatch(m.text))
+                and _unknown_words(m.text, named_alone)
+            )
         )
     }
     full_names = [name.split() for name in person_names | confirmed if " " in name]

@@ -148,6 +148,8 @@ def test_an_unusable_finder_is_a_clear_error() -> None:
         # no word of the name is an English word: "Lukaku" alone is then that person too
         ("Romelu Lukaku doubled the lead. Lukaku scored again.", {"Romelu Lukaku", "Lukaku"}),
         ("Aer Lingus cut fares.", set()),  # ... named again by the last word alone
+        # ... or written as an East Asian name with a hyphenated given name
+        ("In the second half, Hwang Hee-Chan was booked.", {"Hwang Hee-Chan"}),
         # ... but not a name led by an acronym, a place or another name of the article
         ("JPL Stardust landed in Utah.", set()),
         # ... which it names as the owner of what follows
@@ -252,6 +254,11 @@ def test_a_run_of_capitalised_words_is_a_person_only_with_a_sign_of_one(
             "Shares in Exel rose. Exel said it had talks. Lycos boss Mary Jones quit.",
             {("ORG", "Exel"), ("ORG", "Lycos"), ("PERSON", "Mary Jones")},
             {("PERSON", "Exel")},
+        ),
+        (
+            "He wrote for Slate Magazine and LA Weekly.",
+            {("ORG", "Slate Magazine"), ("ORG", "LA Weekly")},
+            set(),
         ),
         # name particles inside a person's name
         ("The coach Luigi del Neri arrived.", {("PERSON", "Luigi del Neri")}, set()),
