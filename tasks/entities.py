@@ -724,47 +724,55 @@ def _whole_name(words: str) -> bool:
 
 
 def _canonicalised(mentions: list[Entity]) -> list[Entity]:
+    resolved = _people_resolved(mentions)
     # distinct names are few even when mentions are many: resolve each name once
-    person_names = {m.text for m in mentions if m.label == PERSON}
-    # a full name with no sign of a person yet is one when the article names its last word
-    # as a person ("Medvedev said"); else it is not taken
-    single_names = {name for name in person_names if " " not in name}
-    named_alone = {m.text for m in mentions if m.label and " " not in m.text}
-    unlabelled_alone = {m.text for m in mentions if not m.label}
-    named_alone |= {name.split()[-1] for name in person_names}
-    confirmed = {
-        m.text
-        for m in mentions
-        if m.label == MAYBE_PERSON
-        and (
-            m.text.split()[-1] in single_names
-            or (
-                (m.text.split()[-1] in unlabelled_alone or EAST_ASIAN_NAME.fullmatch(m.text))
-                and _unknown_words(m.text, named_alone)
-            )
-        )
-    }
-    full_names = [name.split() for name in person_names | confirmed if " " in name]
-    person_words = {w for words in full_names for w in words}
-    surnames = {words[-1] for words in full_names if all(w[:1].isupper() for w in words)}
-    labels_alone = {m.text: m.label for m in mentions if m.label == ORG and " " not in m.text}
-    labels_alone.update((name, PERSON) for name in surnames | single_names)
-    mentions = [
-        _owner(m, labels_alone) if m.label == MAYBE_PERSON and m.text not in confirmed else m
-        for m in mentions
-    ]
-    resolved = [
-        replace(m, label=PERSON)
-        if m.text in confirmed
-        or (not m.label and m.text in person_words)
-        or (m.label == LOC and m.text in surnames)  # "Valeska Paris" … "Paris claims"
-        else m
-        for m in mentions
-        if m.label != MAYBE_PERSON or m.text in confirmed
-    ]
     names = {(m.label, m.text): m.canonical for m in resolved if m.label}
     canonical = {key: _canonical(key, value, names) for key, value in names.items()}
     return [replace(m, canonical=canonical[(m.label, m.text)]) for m in resolved if m.label]
+
+
+def _people_resolved(mentions: list[Entity]) -> list[Entity]:
+    """The unsure mentions decided by the whole article: a run with no sign of a person yet
+    (kept if a person, else its owner or nothing), a lone unlabelled word (a person if it is
+    part of a person's name), a place that is a person's surname ("Valeska Paris" … "Paris
+    claims")."""
+    person_names = {m.text for m in mentions if m.label == PERSON}
+    confirmed = _confirmed_people(mentions, person_names)
+    full_names = [name.split() for name in person_names | confirmed if " " in name]
+    person_words = {w for words in full_names for w in words}
+    surnames = {words[-1] for words in full_names if all(w[:1].isupper() for w in words)}
+    owners = {m.text: ORG for m in mentions if m.label == ORG and " " not in m.text}
+    owners.update((name, PERSON) for name in surnames | person_names if " " not in name)
+    return [
+        replace(m, label=PERSON)
+        if m.text in confirmed
+        or (not m.label and m.text in person_words)
+        or (m.label == LOC and m.text in surnames)
+        else _owner(m, owners)
+        if m.label == MAYBE_PERSON
+        else m
+        for m in mentions
+    ]
+
+
+def _confirmed_people(mentions: list[Entity], person_names: set[str]) -> set[str]:
+    """The runs with no sign of a person yet that are people: the article names the last
+    word as a person ("Medvedev said"), or no word of the run is an English word and the
+    article names the last word alone ("Romelu Lukaku" … "Lukaku") or the run is written as
+    an East Asian name ("Hwang Hee-Chan")."""
+    single_names = {name for name in person_names if " " not in name}
+    named_alone = {m.text for m in mentions if m.label and " " not in m.text}
+    named_alone |= {name.split()[-1] for name in person_names}
+    unlabelled_alone = {m.text for m in mentions if not m.label}
+    confirmed = set()
+    for mention in mentions:
+        if mention.label != MAYBE_PERSON:
+            continue
+        last = mention.text.split()[-1]
+        unknown = last in unlabelled_alone or EAST_ASIAN_NAME.fullmatch(mention.text)
+        if last in single_names or (unknown and _unknown_words(mention.text, named_alone)):
+            confirmed.add(mention.text)
+    return confirmed
 
 
 def _unknown_words(name: str, named_alone: set[str]) -> bool:
@@ -780,13 +788,11 @@ def _unknown_words(name: str, named_alone: set[str]) -> bool:
     return not any(w.lower() in plain_words() for w in words)
 
 
-def _owner(mention: Entity, labels_alone: dict[str, str]) -> Entity:
+def _owner(mention: Entity, owners: dict[str, str]) -> Entity:
     """A run led by a name names its owner: a known organisation ("Google Analytics"), or a
-    name the article gives alone or as a surname ("the Warhol Polaroids")."""
+    name the article gives alone or as a surname ("the Warhol Polaroids"); else nothing."""
     owner = mention.text.split()[0]
-    label = ORG if owner.lower() in lexicon()["ORG"] else labels_alone.get(owner)
-    if label is None:
-        return mention
+    label = ORG if owner.lower() in lexicon()["ORG"] else owners.get(owner, "")
     return Entity(owner, owner, label, mention.start, mention.start + len(owner))
 
 
