@@ -54,6 +54,7 @@ SENTENCE_SUBJECT = re.compile(
 # an interview transcript quoted whole: `"PENCE: Well, …"`
 TRANSCRIPT = re.compile(r"^(?P<who>[A-Z][A-Z'’. -]{1,40}):\s")
 SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
+DOUBLE_MARK = re.compile('["“”„«»]')
 MAX_QUOTE_MARKS = 2_000  # per paragraph: past this, it is not prose
 
 
@@ -116,7 +117,7 @@ def _is_mark(paragraph: str, i: int) -> bool:
 
 def _quote_spans(paragraph: str) -> Iterator[tuple[int, int]]:
     """(start, end) of each quote's words; single quotes count only inside no double one."""
-    marks = [i for i, c in enumerate(paragraph) if c in '"“”„«»']
+    marks = [mark.start() for mark in DOUBLE_MARK.finditer(paragraph)]
     if len(marks) > MAX_QUOTE_MARKS or not marks:
         return
     opened: int | None = None
