@@ -342,6 +342,14 @@ DEMONYMS = frozenset(
         "national",
         "international",
         "state",
+        "muslim",
+        "christian",
+        "jewish",
+        "catholic",
+        "protestant",
+        "buddhist",
+        "hindu",
+        "sikh",
     ]
 )
 COMMON_OPENERS = frozenset(
@@ -882,8 +890,11 @@ def _possessive_ends_name(token: str) -> bool:
 
 
 def _abbreviation(token: str) -> bool:
+    """A word whose period is its own ("Gov.", "J.", "U.S."), not a sentence's ("US.")."""
     bare = token.rstrip(".")
-    return len(bare) <= 2 or bare.lower() in TITLES or "." in bare
+    if "." in bare or bare.lower() in TITLES:
+        return True
+    return len(bare) == 1 or (len(bare) == 2 and not bare.isupper())
 
 
 def _tokens(span: str) -> list[str]:
@@ -906,7 +917,7 @@ def _classify(text: str, start: int, span: str, lowered: set[str]) -> Iterable[E
     if lower in LOC_ALIASES:
         return [Entity(span, LOC_ALIASES[lower], LOC, start, start + len(span))]
     titled = [i for i, t in enumerate(tokens) if t.lower().rstrip(".") in TITLES]
-    if titled and titled[-1] < len(tokens) - 1:
+    if titled and titled[-1] < len(tokens) - 1 and lower not in lexicon()["ORG"]:
         name = " ".join(tokens[titled[-1] + 1 :])
         offset = text.index(name, start)
         role = " ".join(t.lower().rstrip(".") for t in tokens[: titled[-1] + 1])
@@ -977,8 +988,6 @@ def _label(
         return ORG
     if REPORTING.match(text[end : end + 20]) or _role_after(text, end):
         return PERSON
-    if tokens[0] == "The" and len(tokens) > 1 and not _sentence_start(text, start):
-        return ORG  # a capital "The" inside a sentence is part of a title: "The Onion"
     if 2 <= len(tokens) <= 4 and all(t[:1].isupper() or t in NAME_PARTICLES for t in tokens):
         first = next((t for t in tokens if len(t.rstrip(".")) > 1), tokens[0])
         if first in given_names() or tokens[-1].lower().rstrip(".") in lexicon()["FAMILY"]:
@@ -1005,6 +1014,8 @@ def _known_label(span: str) -> str | None:
         return ORG
     if lower in known["PERSON"]:
         return PERSON
+    if all(w in DEMONYMS for w in words):
+        return None  # before WordNet, which has "Democrat" as a person
     listed = wordnet_names().get(lower)
     if (
         listed
@@ -1043,11 +1054,22 @@ def _organisation_acronym(token: str, text: str, start: int, lowered: set[str]) 
     numeral ("XVII") or a thing ("an IQ test")."""
     if not _acronym(token) or token.lower() in lowered or ROMAN_NUMERAL.fullmatch(token):
         return False
-    if token.lower() in plain_words():
-        return False  # "OK", "EDGE"
-    if "ORG" not in wordnet_names().get(token.lower(), {"ORG"}):
-        return False  # "DNA", "IQ", "VIP"
-    return not INDEFINITE_BEFORE.search(text[max(0, start - 4) : start])
+    if INDEFINITE_BEFORE.search(text[max(0, start - 4) : start]):
+        return False
+    if token.lower() in plain_words() or "ORG" not in wordnet_names().get(token.lower(), {"ORG"}):
+        return _spelled_out(token, text)  # "OK", "DNA", "VIP"; but "Football Association (FA)"
+    return True
+
+
+def _spelled_out(acronym: str, text: str) -> bool:
+    """The article writes the acronym's words out in capitals: "General Motors" for GM."""
+    return _spelling(acronym).search(text) is not None
+
+
+@functools.lru_cache(maxsize=4096)
+def _spelling(acronym: str) -> re.Pattern[str]:
+    joint = r"[ \t]+(?:(?:of|and|the|for|&)[ \t]+)*"
+    return re.compile(r"\b" + joint.join(f"{letter}[a-z]+" for letter in acronym) + r"\b")
 
 
 def _acronym(token: str) -> bool:
