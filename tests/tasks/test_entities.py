@@ -84,6 +84,16 @@ def _doc(text: str, language: str | None = "en") -> Document:
     )
 
 
+def test_an_office_named_alone_is_its_holder_or_nothing() -> None:
+    text = (
+        "U.S. President Donald Trump spoke. The President later acted. "
+        "Egyptian President Abdel Fattah el-Sisi met him. The President smiled. The Senator left."
+    )
+    offices = [(e.text, e.canonical) for e in find_entities(text) if e.text == "President"]
+    assert offices == [("President", "Donald Trump"), ("President", "Abdel Fattah el-Sisi")]
+    assert "Senator" not in {e.text for e in find_entities(text)}  # no senator named
+
+
 def test_speakers_resolve_to_the_articles_canonical_names() -> None:
     text = (
         "Foreign Minister Anna Lindqvist met Mayor Tom Berg in Oslo.\n\n"
