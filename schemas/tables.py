@@ -145,7 +145,13 @@ ENTITIES = TableSpec(
     partition_by=("year", "month"),
     columns=(
         _col("doc_id", pa.string(), "Article that names it.", False),
-        _col("text", pa.string(), "The mention as written (titles and roles left out).", False),
+        _col(
+            "text",
+            pa.string(),
+            "The mention as written (titles and roles left out), or an office named alone "
+            "that stands for its holder (`President`, canonical `Donald Trump`).",
+            False,
+        ),
         _col(
             "canonical",
             pa.string(),
@@ -165,7 +171,8 @@ ENTITIES = TableSpec(
         _col(
             "role",
             pa.string(),
-            "Title or role written before a person's name, lower case (`south korean president`), else null.",
+            "Title or role written before a person's name, lower case (`south korean president`), "
+            "or the office of a mention that is one; else null.",
         ),
         _col("mentions", pa.int32(), "Mentions of this canonical entity in the article.", False),
         _col("first_start", pa.int32(), "Offset of the article's first mention of it.", False),
