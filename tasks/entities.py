@@ -518,8 +518,27 @@ UNDECIDED = "?"  # the gazetteers alone cannot label a span
 OFFICE = "OFFICE"  # an office named alone ("the President"): a person if the article says who
 HOLDER = "HOLDER"  # an office whose holder is known: its canonical is, for now, their name
 NOT_OFFICES = frozenset(  # title words that name no office alone
-    "former first minority majority vice deputy general major chief "
-    "mr mrs ms miss dr sir dame lord lady leader".split()
+    [
+        "former",
+        "first",
+        "minority",
+        "majority",
+        "vice",
+        "deputy",
+        "general",
+        "major",
+        "chief",
+        "mr",
+        "mrs",
+        "ms",
+        "miss",
+        "dr",
+        "sir",
+        "dame",
+        "lord",
+        "lady",
+        "leader",
+    ]
 )
 
 
