@@ -240,16 +240,12 @@ def read_gum(path: Path) -> tuple[str, set[GoldMention]]:
     if len(words) != len(tokens):
         raise ValueError(f"{path.name}: {len(tokens)} TSV tokens, {len(words)} CoNLL-U words")
     text, moved = _as_written(tokens, words)
-    named = [
-        GoldMention(
-            m["label"],
-            moved[m["start"]],
-            moved[m["end"]],
-            _at(tokens[_head(m["tokens"], words)], moved),
-        )
-        for m in mentions.values()
-        if "end" in m and _named(m["tokens"], words)
-    ]
+    named = []
+    for m in mentions.values():
+        head = _head(m["tokens"], words)
+        if "end" in m and _named(m["tokens"], head, words):
+            at = _at(tokens[head], moved)
+            named.append(GoldMention(m["label"], moved[m["start"]], moved[m["end"]], at))
     outermost = {
         m for m in named if not any(o != m and o[1] <= m[1] and m[2] <= o[2] for o in named)
     }
@@ -266,11 +262,10 @@ def _head(span: list[int], words: list[Word]) -> int:
     return next((i for i in span if words[i].head not in inside), span[0])
 
 
-def _named(span: list[int], words: list[Word]) -> bool:
+def _named(span: list[int], head: int, words: list[Word]) -> bool:
     """The span's head word is a proper noun ("Andy Warhol", "the University of Southern
     Indiana"), or a proper noun in apposition or `flat` to it ends the span ("English
     captain Harry Kane", where UD makes "captain" the head)."""
-    head = _head(span, words)
     if words[head].upos == "PROPN":
         return True
     last = max(i for i in span if words[i].upos != "PART")
@@ -294,11 +289,20 @@ def matches(predicted: tuple[str, int, int], gold: GoldMention, by_head: bool = 
     return by_head and gold.start <= start <= gold.head[0] and gold.head[1] <= end <= gold.end
 
 
-def evaluate_entities(folder: Path, by_head: bool = True) -> dict[str, float]:
-    counts: dict[str, int] = defaultdict(int)
+def gum_predictions(folder: Path) -> list[tuple[set[GoldMention], set[tuple[str, int, int]]]]:
+    """Each GUM document's gold mentions and newsmill's entities (label, start, end)."""
+    documents = []
     for path in sorted((folder / "coref_tsv").glob("*.tsv")):
         text, gold = read_gum(path)
-        predicted = {(e.label, e.start, e.end) for e in find_entities(text)}
+        documents.append((gold, {(e.label, e.start, e.end) for e in find_entities(text)}))
+    return documents
+
+
+def evaluate_entities(
+    documents: list[tuple[set[GoldMention], set[tuple[str, int, int]]]], by_head: bool = True
+) -> dict[str, float]:
+    counts: dict[str, int] = defaultdict(int)
+    for gold, predicted in documents:
         matched_gold = {g for g in gold if any(matches(p, g, by_head) for p in predicted)}
         matched_predicted = {p for p in predicted if any(matches(p, g, by_head) for g in gold)}
         for label in GUM_LABELS.values():
@@ -326,10 +330,10 @@ def main() -> None:
     parser.add_argument("--split", default="test", choices=["test", "dev"])
     args = parser.parse_args()
     print("entities on GUM Wikinews (target: micro-F1 >= 0.75)")
-    gum = args.data / "gum-wikinews-entities"
-    for name, (p, r, f) in evaluate_entities(gum).items():  # type: ignore[misc]
+    documents = gum_predictions(args.data / "gum-wikinews-entities")  # once for both scorings
+    for name, (p, r, f) in evaluate_entities(documents).items():  # type: ignore[misc]
         print(f"  {name:<45} {p:.3f} / {r:.3f} / {f:.3f}")
-    *_, (p, r, f) = evaluate_entities(gum, by_head=False).values()  # type: ignore[misc]
+    *_, (p, r, f) = evaluate_entities(documents, by_head=False).values()  # type: ignore[misc]
     print(f"  {'micro, matched by the end alone':<45} {p:.3f} / {r:.3f} / {f:.3f}")
     figures = evaluate_quotes(args.data / "polnear-attribution" / args.split)
     print(f"quotes on PolNeAR {args.split} (targets: found >= 0.80, right speaker >= 0.70)")
