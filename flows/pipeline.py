@@ -26,6 +26,7 @@ from tasks.clean import CLEAN_VERSION
 from tasks.crawl import fetched_pages
 from tasks.dedup import DEDUP_VERSION, ExactAcrossShards
 from tasks.discover import split_sources
+from tasks.extras import require
 from tasks.fields import FIELDS_VERSION
 from tasks.lake import Lake
 from tasks.neardup import NEAR_DUP_VERSION, RunSignatures
@@ -42,7 +43,7 @@ def task_runner(settings: Settings) -> TaskRunner[Any]:
     stages are CPU-bound Python: threads would share one core); else one thread, which keeps
     the run in this process."""
     if settings.ray_address:
-        from prefect_ray import RayTaskRunner
+        RayTaskRunner = require("prefect_ray", "ray_address").RayTaskRunner
 
         # Ray starts its worker processes itself: hand them the API this run reports to
         prefect_env = {k: v for k, v in os.environ.items() if k.startswith("PREFECT_")}
@@ -51,7 +52,7 @@ def task_runner(settings: Settings) -> TaskRunner[Any]:
             init_kwargs={"runtime_env": {"env_vars": prefect_env}},
         )
     if settings.dask_address:
-        from prefect_dask import DaskTaskRunner
+        DaskTaskRunner = require("prefect_dask", "dask_address").DaskTaskRunner
 
         return DaskTaskRunner(address=settings.dask_address)
     if settings.n_workers > 1:

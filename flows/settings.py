@@ -20,12 +20,14 @@ import pydantic
 from tasks.boilerplate import BoilerplateSettings
 from tasks.entities import NerError, check_finder
 from tasks.extract import ExtractSettings
+from tasks.extras import MissingExtraError, require
 from tasks.fetch import FetchSettings
 from tasks.fields import FieldSettings
 from tasks.mentions import MentionSettings
 from tasks.neardup import NearDupSettings
 from tasks.read import ReadSettings
 from tasks.shard import ShardSettings
+from tasks.store import is_url, url_to_fs
 
 ENV_PREFIX = "NEWSMILL_"
 DEFAULT_LAKE = "data/lake"
@@ -290,6 +292,15 @@ def _validate(settings: Settings) -> None:
         raise SettingsError("user_agent must name newsmill to the sites it fetches from")
     if settings.dask_address and settings.ray_address:
         raise SettingsError("give dask_address or ray_address, not both")
+    try:
+        if settings.dask_address:
+            require("prefect_dask", "dask_address")
+        if settings.ray_address:
+            require("prefect_ray", "ray_address")
+        if is_url(settings.lake):
+            url_to_fs(settings.lake)
+    except MissingExtraError as error:
+        raise SettingsError(str(error)) from error
     near = settings.near
     if near.num_perm % near.bands:
         raise SettingsError(

