@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 # `make run` installs only the core; the tests also run the Dask, Ray, S3 and spaCy paths.
 CORE_STAMP := $(VENV)/.core-stamp
 STAMP := $(VENV)/.test-stamp
+# mypy reads the installed layout (newsmill.flows, …) through links to the top-level folders
+MYPY_SRC := $(VENV)/mypy-src/newsmill
 # A project-local Prefect home: migrated once, then each run starts in ~10 s.
 export PREFECT_HOME ?= $(CURDIR)/.prefect-home
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
@@ -23,23 +25,27 @@ $(STAMP): $(CORE_STAMP)
 	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev,dask,ray,s3,spacy]'
 	touch $(STAMP)
 
+$(MYPY_SRC):
+	mkdir -p $@
+	for d in flows tasks schemas; do ln -sfn ../../../$$d $@/$$d; done
+
 run: $(CORE_STAMP)
 	$(BIN)/newsmill run data/samples --lake data/lake
 
-test: $(STAMP)
+test: $(STAMP) $(MYPY_SRC)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/pytest -q -n auto --maxprocesses 4 --dist loadfile
 
-lint: $(STAMP)
+lint: $(STAMP) $(MYPY_SRC)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
 
 docs: $(STAMP)
-	$(BIN)/python -m schemas.docs > docs/tables.md
+	$(BIN)/python -m newsmill.schemas.docs > docs/tables.md
 
 # Re-pin after changing dependencies in pyproject.toml.
 lock: $(STAMP)

@@ -34,11 +34,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tasks.crawl import crawl
-from tasks.discover import WebSources
-from tasks.fetch import Fetcher, FetchRequest, FetchSettings
-from tasks.lake import Lake
-from tasks.rows import RunContext
+from newsmill.tasks.lake.lake import Lake
+from newsmill.tasks.lake.rows import RunContext
+from newsmill.tasks.web.crawl import crawl
+from newsmill.tasks.web.discover import WebSources
+from newsmill.tasks.web.fetch import Fetcher, FetchRequest, FetchSettings
 
 PAGE = (
     "<!doctype html><html><head><title>Page {n}</title></head><body><article>"

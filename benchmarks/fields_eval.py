@@ -41,8 +41,8 @@ from typing import NamedTuple
 
 from common import ROOT
 
-from tasks.entities import find_entities
-from tasks.quotes import Quote, find_quotes
+from newsmill.tasks.mentions.entities import find_entities
+from newsmill.tasks.mentions.quotes import Quote, find_quotes
 
 QUOTE_MARKS = re.compile(r"[\"“”]")
 

@@ -8,8 +8,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from tasks.entities import find_entities
-from tasks.quotes import find_quotes
+from newsmill.tasks.mentions.entities import find_entities
+from newsmill.tasks.mentions.quotes import find_quotes
 
 ENTITY_TEXTS = {
     "20k capitalised words": " ".join(["Capital"] * 20_000),

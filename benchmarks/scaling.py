@@ -72,9 +72,9 @@ def same_tables(workers: int) -> bool:
 
 def _time_shard(args: tuple[Path, int]) -> float:
     corpus, index = args
-    from tasks.rows import RunContext
-    from tasks.shard import ShardSettings, process_shard
-    from tasks.sources import discover_sources, plan_shards
+    from newsmill.tasks.ingest.sources import discover_sources, plan_shards
+    from newsmill.tasks.lake.rows import RunContext
+    from newsmill.tasks.shard import ShardSettings, process_shard
 
     shards = plan_shards(discover_sources([str(corpus / "articles.jsonl")]).files, 8 << 20, 500)
     ctx = RunContext(f"ceiling-{index}", datetime.now(UTC), "benchmark")

@@ -49,8 +49,8 @@ def time_mentions(corpus: Path, articles: int, words: int = 600) -> tuple[float,
 
     The corpus's articles are joined in order, each next one onto the last, until an article
     has `words` words: the issue's target is for 600-word articles."""
-    from tasks.mentions import add_mentions
-    from tasks.records import Document
+    from newsmill.tasks.mentions.speakers import add_mentions
+    from newsmill.tasks.records import Document
 
     docs: list[Document] = []
     parts: list[str] = []

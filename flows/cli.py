@@ -8,8 +8,8 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from flows.settings import DEFAULT_LAKE, HELP, Settings, SettingsError, load_settings
-from tasks import __version__
+from newsmill.flows.settings import DEFAULT_LAKE, HELP, Settings, SettingsError, load_settings
+from newsmill.tasks import __version__
 
 # Prefect reads its settings at import: these must be in the environment before it loads.
 # Each is a default only; a value the user exported wins.
@@ -57,8 +57,8 @@ fires them):
   newsmill serve flows/deployments.toml
   prefect deployment run 'newsmill/samples-by-hand' --param near_threshold=0.7
 
-For a team: one server, a process work pool, workers on any machine that has this checkout
-and the lake's path; register the deployments once instead of serving them:
+For a team: one server, a process work pool, workers on any machine that has newsmill
+installed and reaches this folder and the lake's path; register the deployments once instead of serving them:
 
   prefect work-pool create newsmill --type process
   prefect worker start --pool newsmill &            # on each machine that runs flows
@@ -94,7 +94,7 @@ def _add_setting_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def _setting_leaves() -> list[tuple[str, type, object]]:
-    from flows.settings import _leaves
+    from newsmill.flows.settings import _leaves
 
     return list(_leaves(Settings()))
 
@@ -230,9 +230,14 @@ def _run(args: argparse.Namespace) -> int:
             "a cluster)"
         )
 
-    from tasks.discover import FEED_PREFIX, SITEMAP_PREFIX, URL_LIST_PREFIX, split_sources
-    from tasks.lake import Lake, LakeError
-    from tasks.sources import discover_sources
+    from newsmill.tasks.ingest.sources import discover_sources
+    from newsmill.tasks.lake.lake import Lake, LakeError
+    from newsmill.tasks.web.discover import (
+        FEED_PREFIX,
+        SITEMAP_PREFIX,
+        URL_LIST_PREFIX,
+        split_sources,
+    )
 
     sources = [
         *args.sources,
@@ -257,7 +262,7 @@ def _run(args: argparse.Namespace) -> int:
         os.environ.setdefault(name, value)
     if args.quiet:
         os.environ.setdefault("PREFECT_LOGGING_LOGGERS_PREFECT_FLOW_RUNS_LEVEL", "WARNING")
-    from flows.pipeline import newsmill_flow
+    from newsmill.flows.pipeline import newsmill_flow
 
     started = time.monotonic()
     try:
@@ -269,14 +274,14 @@ def _run(args: argparse.Namespace) -> int:
         return _fail(
             f"run failed, nothing was committed: {type(error).__name__}: {error}", EXIT_RUN_FAILED
         )
-    from flows.report import render_summary
+    from newsmill.flows.report import render_summary
 
     print(render_summary(summary, settings, time.monotonic() - started))
     return 0
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from flows.deployments import load_deployments
+    from newsmill.flows.deployments import load_deployments
 
     try:
         specs = load_deployments(args.deployments)
@@ -295,22 +300,22 @@ def _serve(args: argparse.Namespace) -> int:
     for name, value in PREFECT_DEFAULTS.items():
         os.environ.setdefault(name, value)
     if args.work_pool:
-        from flows.deployments import deploy_to_pool
+        from newsmill.flows.deployments import deploy_to_pool
 
-        project = Path(__file__).resolve().parents[1]
-        deploy_to_pool(specs, args.work_pool, project)
+        # workers start in this folder, so the file's relative paths mean the same there
+        deploy_to_pool(specs, args.work_pool, Path.cwd())
         print(f"registered {len(specs)} deployment(s) on work pool {args.work_pool!r}")
         return 0
     from prefect import serve
 
-    from flows.deployments import to_deployments
+    from newsmill.flows.deployments import to_deployments
 
     serve(*to_deployments(specs))
     return 0
 
 
 def _query(args: argparse.Namespace) -> int:
-    from flows.report import query_lake
+    from newsmill.flows.report import query_lake
 
     lake = args.lake or os.environ.get("NEWSMILL_LAKE", DEFAULT_LAKE)
     try:

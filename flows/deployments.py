@@ -22,9 +22,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
 
-from flows.settings import Settings, SettingsError
+from newsmill.flows.settings import Settings, SettingsError
 
-ENTRYPOINT = "flows/pipeline.py:newsmill_flow"
+ENTRYPOINT = "newsmill.flows.pipeline.newsmill_flow"  # a module path: workers import the installed package
 DEPLOYMENT_KEYS = frozenset(
     {"name", "sources", "cron", "interval_s", "timezone", "description", "settings"}
 )
@@ -133,7 +133,7 @@ def to_deployments(specs: list[DeploymentSpec]) -> list[Any]:
     (`enforce_parameter_schema`): a bad manual parameter is refused before the run exists."""
     from prefect.types.entrypoint import EntrypointType
 
-    from flows.pipeline import newsmill_flow
+    from newsmill.flows.pipeline import newsmill_flow
 
     return [
         newsmill_flow.to_deployment(
@@ -151,8 +151,8 @@ def to_deployments(specs: list[DeploymentSpec]) -> list[Any]:
 
 def deploy_to_pool(specs: list[DeploymentSpec], work_pool: str, project: Path) -> list[str]:
     """Register the deployments on a work pool, for a team's `prefect worker`s to run; the
-    workers load the flow from `project` (this checkout: a path they all reach). Returns
-    the deployments' ids."""
+    workers import the flow from their installed newsmill and run in `project` (a folder
+    they all reach). Returns the deployments' ids."""
     from prefect import Flow, flow
 
     # from_source is sync here (no running event loop); its annotation admits both

@@ -17,23 +17,24 @@ from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTa
 from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import quote
 
-from flows import stages
-from flows.report import render_summary
-from flows.settings import Settings, flow_parameter_docs, flow_signature
-from tasks import __version__, resume
-from tasks import shard as shard_module
-from tasks.clean import CLEAN_VERSION
-from tasks.crawl import fetched_pages
-from tasks.dedup import DEDUP_VERSION, ExactAcrossShards
-from tasks.discover import split_sources
-from tasks.extras import require
-from tasks.fields import FIELDS_VERSION
-from tasks.lake import Lake
-from tasks.neardup import NEAR_DUP_VERSION, RunSignatures
-from tasks.rows import RunContext
-from tasks.runs import RunSummary, new_run_id
-from tasks.shard import ShardResult
-from tasks.sources import Shard, discover_sources, plan_shards
+from newsmill.flows import stages
+from newsmill.flows.report import render_summary
+from newsmill.flows.settings import Settings, flow_parameter_docs, flow_signature
+from newsmill.tasks import __version__
+from newsmill.tasks import shard as shard_module
+from newsmill.tasks.dedup.exact import DEDUP_VERSION, ExactAcrossShards
+from newsmill.tasks.dedup.near import NEAR_DUP_VERSION, RunSignatures
+from newsmill.tasks.extras import require
+from newsmill.tasks.ingest.sources import Shard, discover_sources, plan_shards
+from newsmill.tasks.lake import resume
+from newsmill.tasks.lake.lake import Lake
+from newsmill.tasks.lake.rows import RunContext
+from newsmill.tasks.lake.runs import RunSummary, new_run_id
+from newsmill.tasks.shard import ShardResult
+from newsmill.tasks.text.clean import CLEAN_VERSION
+from newsmill.tasks.text.fields import FIELDS_VERSION
+from newsmill.tasks.web.crawl import fetched_pages
+from newsmill.tasks.web.discover import split_sources
 
 PIPELINE_VERSION = f"newsmill {__version__}; {CLEAN_VERSION}; {DEDUP_VERSION}; {NEAR_DUP_VERSION}; {FIELDS_VERSION}"
 

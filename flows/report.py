@@ -5,11 +5,11 @@ from pathlib import Path
 
 import duckdb
 
-from flows.settings import Settings
-from schemas.tables import TABLES
-from schemas.views import VIEWS
-from tasks.lake import Lake
-from tasks.runs import RunSummary
+from newsmill.flows.settings import Settings
+from newsmill.schemas.tables import TABLES
+from newsmill.schemas.views import VIEWS
+from newsmill.tasks.lake.lake import Lake
+from newsmill.tasks.lake.runs import RunSummary
 
 
 def _line(counts: dict[str, int]) -> str:

@@ -17,17 +17,17 @@ from typing import Annotated, Any
 
 import pydantic
 
-from tasks.boilerplate import BoilerplateSettings
-from tasks.entities import NerError, check_finder
-from tasks.extract import ExtractSettings
-from tasks.extras import MissingExtraError, require
-from tasks.fetch import FetchSettings
-from tasks.fields import FieldSettings
-from tasks.mentions import MentionSettings
-from tasks.neardup import NearDupSettings
-from tasks.read import ReadSettings
-from tasks.shard import ShardSettings
-from tasks.store import is_url, url_to_fs
+from newsmill.tasks.dedup.near import NearDupSettings
+from newsmill.tasks.extras import MissingExtraError, require
+from newsmill.tasks.ingest.extract import ExtractSettings
+from newsmill.tasks.ingest.read import ReadSettings
+from newsmill.tasks.lake.store import is_url, url_to_fs
+from newsmill.tasks.mentions.entities import NerError, check_finder
+from newsmill.tasks.mentions.speakers import MentionSettings
+from newsmill.tasks.shard import ShardSettings
+from newsmill.tasks.text.boilerplate import BoilerplateSettings
+from newsmill.tasks.text.fields import FieldSettings
+from newsmill.tasks.web.fetch import FetchSettings
 
 ENV_PREFIX = "NEWSMILL_"
 DEFAULT_LAKE = "data/lake"

@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from schemas.tables import (
+from newsmill.schemas.tables import (
     ARTICLES,
     DUPLICATES,
     ENTITIES,
@@ -23,11 +23,21 @@ from schemas.tables import (
     REJECTS,
     SITE_PARAGRAPHS,
 )
-from tasks import crawl, dedup, neardup, rows, shard
-from tasks.discover import WebSources
-from tasks.fetch import FetchSettings
-from tasks.lake import Lake, RunWriter
-from tasks.sources import Shard
+from newsmill.tasks import shard
+from newsmill.tasks.dedup.exact import ExactCopy, resolve_chains
+from newsmill.tasks.dedup.near import (
+    NearDuplicate,
+    RunSignatures,
+    band_keys,
+    decide_near_duplicates,
+    lake_signatures,
+)
+from newsmill.tasks.ingest.sources import Shard
+from newsmill.tasks.lake import rows
+from newsmill.tasks.lake.lake import Lake, RunWriter
+from newsmill.tasks.web import crawl
+from newsmill.tasks.web.discover import WebSources
+from newsmill.tasks.web.fetch import FetchSettings
 
 
 @task(name="fetch-web", cache_policy=NO_CACHE)
@@ -45,14 +55,12 @@ def process_shard(
 
 
 @task(name="near-dedup", cache_policy=NO_CACHE)
-def find_near_duplicates(
-    signatures: neardup.RunSignatures, lake: Lake
-) -> list[neardup.NearDuplicate]:
+def find_near_duplicates(signatures: RunSignatures, lake: Lake) -> list[NearDuplicate]:
     related = lake.related_signatures(
-        neardup.band_keys(chunk, signatures.settings) for chunk in signatures.chunks
+        band_keys(chunk, signatures.settings) for chunk in signatures.chunks
     )
-    return neardup.decide_near_duplicates(
-        signatures, neardup.lake_signatures(related, signatures.settings.num_perm)
+    return decide_near_duplicates(
+        signatures, lake_signatures(related, signatures.settings.num_perm)
     )
 
 
@@ -60,9 +68,9 @@ def find_near_duplicates(
 def stage_document_duplicates(
     writer: RunWriter,
     ctx: rows.RunContext,
-    exact: list[dedup.ExactCopy],
-    near: list[neardup.NearDuplicate],
-    signatures: neardup.RunSignatures | None,
+    exact: list[ExactCopy],
+    near: list[NearDuplicate],
+    signatures: RunSignatures | None,
 ) -> None:
     """Record the copies found across shards (exact) and across the run (near), keep the
     signatures of what stays, drop the copies' staged rows, and merge the shards' files."""
@@ -80,7 +88,7 @@ def stage_document_duplicates(
             writer.write_table(MINHASH, table)
     writer.merge_parts(
         (ARTICLES, PARAGRAPHS, ENTITIES, QUOTES, DUPLICATES, REJECTS),
-        dedup.resolve_chains(dropped),
+        resolve_chains(dropped),
     )
 
 

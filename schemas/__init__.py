@@ -1,7 +1,7 @@
 """Table contracts of the newsmill lake: schemas, partitions and reject reason codes."""
 
-from schemas.reasons import REASONS, Reason
-from schemas.tables import (
+from newsmill.schemas.reasons import REASONS, Reason
+from newsmill.schemas.tables import (
     ARTICLES,
     DUPLICATES,
     ENTITIES,

@@ -1,18 +1,18 @@
 """Render the data dictionary (`docs/tables.md`) from the declared schemas.
 
-Run `python -m schemas.docs > docs/tables.md`; a test keeps the committed file in sync.
+Run `python -m newsmill.schemas.docs > docs/tables.md`; a test keeps the committed file in sync.
 """
 
-from schemas.reasons import REASONS
-from schemas.tables import TABLES
-from schemas.views import VIEWS
+from newsmill.schemas.reasons import REASONS
+from newsmill.schemas.tables import TABLES
+from newsmill.schemas.views import VIEWS
 
 
 def render_data_dictionary() -> str:
     lines = [
         "# newsmill tables",
         "",
-        "Generated from `schemas/` by `python -m schemas.docs`; do not edit by hand.",
+        "Generated from `schemas/` by `python -m newsmill.schemas.docs`; do not edit by hand.",
         "",
         "Each table is a folder of Hive-partitioned Parquet files under the lake",
         "(`data/lake/<table>/<key>=<value>/…/*.parquet`).",

@@ -1,7 +1,7 @@
 """The lake's tables, declared once: columns, types, partitions and what each column means.
 
 Every writer passes these schemas, every test reads back with them, and `docs/tables.md` is
-generated from them (`python -m schemas.docs`).
+generated from them (`python -m newsmill.schemas.docs`).
 """
 
 from dataclasses import dataclass

@@ -7,9 +7,9 @@ from datetime import datetime
 
 import xxhash
 
-from schemas.reasons import Reason
-from tasks.entities import Entity
-from tasks.quotes import Quote
+from newsmill.schemas.reasons import Reason
+from newsmill.tasks.mentions.entities import Entity
+from newsmill.tasks.mentions.quotes import Quote
 
 
 def hash_bytes(data: bytes) -> str:

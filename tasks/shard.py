@@ -8,7 +8,7 @@ regard to the number of workers, and the flow takes their results in shard order
 tables do not depend on how many processes ran them.
 
 Boilerplate and exact dedup see the lake and this shard; the flow then settles exact
-copies between shards (`dedup.ExactAcrossShards`) and near copies across the whole run.
+copies between shards (`exact.ExactAcrossShards`) and near copies across the whole run.
 """
 
 import functools
@@ -16,20 +16,24 @@ import multiprocessing.util
 from collections import Counter
 from dataclasses import dataclass, field
 
-from schemas.reasons import Reason
-from schemas.tables import REJECTS, TABLES
-from tasks import boilerplate, clean, dedup, fields, mentions, read, rows
-from tasks.boilerplate import BoilerplateSettings, SiteParagraphCounts
-from tasks.extract import ExtractSettings, HtmlExtractor
-from tasks.fields import FieldSettings
-from tasks.lake import Lake
-from tasks.mentions import MentionSettings
-from tasks.neardup import ArticleChunk, NearDupSettings, article_chunk
-from tasks.read import ReadSettings
-from tasks.records import Reject, ShardBatch, run_stage
-from tasks.rows import RunContext
-from tasks.runs import reject_counts, shard_counts
-from tasks.sources import FilePart, Shard
+from newsmill.schemas.reasons import Reason
+from newsmill.schemas.tables import REJECTS, TABLES
+from newsmill.tasks.dedup import exact
+from newsmill.tasks.dedup.near import ArticleChunk, NearDupSettings, article_chunk
+from newsmill.tasks.ingest import read
+from newsmill.tasks.ingest.extract import ExtractSettings, HtmlExtractor
+from newsmill.tasks.ingest.read import ReadSettings
+from newsmill.tasks.ingest.sources import FilePart, Shard
+from newsmill.tasks.lake import rows
+from newsmill.tasks.lake.lake import Lake
+from newsmill.tasks.lake.rows import RunContext
+from newsmill.tasks.lake.runs import reject_counts, shard_counts
+from newsmill.tasks.mentions import speakers
+from newsmill.tasks.mentions.speakers import MentionSettings
+from newsmill.tasks.records import Reject, ShardBatch, run_stage
+from newsmill.tasks.text import boilerplate, clean, fields
+from newsmill.tasks.text.boilerplate import BoilerplateSettings, SiteParagraphCounts
+from newsmill.tasks.text.fields import FieldSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,13 +75,13 @@ def process_shard(
     """Run every per-document stage over one shard and stage its rows (file names carry
     the shard number, so shards can stage at once)."""
     lake = Lake(lake_root)
-    index = dedup.LakeIndex(lake)
+    index = exact.LakeIndex(lake)
     site_counts = SiteParagraphCounts(lake)
     batch = ShardBatch()
-    batch.apply(dedup.skip_known_inputs(read.read_shard(shard, settings.read), index)[0])
+    batch.apply(exact.skip_known_inputs(read.read_shard(shard, settings.read), index)[0])
     batch.apply(shared_extractor(settings.extract).extract_documents(batch.docs))
     batch.apply(run_stage("clean", batch.docs, clean.clean_document))
-    batch.apply(run_stage("dedup_paragraphs", batch.docs, dedup.remove_repeated_paragraphs))
+    batch.apply(run_stage("dedup_paragraphs", batch.docs, exact.remove_repeated_paragraphs))
     add_fields = functools.partial(fields.add_fields, now=ctx.started_at, settings=settings.fields)
     batch.apply(run_stage("fields", batch.docs, add_fields))
     if settings.boilerplate.boilerplate_min_articles > 0:
@@ -91,9 +95,9 @@ def process_shard(
         )
         batch.apply(run_stage("boilerplate", batch.docs, remove))
     # after boilerplate: offsets index the article's final text
-    add_mentions = functools.partial(mentions.add_mentions, settings=settings.mentions)
+    add_mentions = functools.partial(speakers.add_mentions, settings=settings.mentions)
     batch.apply(run_stage("mentions", batch.docs, add_mentions))
-    batch.docs, batch.duplicates = dedup.dedup_against(batch.docs, index)
+    batch.docs, batch.duplicates = exact.dedup_against(batch.docs, index)
     writer = lake.start_run(ctx.run_id, settings.write_buffer_rows, part=f"{shard.index:06d}")
     previous = index.latest_articles(doc.source for doc in batch.docs)
     for table, these in rows.batch_rows(

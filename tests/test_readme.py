@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from flows.deployments import load_deployments
-from flows.settings import Settings
-from schemas.reasons import Reason
+from newsmill.flows.deployments import load_deployments
+from newsmill.flows.settings import Settings
+from newsmill.schemas.reasons import Reason
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 

@@ -112,7 +112,7 @@ def test_help_explains_every_command_and_option(prefect_env) -> None:
 
 HOLD_THE_LAKE = """
 import pathlib, sys, time
-from tasks.lake import Lake
+from newsmill.tasks.lake.lake import Lake
 lake, release = Lake(sys.argv[1]), pathlib.Path(sys.argv[2])
 lake.ensure_writable()
 with lake.lock("holder-run"):
@@ -369,7 +369,7 @@ def test_shared_paragraphs_view_lists_wire_copy_shared_between_articles(
         run_newsmill(prefect_env, "run", str(src), "--lake", str(lake), "--quiet").returncode == 0
     )
 
-    from flows.report import connect_lake
+    from newsmill.flows.report import connect_lake
 
     rows = (
         connect_lake(lake)
@@ -471,7 +471,7 @@ def test_entities_from_a_spacy_pipeline_and_a_bad_one_refused(
 
 
 def test_a_warc_archive_becomes_articles_and_counted_skips(prefect_env, tmp_path: Path) -> None:
-    from tests.tasks.test_warc import write_warc
+    from tests.tasks.ingest.test_warc import write_warc
 
     archive, lake = tmp_path / "crawl.warc.gz", tmp_path / "lake"
     write_warc(archive)

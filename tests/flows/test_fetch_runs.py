@@ -46,17 +46,17 @@ LISTED = {
 # shard of fetched pages starts, i.e. after the crawl was staged and checkpointed
 KILLED_AFTER_FETCHING = """
 import os, signal, sys
-import tasks.shard
-from flows.cli import main
+import newsmill.tasks.shard
+from newsmill.flows.cli import main
 
-real_process_shard = tasks.shard.process_shard
+real_process_shard = newsmill.tasks.shard.process_shard
 
 def process_shard(shard, *args, **kwargs):
     if any(".warc.gz" in part.file.path for part in shard.parts):
         os.killpg(os.getpgid(0), signal.SIGKILL)
     return real_process_shard(shard, *args, **kwargs)
 
-tasks.shard.process_shard = process_shard
+newsmill.tasks.shard.process_shard = process_shard
 sys.exit(main(sys.argv[1:]))
 """
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from flows.settings import Settings
-from tasks.sources import discover_sources, plan_shards
+from newsmill.flows.settings import Settings
+from newsmill.tasks.ingest.sources import discover_sources, plan_shards
 from tests.conftest import NEWSMILL, SAMPLES, run_newsmill
 from tests.flows.conftest import free_port, post
 

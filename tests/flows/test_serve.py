@@ -10,8 +10,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from flows.deployments import load_deployments
-from flows.settings import SettingsError
+from newsmill.flows.deployments import load_deployments
+from newsmill.flows.settings import SettingsError
 from tests.conftest import NEWSMILL, ROOT, SAMPLES, run_newsmill
 from tests.flows.conftest import post
 

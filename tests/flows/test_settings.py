@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.settings import SettingsError, load_settings
+from newsmill.flows.settings import SettingsError, load_settings
 
 
 def test_precedence_is_defaults_toml_env_flags(tmp_path: Path) -> None:

@@ -12,10 +12,10 @@ from tests.conftest import ROOT
 
 FAULTY_SHARDS = """
 import pathlib, sys
-import tasks.shard
-from flows.cli import main
+import newsmill.tasks.shard
+from newsmill.flows.cli import main
 
-real_process_shard = tasks.shard.process_shard
+real_process_shard = newsmill.tasks.shard.process_shard
 tries = pathlib.Path(sys.argv[1])
 
 def process_shard(shard, *args, **kwargs):
@@ -28,7 +28,7 @@ def process_shard(shard, *args, **kwargs):
         raise TimeoutError("worker lost")
     return real_process_shard(shard, *args, **kwargs)
 
-tasks.shard.process_shard = process_shard
+newsmill.tasks.shard.process_shard = process_shard
 sys.exit(main(sys.argv[2:]))
 """
 
@@ -78,7 +78,7 @@ def test_a_failing_shard_is_retried_then_rejected_and_the_run_completes(
 
     # the failure is not remembered as ingested: a later run tries the input again
     healthy = subprocess.run(
-        [sys.executable, "-m", "flows.cli", *args, "--quiet"],
+        [sys.executable, "-m", "newsmill.flows.cli", *args, "--quiet"],
         env=prefect_env,
         cwd=ROOT,
         capture_output=True,

@@ -7,7 +7,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from schemas.tables import TABLES
+from newsmill.schemas.tables import TABLES
 from tests.conftest import SAMPLES, run_newsmill
 
 # Columns that name the run, not the content: they differ between any two runs.

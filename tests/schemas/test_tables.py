@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from schemas.docs import render_data_dictionary
-from schemas.reasons import REASONS, Reason
-from schemas.tables import TABLES
+from newsmill.schemas.docs import render_data_dictionary
+from newsmill.schemas.reasons import REASONS, Reason
+from newsmill.schemas.tables import TABLES
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -5,9 +5,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from schemas.tables import TableSpec
-from tasks.lake import Lake
-from tasks.rows import RunContext
+from newsmill.schemas.tables import TableSpec
+from newsmill.tasks.lake.lake import Lake
+from newsmill.tasks.lake.rows import RunContext
 
 STARTED = datetime(2026, 11, 28, 3, tzinfo=UTC)
 

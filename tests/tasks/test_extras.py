@@ -4,10 +4,10 @@ import sys
 
 import pytest
 
-from flows.settings import Settings, SettingsError
-from tasks.entities import NerError, check_finder
-from tasks.extras import EXTRAS, MissingExtraError, require
-from tasks.store import url_to_fs
+from newsmill.flows.settings import Settings, SettingsError
+from newsmill.tasks.extras import EXTRAS, MissingExtraError, require
+from newsmill.tasks.lake.store import url_to_fs
+from newsmill.tasks.mentions.entities import NerError, check_finder
 
 
 @pytest.fixture

@@ -4,11 +4,11 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
-from tasks.dedup import ExactAcrossShards
-from tasks.lake import STAGING_DIR
-from tasks.neardup import NearDupSettings
-from tasks.shard import ShardSettings, process_shard
-from tasks.sources import discover_sources, plan_shards
+from newsmill.tasks.dedup.exact import ExactAcrossShards
+from newsmill.tasks.dedup.near import NearDupSettings
+from newsmill.tasks.ingest.sources import discover_sources, plan_shards
+from newsmill.tasks.lake.lake import STAGING_DIR
+from newsmill.tasks.shard import ShardSettings, process_shard
 from tests.conftest import SAMPLES
 from tests.tasks.lake_runs import run_context
 

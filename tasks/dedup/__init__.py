@@ -1,0 +1,1 @@
+"""Dedup: exact copies (paragraphs, articles) and near copies (MinHash, LSH)."""

@@ -1,0 +1,186 @@
+"""HTML stage: main text and metadata with trafilatura, under a per-document time limit.
+
+trafilatura has no time limit of its own and some pages run for minutes (trafilatura#704),
+and its caches grow in long runs (#216). So pages are extracted in a pebble process pool:
+a page over the limit has its worker killed and replaced, and workers are recycled after
+`max_tasks` pages. The pool also puts every core to work on the CPU-heavy parsing.
+"""
+
+import multiprocessing
+import os
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, replace
+from typing import Any
+
+import trafilatura
+from pebble import ProcessPool
+from trafilatura.settings import Document as TrafilaturaDocument
+
+from newsmill.schemas.reasons import Reason
+from newsmill.tasks.records import Document, Reject, StageOutput, count_stage
+
+EXTRACTOR_NAME = f"trafilatura {trafilatura.__version__}"
+_METADATA_FIELDS = ("title", "author", "date", "sitename", "url", "text")
+# Consent and cookie banners are never article text, and trafilatura's fallback keeps them.
+_PRUNE_XPATH = [
+    "//*[contains(translate(@id, 'COKIE', 'cokie'), 'cookie')"
+    " or contains(translate(@class, 'COKIE', 'cokie'), 'cookie')"
+    " or contains(@id, 'consent') or contains(@class, 'consent')"
+    " or contains(@id, 'gdpr') or contains(@class, 'gdpr')]"
+]
+# Only dates the page states; the "extensive" search guesses from copyright lines.
+_DATE_PARAMS = {"extensive_search": False, "original_date": True}
+# Lines shorter than this are menu items, buttons and captions, not running text.
+_RUNNING_TEXT_MIN_WORDS = 6
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractSettings:
+    extract_timeout_s: float = 20.0
+    extract_workers: int = 0  # 0: one per core
+    worker_max_pages: int = 500
+    min_article_words: int = 25
+
+    @property
+    def n_workers(self) -> int:
+        return self.extract_workers or os.cpu_count() or 1
+
+
+def extract_html(html: str, url: str | None) -> dict[str, str | None] | None:
+    """Main text and metadata of one page, or None when it holds no article."""
+    document = trafilatura.bare_extraction(
+        html,
+        url=url,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=True,
+        prune_xpath=_PRUNE_XPATH,
+        date_extraction_params=_DATE_PARAMS,
+    )
+    if not isinstance(document, TrafilaturaDocument) or not (document.text or "").strip():
+        return None
+    return {name: getattr(document, name) for name in _METADATA_FIELDS}
+
+
+def running_text_words(text: str) -> int:
+    """Words in lines long enough to be prose: menus and button rows count for nothing."""
+    counts = (len(line.split()) for line in text.split("\n"))
+    return sum(n for n in counts if n >= _RUNNING_TEXT_MIN_WORDS)
+
+
+def apply_extraction(
+    doc: Document, extracted: dict[str, Any] | None, min_article_words: int
+) -> Document | Reject:
+    """Fill a Document from an extraction result; fields the input already had win."""
+    if extracted is not None and running_text_words(extracted["text"]) < min_article_words:
+        extracted = None
+    if extracted is None:
+        return Reject(
+            doc.source,
+            Reason.EXTRACT_NO_ARTICLE,
+            "no article text found in the HTML (only navigation, banners or empty)",
+            doc.input_hash,
+            doc.line_number,
+        )
+    title = doc.title or extracted["title"]
+    lines = extracted["text"].split("\n")
+    if title and lines and lines[0].strip() == title.strip():
+        lines = lines[1:]  # trafilatura often repeats the headline as the first line
+    return replace(
+        doc,
+        body="\n".join(lines),
+        title=title,
+        author=doc.author or extracted["author"],
+        published_raw=doc.published_raw or extracted["date"],
+        site_name=extracted["sitename"],
+        url=doc.url or extracted["url"],
+        extractor=EXTRACTOR_NAME,
+    )
+
+
+def needs_extraction(doc: Document) -> bool:
+    return doc.source_kind in ("html", "jsonl-html")
+
+
+class HtmlExtractor:
+    """Owns the worker pool for a run; create it once and close it at the end."""
+
+    def __init__(self, settings: ExtractSettings) -> None:
+        self._settings = settings
+        self._pool: ProcessPool | None = None
+
+    def __enter__(self) -> "HtmlExtractor":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.stop()
+            self._pool.join()
+            self._pool = None
+
+    def _get_pool(self) -> ProcessPool:
+        if self._pool is None:
+            if multiprocessing.current_process().daemon:
+                raise RuntimeError(
+                    "HTML extraction runs its pages in child processes (to enforce the time "
+                    "limit), and this worker process is daemonic, so it may not start any: "
+                    "start Dask workers with DASK_DISTRIBUTED__WORKER__DAEMON=False"
+                )
+            self._pool = ProcessPool(
+                max_workers=self._settings.n_workers,
+                max_tasks=self._settings.worker_max_pages,
+                # forkserver: forking the flow process itself (threads, event loops) is unsafe
+                context=multiprocessing.get_context("forkserver"),
+            )
+        return self._pool
+
+    def extract_documents(self, docs: list[Document]) -> StageOutput:
+        """Extract every HTML document of a batch in parallel; other documents pass through."""
+        pending = [
+            (
+                d,
+                self._get_pool().schedule(
+                    extract_html, (d.body, d.url), timeout=self._settings.extract_timeout_s
+                ),
+            )
+            if needs_extraction(d)
+            else (d, None)
+            for d in docs
+        ]
+        results: list[Document | Reject] = []
+        for doc, future in pending:
+            if future is None:
+                results.append(doc)
+                continue
+            try:
+                results.append(
+                    apply_extraction(doc, future.result(), self._settings.min_article_words)
+                )
+            except FutureTimeout:
+                results.append(
+                    Reject(
+                        doc.source,
+                        Reason.EXTRACT_TIMEOUT,
+                        f"extraction ran over {self._settings.extract_timeout_s:g} s and was stopped",
+                        doc.input_hash,
+                        doc.line_number,
+                    )
+                )
+            except (
+                Exception
+            ) as error:  # a crash inside trafilatura or its worker is this page's fault
+                results.append(
+                    Reject(
+                        doc.source,
+                        Reason.EXTRACT_FAILED,
+                        f"the extractor failed: {type(error).__name__}: {error}",
+                        doc.input_hash,
+                        doc.line_number,
+                    )
+                )
+        kept = [r for r in results if isinstance(r, Document)]
+        rejects = [r for r in results if isinstance(r, Reject)]
+        return StageOutput(kept, rejects, count_stage("extract", len(docs), kept, rejects))

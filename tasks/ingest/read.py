@@ -1,0 +1,381 @@
+"""Read stage: turn file parts into Documents (one per file or JSONL line) or Rejects.
+
+The kind of an input (text, HTML, JSONL) is decided by its content first and its
+extension second; gzip is recognised by its magic bytes. JSONL is streamed line by line,
+so a JSONL export of any size is read in bounded memory.
+"""
+
+import gzip
+import itertools
+import json
+import re
+import zlib
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from typing import Any, BinaryIO
+
+from newsmill.schemas.reasons import Reason
+from newsmill.tasks.ingest.decode import decode_bytes, looks_binary, too_many_control_chars
+from newsmill.tasks.ingest.sources import (
+    HTML_SUFFIXES,
+    JSONL_SUFFIXES,
+    READABLE_SUFFIXES,
+    WARC_SUFFIXES,
+    FilePart,
+    Shard,
+    SourceFile,
+    open_input,
+)
+from newsmill.tasks.records import Document, Reject, StageOutput, count_stage, hash_bytes
+
+GZIP_MAGIC = b"\x1f\x8b"
+ROLE_HEADER = "WARC-Newsmill-Role"  # written by web.rawzone
+_STRONG_HTML = re.compile(rb"<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>]", re.I)
+_ANY_HTML_TAG = re.compile(
+    rb"<(?:p|div|br|article|section|span|a\s+href|h[1-6]|meta|title)[\s>/]", re.I
+)
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([\w-]+)""", re.I)
+_TEXT_FIELDS = ("text", "html")
+_PUBLISHED_FIELDS = ("published", "published_at", "date")
+_ByteStream = BinaryIO
+
+
+@dataclass(frozen=True, slots=True)
+class ReadSettings:
+    max_input_mb: float = 20.0
+
+    @property
+    def max_input_bytes(self) -> int:
+        return int(self.max_input_mb * 1024 * 1024)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def sniff_kind(head: bytes, suffix: str) -> str:
+    """'jsonl', 'html' or 'text', from the first bytes of the content and the extension."""
+    stripped = head.lstrip()
+    if stripped.startswith(b"{"):
+        first_line = stripped.split(b"\n", 1)[0]
+        try:
+            if isinstance(json.loads(first_line), dict):
+                return "jsonl"
+        except ValueError:
+            pass
+    if suffix in JSONL_SUFFIXES:
+        return "jsonl"
+    if _STRONG_HTML.search(head):
+        return "html"
+    tags = len(_ANY_HTML_TAG.findall(head))
+    if tags >= 3 or (tags >= 1 and suffix in HTML_SUFFIXES):
+        return "html"
+    return "text"
+
+
+def _read_limited(handle: _ByteStream, limit: int) -> bytes:
+    data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise _TooLarge
+    return data
+
+
+def _open_maybe_gzip(path: str) -> _ByteStream:
+    """gzip is recognised by its magic bytes, whatever the file is called."""
+    with open_input(path) as probe:
+        magic = probe.read(2)
+    return open_input(path, gzipped=magic == GZIP_MAGIC)
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A record of an archive that is not an input: a request, metadata, a response that is
+    not an HTML page. Counted (`read.skipped.<kind>`), not a row."""
+
+    kind: str
+
+
+def _read_warc(file: SourceFile, settings: ReadSettings) -> Iterator[Document | Reject | Skipped]:
+    """Each HTML response record of a WARC archive (gzipped per record or not) as a page,
+    its source `path@offset` and its url the record's target; other records skipped."""
+    from warcio.archiveiterator import ArchiveIterator
+    from warcio.exceptions import ArchiveLoadFailed
+
+    limit = settings.max_input_bytes
+    with open_input(file.path) as handle:
+        records = ArchiveIterator(handle)
+        try:
+            for record in records:
+                kind = _warc_skip_kind(record)
+                stream = record.content_stream()
+                if kind:
+                    while stream.read(1 << 16):  # to the record's end, to see it is whole
+                        pass
+                data = b"" if kind else stream.read(limit + 1)
+                # after the read: asking for the offset first skips the record's content
+                source = f"{file.source_name}@{records.get_record_offset()}"
+                if len(data) <= limit and getattr(record.raw_stream, "limit", 0) > 0:
+                    yield Reject(
+                        source,
+                        Reason.READ_CORRUPT_WARC,
+                        "the record ends before its declared length: the archive is truncated",
+                    )
+                    return
+                if kind:
+                    yield Skipped(kind)
+                    continue
+                if len(data) > limit:
+                    yield Reject(
+                        source,
+                        Reason.READ_TOO_LARGE,
+                        f"the record's body is over the {limit:,}-byte limit (max_input_mb)",
+                    )
+                    continue
+                page = _document_from_bytes(source, data, "html", hash_bytes(data))
+                url = record.rec_headers.get_header("WARC-Target-URI")
+                yield replace(page, url=url) if isinstance(page, Document) else page
+        except (ArchiveLoadFailed, EOFError, zlib.error, gzip.BadGzipFile) as error:
+            yield Reject(
+                file.source_name, Reason.READ_CORRUPT_WARC, f"the archive is damaged: {error}"
+            )
+
+
+def _warc_skip_kind(record: Any) -> str | None:
+    """Why a record is not a page to read, or None. Responses newsmill fetched say why they
+    were fetched (a feed, a robots.txt: not articles); a body cut off is no page either."""
+    if record.rec_type != "response":
+        return str(record.rec_type)
+    role = record.rec_headers.get_header(ROLE_HEADER)
+    if role and role != "article":
+        return role
+    if record.rec_headers.get_header("WARC-Truncated"):
+        return "truncated"
+    if record.http_headers is None:
+        return "response_without_http"
+    status = record.http_headers.get_statuscode()
+    if not str(status).startswith("2"):
+        return f"http_{status}"
+    content_type = (record.http_headers.get_header("Content-Type") or "").lower()
+    if "html" not in content_type:
+        return "not_html"
+    return None
+
+
+def read_part(part: FilePart, settings: ReadSettings) -> Iterator[Document | Reject | Skipped]:
+    """Every input in one file part, each as a Document or a Reject; never raises on bad data."""
+    file = part.file
+    try:
+        if part.end is not None:
+            yield from _read_jsonl_range(part, settings)
+            return
+        if not file.explicit and file.suffix not in READABLE_SUFFIXES:
+            yield Reject(
+                file.source_name,
+                Reason.READ_UNSUPPORTED_TYPE,
+                f"extension {file.suffix or '(none)'!r} is not read when walking a directory",
+            )
+            return
+        if file.size == 0:
+            yield Reject(file.source_name, Reason.READ_EMPTY_FILE, "the file is empty (0 bytes)")
+            return
+        if file.suffix in WARC_SUFFIXES:
+            yield from _read_warc(file, settings)
+            return
+        yield from _read_whole_file(file, settings)
+    except OSError as error:
+        yield Reject(file.source_name, Reason.READ_IO_ERROR, f"could not read the file: {error}")
+
+
+def _read_whole_file(file: SourceFile, settings: ReadSettings) -> Iterator[Document | Reject]:
+    limit = settings.max_input_bytes
+    if file.size > limit and file.suffix not in JSONL_SUFFIXES:
+        yield Reject(
+            file.path,
+            Reason.READ_TOO_LARGE,
+            f"{file.size:,} bytes is over the {limit:,}-byte limit (max_input_mb)",
+        )
+        return
+    with _open_maybe_gzip(file.path) as handle:
+        try:
+            head = handle.read(4096)
+            kind = sniff_kind(head, file.suffix)
+            if kind == "jsonl":
+                yield from _parse_jsonl_lines(file.path, _lines_of(head, handle, 1), settings)
+                return
+            data = head + _read_limited(handle, limit - len(head))
+        except _TooLarge:
+            yield Reject(
+                file.path,
+                Reason.READ_TOO_LARGE,
+                f"decompressed content is over the {limit:,}-byte limit (max_input_mb)",
+            )
+            return
+        except (EOFError, zlib.error, gzip.BadGzipFile) as error:
+            yield Reject(
+                file.path, Reason.READ_CORRUPT_GZIP, f"the gzip stream is damaged: {error}"
+            )
+            return
+    yield _document_from_bytes(file.path, data, kind, hash_bytes(data))
+
+
+def _document_from_bytes(source: str, data: bytes, kind: str, input_hash: str) -> Document | Reject:
+    if not data:
+        return Reject(
+            source, Reason.READ_EMPTY_FILE, "the file is empty after decompression", input_hash
+        )
+    if looks_binary(data):
+        return Reject(
+            source,
+            Reason.READ_NOT_TEXT,
+            "binary content (file signature or NUL bytes), not text",
+            input_hash,
+        )
+    declared = _META_CHARSET.search(data[:4096]) if kind == "html" else None
+    decoded = decode_bytes(data, declared.group(1).decode("ascii") if declared else None)
+    if decoded is None:
+        return Reject(
+            source, Reason.READ_UNDECODABLE, "no text encoding decodes these bytes", input_hash
+        )
+    if too_many_control_chars(decoded.text):
+        return Reject(
+            source,
+            Reason.READ_NOT_TEXT,
+            f"too many control characters for text (decoded as {decoded.encoding})",
+            input_hash,
+        )
+    extractor = "trafilatura" if kind == "html" else "plain-text"
+    return Document(
+        source, input_hash, kind, decoded.text, encoding=decoded.encoding, extractor=extractor
+    )
+
+
+def _lines_of(head: bytes, handle: _ByteStream, first_line: int) -> Iterator[tuple[int, bytes]]:
+    """(line number, line bytes) from a stream whose first bytes were already read."""
+    line_number = first_line
+    pending = head
+    # read1: a damaged gzip raises only after handing over what it decoded before the damage
+    read = getattr(handle, "read1", handle.read)  # some remote files have no read1
+    for chunk in itertools.chain(iter(lambda: read(1 << 16), b""), [b"\n"]):
+        pending += chunk
+        *complete, pending = pending.split(b"\n")
+        for line in complete:
+            yield line_number, line
+            line_number += 1
+
+
+def _read_jsonl_range(part: FilePart, settings: ReadSettings) -> Iterator[Document | Reject]:
+    assert part.end is not None
+    with open_input(part.file.path) as handle:
+        handle.seek(part.start)
+        data = handle.read(part.end - part.start)
+    lines = ((part.first_line + i, line) for i, line in enumerate(data.split(b"\n")))
+    yield from _parse_jsonl_lines(part.file.path, lines, settings)
+
+
+def _parse_jsonl_lines(
+    path: str, lines: Iterable[tuple[int, bytes]], settings: ReadSettings
+) -> Iterator[Document | Reject]:
+    """One Document or Reject per non-blank line; a damaged gzip ends with a file reject."""
+    try:
+        for line_number, raw in lines:
+            line = raw.rstrip(b"\r")
+            if not line.strip():
+                continue
+            yield parse_jsonl_record(path, line_number, line, settings)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as error:
+        yield Reject(
+            path,
+            Reason.READ_CORRUPT_GZIP,
+            f"the gzip stream is damaged after the lines already read: {error}",
+        )
+
+
+def parse_jsonl_record(
+    path: str, line_number: int, line: bytes, settings: ReadSettings
+) -> Document | Reject:
+    source = f"{path}:{line_number}"
+    input_hash = hash_bytes(line)
+
+    def reject(reason: Reason, detail: str) -> Reject:
+        return Reject(source, reason, detail, input_hash, line_number)
+
+    if len(line) > settings.max_input_bytes:
+        return reject(
+            Reason.READ_TOO_LARGE, f"line of {len(line):,} bytes is over the limit (max_input_mb)"
+        )
+    if line_number == 1 and line.startswith(b"\xef\xbb\xbf"):
+        line = line[3:]
+    decoded = decode_bytes(line)
+    if decoded is None:
+        return reject(Reason.READ_UNDECODABLE, "no text encoding decodes this line")
+    try:
+        record: Any = json.loads(decoded.text)
+    except ValueError as error:
+        text = decoded.text.strip()
+        hint = " (truncated record?)" if text.startswith("{") and not text.endswith("}") else ""
+        return reject(Reason.PARSE_INVALID_JSON, f"not valid JSON{hint}: {error}")
+    if not isinstance(record, dict):
+        return reject(Reason.PARSE_NOT_OBJECT, f"a JSON {type(record).__name__}, not an object")
+    return _document_from_record(record, source, input_hash, line_number, decoded.encoding, reject)
+
+
+def _string_field(record: dict[str, Any], *names: str) -> str | None:
+    for name in names:
+        value = record.get(name)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            return ", ".join(v.strip() for v in value if v.strip()) or None
+    return None
+
+
+def _document_from_record(
+    record: dict[str, Any],
+    source: str,
+    input_hash: str,
+    line_number: int,
+    encoding: str,
+    reject: Any,
+) -> Document | Reject:
+    text = record.get("text")
+    html = record.get("html")
+    if isinstance(text, str) and text.strip():
+        kind, body, extractor = "jsonl-text", text, "jsonl-text"
+    elif isinstance(html, str) and html.strip():
+        kind, body, extractor = "jsonl-html", html, "trafilatura"
+    else:
+        return reject(
+            Reason.PARSE_MISSING_TEXT, "the record has no non-empty 'text' or 'html' field"
+        )
+    return Document(
+        source=source,
+        input_hash=input_hash,
+        source_kind=kind,
+        body=body,
+        encoding=encoding,
+        line_number=line_number,
+        external_id=_string_field(record, "id"),
+        url=_string_field(record, "url"),
+        title=_string_field(record, "title"),
+        author=_string_field(record, "author", "authors"),
+        published_raw=_string_field(record, *_PUBLISHED_FIELDS),
+        extractor=extractor,
+    )
+
+
+def read_shard(shard: Shard, settings: ReadSettings) -> StageOutput:
+    """Every input of a shard: Documents go on, Rejects are routed out."""
+    docs: list[Document] = []
+    rejects: list[Reject] = []
+    skipped: Counter[str] = Counter()
+    for part in shard.parts:
+        for item in read_part(part, settings):
+            if isinstance(item, Skipped):
+                skipped[f"read.skipped.{item.kind}"] += 1
+            else:
+                (rejects if isinstance(item, Reject) else docs).append(item)  # type: ignore[arg-type]
+    counts = count_stage("read", len(docs) + len(rejects), docs, rejects)
+    return StageOutput(docs, rejects, {**counts, **skipped})

@@ -1,0 +1,221 @@
+"""Find the input files behind SOURCE arguments and cut them into shards of bounded size.
+
+Sources are local files, folders and globs, or fsspec URLs of the same (s3://bucket/in/,
+s3://bucket/in/*.jsonl.gz). A shard is the unit a task processes: several small files, or one byte range of a large
+plain JSONL file (cut on line boundaries, with the line number it starts at, so every
+record keeps its `path:line` source whichever shard reads it).
+"""
+
+import glob
+import gzip
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import fsspec
+
+from newsmill.tasks.lake.store import is_url, url_to_fs
+
+TEXT_SUFFIXES = frozenset({".txt", ".text", ".md", ".markdown"})
+HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})
+JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson"})
+WARC_SUFFIXES = frozenset({".warc"})
+READABLE_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES | WARC_SUFFIXES
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    path: str
+    size: int
+    explicit: bool  # named on the command line (sniffed whatever its extension)
+    name: str = ""  # what rows call it, when not `path`: a staged file's committed name
+
+    @property
+    def source_name(self) -> str:
+        return self.name or self.path
+
+    @property
+    def suffix(self) -> str:
+        """The meaningful extension: `.jsonl` for `a.jsonl.gz`."""
+        name = self.path.lower()
+        if name.endswith(".gz"):
+            name = name[:-3]
+        return os.path.splitext(name)[1]
+
+    @property
+    def is_gzip_name(self) -> bool:
+        return self.path.lower().endswith(".gz")
+
+
+@dataclass(frozen=True, slots=True)
+class FilePart:
+    """A whole file (`end` None) or the byte range [start, end) of a plain JSONL file."""
+
+    file: SourceFile
+    start: int = 0
+    end: int | None = None
+    first_line: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Shard:
+    index: int
+    parts: tuple[FilePart, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Discovery:
+    files: list[SourceFile]
+    unmatched: list[str]  # arguments that named nothing
+
+
+def open_input(path: str, gzipped: bool = False) -> BinaryIO:
+    """A source file's bytes (decompressed when `gzipped`): local paths directly, URLs
+    (s3://…) through fsspec."""
+    if is_url(path):
+        handle: BinaryIO = fsspec.open(path, "rb", compression="gzip" if gzipped else None).open()
+        return handle
+    if gzipped:
+        return gzip.GzipFile(path, "rb")  # type: ignore[return-value]
+    return open(path, "rb")
+
+
+def version_marker(path: str) -> str:
+    """What changes when a source file changes besides its size: the modification time, or
+    an object store's ETag; empty when the file is gone."""
+    try:
+        if not is_url(path):
+            return str(os.stat(path).st_mtime_ns)
+        fs, key = url_to_fs(path)
+        info = fs.info(key)
+    except (OSError, ValueError):
+        return ""
+    return str(info.get("ETag") or info.get("LastModified") or info.get("mtime") or "")
+
+
+def _skipped(name: str) -> bool:
+    return name.startswith((".", "_"))
+
+
+def _discover_url(argument: str) -> list[SourceFile]:
+    """Files at an fsspec URL: one object, every object under a prefix (names starting with
+    `.` or `_` skipped, as locally), or a glob."""
+    fs, path = url_to_fs(argument)
+    protocol = argument.split("://", 1)[0]
+    if fs.isdir(path):
+        found = {
+            name: info
+            for name, info in fs.find(path, detail=True).items()
+            if not any(_skipped(part) for part in name[len(path) :].split("/") if part)
+        }
+        explicit = False
+    elif any(c in path for c in "*?["):
+        found, explicit = fs.glob(path, detail=True), True
+    elif fs.exists(path):
+        found, explicit = {path: fs.info(path)}, True
+    else:
+        return []
+    return [
+        SourceFile(f"{protocol}://{name}", int(info.get("size") or 0), explicit)
+        for name, info in sorted(found.items())
+        if info.get("type") == "file"
+    ]
+
+
+def _walk(directory: Path) -> Iterator[Path]:
+    """Files under `directory`, recursively, skipping hidden files and folders."""
+    for root, dirs, files in os.walk(directory):
+        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
+        for name in sorted(files):
+            if not name.startswith("."):
+                yield Path(root) / name
+
+
+def discover_sources(arguments: Iterable[str], exclude: Path | None = None) -> Discovery:
+    """Expand files, directories (recursive) and globs; sorted, each file once.
+
+    Files under `exclude` (the lake being written) are never inputs.
+    """
+    excluded = f"{exclude.resolve()}{os.sep}" if exclude is not None else None
+    seen: dict[str, SourceFile] = {}
+    unmatched: list[str] = []
+    for argument in arguments:
+        if is_url(argument):
+            remote = _discover_url(argument)
+            seen.update((file.path, file) for file in remote)
+            if not remote:
+                unmatched.append(argument)
+            continue
+        path = Path(argument).expanduser()
+        if path.exists():
+            candidates = [(path, True)]
+        else:
+            candidates = [(Path(p), True) for p in sorted(glob.glob(str(path), recursive=True))]
+        found = False
+        for candidate, explicit in candidates:
+            files = (
+                ((f, False) for f in _walk(candidate))
+                if candidate.is_dir()
+                else [(candidate, explicit)]
+            )
+            for file, is_explicit in files:
+                if not file.is_file():
+                    continue
+                resolved = str(file.resolve())
+                if excluded and resolved.startswith(excluded):
+                    continue
+                found = True
+                if resolved not in seen or is_explicit:
+                    seen[resolved] = SourceFile(resolved, file.stat().st_size, is_explicit)
+        if not found:
+            unmatched.append(argument)
+    return Discovery(files=sorted(seen.values(), key=lambda f: f.path), unmatched=unmatched)
+
+
+def _split_jsonl(file: SourceFile, target_bytes: int) -> Iterator[FilePart]:
+    """Cut a plain JSONL file into ~target_bytes ranges on line boundaries, in one pass."""
+    start, line = 0, 1
+    with open_input(file.path) as handle:
+        while start < file.size:
+            handle.seek(start)
+            block = handle.read(target_bytes)
+            end = start + len(block)
+            if end < file.size and not block.endswith(b"\n"):
+                rest = handle.readline()
+                block += rest
+                end += len(rest)
+            yield FilePart(file, start, end, line)
+            line += block.count(b"\n")
+            start = end
+
+
+def plan_shards(
+    files: Iterable[SourceFile], shard_bytes: int, shard_max_files: int, first_index: int = 0
+) -> list[Shard]:
+    """Group small files and split large plain JSONL files into shards of ~shard_bytes,
+    numbered from `first_index`."""
+    shards: list[Shard] = []
+    pending: list[FilePart] = []
+    pending_bytes = 0
+
+    def flush() -> None:
+        nonlocal pending, pending_bytes
+        if pending:
+            shards.append(Shard(first_index + len(shards), tuple(pending)))
+            pending, pending_bytes = [], 0
+
+    for file in files:
+        splittable = file.suffix in JSONL_SUFFIXES and not file.is_gzip_name
+        if splittable and file.size > shard_bytes:
+            flush()
+            for part in _split_jsonl(file, shard_bytes):
+                shards.append(Shard(first_index + len(shards), (part,)))
+            continue
+        pending.append(FilePart(file))
+        pending_bytes += file.size
+        if pending_bytes >= shard_bytes or len(pending) >= shard_max_files:
+            flush()
+    flush()
+    return shards

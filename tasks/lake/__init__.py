@@ -1,0 +1,1 @@
+"""The lake: storage, layout, staging and commit, resume checkpoints, rows and run records."""

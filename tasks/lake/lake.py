@@ -1,0 +1,543 @@
+"""The lake: the only module that knows its layout, staging area, commit and lock.
+
+Layout under the lake root:
+
+    <table>/<key>=<value>/.../part-<run_id>.parquet   committed data, Hive partitions
+    _staging/<run_id>/<table>/...                      a run's files before its commit
+    _staging/<run_id>/_COMMIT.json                     the commit journal
+    _staging/<run_id>/_RUN.json, _shards/<n>.pickle    a run's plan and staged shards,
+                                                       so a run that died can be resumed
+    _lock                                              who is writing (pid, host, run)
+
+Commit protocol: a run writes everything under `_staging/<run_id>/`, then writes the
+journal (atomically) listing its files, then moves each file into place with an atomic
+rename, the `runs` row last, then deletes its staging folder. A crash before the journal
+leaves nothing visible (the next run resumes from the staged shards, or deletes them); a
+crash after it is rolled forward by the next run. Names starting with `_` are ignored by DuckDB globs on
+`<table>/**` and by pyarrow/pandas dataset discovery.
+
+The lake is a local folder or any fsspec URL (`lake.store`): on object stores the renames
+are copies then deletes, and the journal makes them complete as it does locally.
+"""
+
+import contextlib
+import functools
+import json
+import os
+import socket
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from newsmill.schemas.tables import MINHASH, RUNS, TableSpec
+from newsmill.tasks.lake.store import Store
+
+STAGING_DIR = "_staging"
+JOURNAL_NAME = "_COMMIT.json"
+RUN_PLAN_NAME = "_RUN.json"  # a run that can be resumed: its plan
+CHECKPOINT_DIR = "_shards"  # and one checkpoint per staged shard
+CRAWL_CHECKPOINT = "_CRAWL.pickle"  # and what its fetch stage staged
+LOCK_NAME = "_lock"
+RAW_DIR = "raw"  # the raw zone: every fetched response, in WARC files
+LOCK_POLL_S = 0.5
+ROW_GROUP_ROWS = 65_536  # merged files' row groups: this many rows or bytes, whichever first
+ROW_GROUP_BYTES = 32 << 20
+
+
+class LakeError(Exception):
+    """The run cannot proceed: the lake is not writable or another run holds it."""
+
+
+def _partition_path(spec: TableSpec, row: dict[str, Any]) -> str:
+    parts = []
+    for key in spec.partition_by:
+        value = row[key]
+        # No zero padding: DuckDB's Hive type inference reads `month=05` as text.
+        text = value.isoformat() if isinstance(value, date) else str(value)
+        parts.append(f"{key}={text}")
+    return "/".join(parts)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Lake:
+    def __init__(self, root: str | Path) -> None:
+        self.store = Store(root)
+        self.root = self.store.url  # an absolute local path, or a URL
+
+    @property
+    def local_root(self) -> Path | None:
+        return Path(self.root) if self.store.local else None
+
+    def table_path(self, spec: TableSpec) -> str:
+        return self.store.path(spec.name)
+
+    def _staging(self, *parts: str) -> str:
+        return self.store.path(STAGING_DIR, *parts)
+
+    def ensure_writable(self) -> None:
+        probe = self.store.path(f".write-probe-{os.getpid()}")
+        try:
+            self.store.makedirs(self.store.base)
+            self.store.write_atomic(probe, b"")
+            self.store.remove(probe)
+        except Exception as error:  # OSError locally; the object store's client errors remotely
+            detail = getattr(error, "strerror", None) or str(error).splitlines()[0]
+            raise LakeError(f"lake {self.root} is not writable: {detail}") from error
+
+    @contextlib.contextmanager
+    def lock(
+        self,
+        run_id: str,
+        wait_s: float = 0.0,
+        on_wait: Callable[[dict[str, Any]], None] | None = None,
+    ) -> Iterator[None]:
+        """Hold the lake for one run. A live holder makes this fail at once, or after
+        waiting up to `wait_s` seconds for it to let go (`on_wait` hears who it waits for,
+        once); a lock left by a dead process on this host is taken over."""
+        path = self.store.path(LOCK_NAME)
+        owner = {"pid": os.getpid(), "host": socket.gethostname(), "run_id": run_id}
+        deadline = time.monotonic() + wait_s
+        waiting = False
+        while True:
+            if not self.store.create_exclusive(path, json.dumps(owner).encode()):
+                holder = self._lock_holder(path)
+                if holder is None:
+                    self.store.remove(path)
+                    continue
+                if time.monotonic() >= deadline:
+                    waited = f"; waited {wait_s:g} s" if wait_s else ""
+                    raise LakeError(
+                        f"lake {self.root} is in use by run {holder.get('run_id')} "
+                        f"(pid {holder.get('pid')} on {holder.get('host')}){waited}; try again "
+                        "when it ends, or wait for it with --lease-wait-s"
+                    ) from None
+                if not waiting and on_wait is not None:
+                    on_wait(holder)
+                waiting = True
+                time.sleep(min(LOCK_POLL_S, max(deadline - time.monotonic(), 0)))
+                continue
+            break
+        try:
+            yield
+        finally:
+            self.store.remove(path)
+
+    def _lock_holder(self, path: str) -> dict[str, Any] | None:
+        """The live holder of the lock, or None when the lock is stale."""
+        try:
+            holder: dict[str, Any] = json.loads(self.store.read_bytes(path))
+        except FileNotFoundError:
+            return None  # let go of meanwhile
+        except (OSError, ValueError):
+            return None  # half-written by a process killed while taking it
+        if holder.get("host") == socket.gethostname() and not _pid_alive(int(holder.get("pid", 0))):
+            return None
+        return holder
+
+    def recover(self) -> list[str]:
+        """Finish journaled commits; delete staging of runs that died before committing,
+        but for runs that can be resumed (see `staged_runs`)."""
+        actions: list[str] = []
+        for run_id in self.store.children(self._staging()):
+            journal = self._staging(run_id, JOURNAL_NAME)
+            if self.store.exists(journal):
+                self._apply_journal(run_id, json.loads(self.store.read_bytes(journal)))
+                actions.append(f"completed the interrupted commit of run {run_id}")
+            elif self.store.exists(self._staging(run_id, RUN_PLAN_NAME)):
+                continue
+            else:
+                actions.append(f"discarded the uncommitted files of run {run_id}")
+            self.store.remove_tree(self._staging(run_id))
+        return actions
+
+    def staged_runs(self) -> list[str]:
+        """Runs that died after staging some shards, oldest first (call after `recover`)."""
+        return [
+            run_id
+            for run_id in self.store.children(self._staging())
+            if self.store.exists(self._staging(run_id, RUN_PLAN_NAME))
+        ]
+
+    def staged_plan(self, run_id: str) -> dict[str, Any]:
+        plan: dict[str, Any] = json.loads(
+            self.store.read_bytes(self._staging(run_id, RUN_PLAN_NAME))
+        )
+        return plan
+
+    def staged_checkpoints(self, run_id: str) -> Iterator[bytes]:
+        for path in self.store.find(self._staging(run_id, CHECKPOINT_DIR), ".pickle"):
+            yield self.store.read_bytes(path)
+
+    def staged_crawl(self, run_id: str) -> bytes | None:
+        path = self._staging(run_id, CRAWL_CHECKPOINT)
+        return self.store.read_bytes(path) if self.store.exists(path) else None
+
+    def staged_file_exists(self, run_id: str, relative: str, size: int) -> bool:
+        path = self._staging(run_id, relative)
+        return self.store.exists(path) and self.store.fs.size(path) == size
+
+    def staged_file_is_whole(self, run_id: str, relative: str) -> bool:
+        """A staged Parquet file is there and has its footer (it was closed)."""
+        try:
+            pq.read_metadata(self._staging(run_id, relative), filesystem=self.store.arrow_fs)
+        except (OSError, pa.ArrowInvalid):
+            return False
+        return True
+
+    def discard_staging(self, run_id: str) -> None:
+        self.store.remove_tree(self._staging(run_id))
+
+    def committed_runs(self) -> list[str]:
+        """The committed runs' files: they change whenever a run commits."""
+        return sorted(
+            p.rsplit("/", 1)[-1] for p in self.store.find(self.table_path(RUNS), ".parquet")
+        )
+
+    def _apply_journal(self, run_id: str, files: list[str]) -> None:
+        for relative in files:
+            source = self._staging(run_id, relative)
+            if self.store.exists(source):
+                self.store.move(source, self.store.path(relative))
+
+    def read_table(self, spec: TableSpec, columns: list[str] | None = None) -> pa.Table:
+        """Committed rows of a table (empty when the table has none yet)."""
+        path = self.table_path(spec)
+        if not self.store.has_files(path, ".parquet"):
+            return spec.schema.empty_table().select(columns or spec.schema.names)
+        dataset = ds.dataset(
+            path,
+            filesystem=self.store.arrow_fs,
+            format="parquet",
+            schema=spec.schema,
+            partitioning=ds.partitioning(spec.partition_schema, flavor="hive"),
+        )
+        return dataset.to_table(columns=columns)
+
+    def related_signatures(self, band_keys: Iterable[np.ndarray]) -> pa.Table:
+        """Committed `minhash` rows sharing at least one band key with `band_keys` (arrays
+        of keys, e.g. one per batch; consumed only when the lake has signatures at all).
+
+        DuckDB scans the key column, then fetches the matching rows; no article text is
+        read. Two scans, not one CTE: DuckDB would materialise a CTE used twice, which is
+        the whole table.
+        """
+        if not self.store.has_files(self.table_path(MINHASH), ".parquet"):
+            return MINHASH.schema.empty_table()
+        keys = [np.unique(k[k != 0]) for k in band_keys]
+        if not keys or not sum(len(k) for k in keys):
+            return MINHASH.schema.empty_table()
+        wanted = pa.table({"key": pa.chunked_array([pa.array(k, pa.uint64()) for k in keys])})
+        with self.store.duckdb() as connection:
+            connection.register("wanted", wanted)
+            related = connection.sql(
+                f"""
+                with hits as (
+                    select distinct doc_id
+                    from (select doc_id, unnest(band_keys) as key from {self.scan(MINHASH)})
+                    semi join wanted using (key)
+                )
+                select t.* from {self.scan(MINHASH)} as t semi join hits using (doc_id)
+                """
+            ).to_arrow_table()
+        return related.cast(MINHASH.schema) if related.num_rows else MINHASH.schema.empty_table()
+
+    def look_up(
+        self, spec: TableSpec, column: str, keys: np.ndarray, columns: list[str]
+    ) -> pa.Table:
+        """Committed rows of `spec` whose uint64 `column` is one of `keys`.
+
+        DuckDB scans only the key column and fetches the matching rows, so a run pays for
+        the keys it meets (and a cheap columnar scan), not for loading the table.
+        """
+        if not len(keys) or not self.store.has_files(self.table_path(spec), ".parquet"):
+            return spec.schema.empty_table().select(columns)
+        with self.store.duckdb() as connection:
+            connection.register("wanted", pa.table({"key": pa.array(np.unique(keys), pa.uint64())}))
+            found = connection.sql(
+                f"""
+                select {", ".join(f'"{c}"' for c in columns)} from {self.scan(spec)} as t
+                semi join wanted on t."{column}" = wanted.key
+                """
+            ).to_arrow_table()
+        return found.cast(pa.schema([spec.schema.field(c) for c in columns]))
+
+    def scan(self, spec: TableSpec) -> str:
+        """DuckDB's `read_parquet` of a table, for a connection from `store.duckdb()`."""
+        pattern = self.store.uri(f"{self.table_path(spec)}/**/*.parquet").replace("'", "''")
+        return f"read_parquet('{pattern}', hive_partitioning = true)"
+
+    def raw_file(self, fetch_date: date, run_id: str, number: int) -> str:
+        """A raw-zone WARC file's path, relative to the lake (and to a run's staging)."""
+        return f"{RAW_DIR}/fetch_date={fetch_date.isoformat()}/part-{run_id}-{number:04d}.warc.gz"
+
+    def start_run(self, run_id: str, buffer_rows: int = 20_000, part: str = "") -> "RunWriter":
+        """A writer into the run's staging area; writers of one run that stage at once (one
+        per shard, in worker processes) each take their own `part` of the file names."""
+        return RunWriter(self, run_id, buffer_rows, part)
+
+
+def _repoint(batch: pa.RecordBatch, replaced_by: dict[str, str]) -> pa.RecordBatch:
+    """`duplicate_of` values that name a dropped document now name its replacement."""
+    column = batch.schema.get_field_index("duplicate_of")
+    targets = batch.column(column).to_pylist()
+    if not any(t in replaced_by for t in targets):
+        return batch
+    repointed = pa.array([replaced_by.get(t, t) for t in targets], pa.string())
+    return batch.set_column(column, batch.schema.field(column), repointed)
+
+
+def _without(
+    batch: pa.RecordBatch, doomed: pd.Index, replaced_by: dict[str, str]
+) -> pa.RecordBatch:
+    """`batch` less the rows of dropped documents (their paragraph-level duplicates too, but
+    not their document-level audit rows), repointed at the replacements."""
+    if "doc_id" not in batch.schema.names:
+        return batch
+    drop = pa.array(doomed.get_indexer(batch["doc_id"].to_numpy(zero_copy_only=False)) >= 0)
+    if "level" in batch.schema.names:
+        drop = pc.and_(drop, pc.equal(batch["level"], "paragraph"))
+    kept = batch.filter(pc.invert(drop))
+    return _repoint(kept, replaced_by) if "duplicate_of" in kept.schema.names else kept
+
+
+class RunWriter:
+    """Buffers a run's rows and writes them to staging: one file per table and partition."""
+
+    def __init__(self, lake: Lake, run_id: str, buffer_rows: int, part: str = "") -> None:
+        self._lake = lake
+        self._store = lake.store
+        self._file_name = f"part-{run_id}-{part}.parquet" if part else f"part-{run_id}.parquet"
+        self._buffer_rows = buffer_rows
+        self.run_id = run_id
+        self.staging = lake.store.path(STAGING_DIR, run_id)
+        self._buffers: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+        self._specs: dict[str, TableSpec] = {}
+        self._writers: dict[tuple[str, str], pq.ParquetWriter] = {}
+        self._files: list[str] = []
+        self._files_lock = threading.Lock()
+        self._buffered = 0
+
+    def _staged(self, relative: str) -> str:
+        return f"{self.staging}/{relative}"
+
+    def _parquet_file(self, relative: str) -> pq.ParquetFile:
+        return pq.ParquetFile(self._staged(relative), filesystem=self._store.arrow_fs)
+
+    def _relative_file(self, spec: TableSpec, partition: str) -> str:
+        return f"{spec.name}/{partition}/{self._file_name}"
+
+    def write(self, spec: TableSpec, rows: list[dict[str, Any]]) -> None:
+        self._specs[spec.name] = spec
+        for row in rows:
+            self._buffers[(spec.name, _partition_path(spec, row))].append(row)
+        self._buffered += len(rows)
+        if self._buffered >= self._buffer_rows:
+            self.flush()
+
+    def write_table(self, spec: TableSpec, table: pa.Table) -> None:
+        """Arrow rows, for tables built column-wise; grouped into partitions like `write`."""
+        self.flush()
+        self._specs[spec.name] = spec
+        if not table.num_rows:
+            return
+        keys = list(spec.partition_by)
+        for partition in table.select(keys).group_by(keys).aggregate([]).to_pylist():
+            mask = functools.reduce(
+                pc.and_,
+                (pc.equal(table[k], pa.scalar(v, table[k].type)) for k, v in partition.items()),
+            )
+            self._writer_for(spec, _partition_path(spec, partition)).write_table(
+                table.filter(mask).select(spec.file_schema.names).cast(spec.file_schema)
+            )
+
+    def _writer_for(self, spec: TableSpec, partition: str) -> pq.ParquetWriter:
+        key = (spec.name, partition)
+        if key not in self._writers:
+            relative = self._relative_file(spec, partition)
+            if relative in self._files:  # reopening would overwrite the closed file
+                raise RuntimeError(f"{spec.name} was closed for this run; it takes no more rows")
+            path = self._staged(relative)
+            self._store.makedirs(path.rsplit("/", 1)[0])
+            self._writers[key] = pq.ParquetWriter(
+                path, spec.file_schema, compression="zstd", filesystem=self._store.arrow_fs
+            )
+            self._files.append(relative)
+        return self._writers[key]
+
+    def flush(self) -> None:
+        for (table, partition), rows in self._buffers.items():
+            if not rows:
+                continue
+            spec = self._specs[table]
+            self._writer_for(spec, partition).write_table(
+                pa.Table.from_pylist(rows, schema=spec.file_schema)
+            )
+        self._buffers.clear()
+        self._buffered = 0
+
+    def close(self) -> list[str]:
+        """Write out and close every file; returns them (relative to the staging folder)
+        for the run's main writer to `adopt`."""
+        self.flush()
+        for writer in self._writers.values():
+            writer.close()
+        self._writers.clear()
+        return list(self._files)
+
+    def open_staged(self, relative: str) -> BinaryIO:
+        """Stream a file other than a table's (raw-zone WARC) into staging; `adopt` it once
+        closed to commit it with the run. Returns the handle."""
+        return self._store.open_write(self._staged(relative))
+
+    def staged_uri(self, relative: str) -> str:
+        """Where a staged file is read until the commit (a path, or a URL remotely)."""
+        return self._store.uri(self._staged(relative))
+
+    def committed_uri(self, relative: str) -> str:
+        """Where a staged file will be once the run commits."""
+        return self._store.uri(self._store.path(relative))
+
+    def adopt(self, files: list[str]) -> None:
+        """Take over files another writer of this run staged, so they are committed,
+        read and rewritten with this writer's own."""
+        self._files.extend(f for f in files if f not in self._files)
+
+    def iter_staged(self, spec: TableSpec, columns: list[str]) -> Iterator[pa.RecordBatch]:
+        """The run's staged rows of a table, batch by batch; closes the table's files, so
+        write no more to it."""
+        self.flush()
+        for key in [k for k in self._writers if k[0] == spec.name]:
+            self._writers.pop(key).close()
+        for relative in [f for f in self._files if f.split("/", 1)[0] == spec.name]:
+            yield from self._parquet_file(relative).iter_batches(columns=columns)
+
+    def read_staged(
+        self, spec: TableSpec, doc_ids: set[str], columns: list[str]
+    ) -> list[dict[str, Any]]:
+        """Staged rows of these documents; closes the table's files, so write no more to it."""
+        wanted = pa.array(sorted(doc_ids), pa.string())
+        found: list[dict[str, Any]] = []
+        for batch in self.iter_staged(spec, columns):
+            found.extend(batch.filter(pc.is_in(batch["doc_id"], value_set=wanted)).to_pylist())
+        return found
+
+    def merge_parts(self, tables: tuple[TableSpec, ...], replaced_by: dict[str, str]) -> int:
+        """Merge the run's staged files of each partition of these tables into one file
+        (shards stage a file each), leaving out every row of the documents in `replaced_by`.
+
+        Paragraph-level duplicates go with their article; document-level duplicate rows
+        are the documents' own audit trail and stay, and one that pointed at a dropped
+        document is pointed at its replacement. Rows keep their staging order; files are
+        streamed batch by batch, so memory stays bounded. Call it after the last write of
+        those tables. Returns the number of rows removed.
+        """
+        self.flush()
+        names = {spec.name for spec in tables}
+        for key in [k for k in self._writers if k[0] in names]:
+            self._writers.pop(key).close()
+        partitions: dict[str, list[str]] = defaultdict(list)
+        for relative in self._files:
+            table, partition = relative.split("/", 1)[0], relative.rsplit("/", 1)[0]
+            if table in names:
+                partitions[partition].append(relative)
+        # one hash index for every batch: pc.is_in would rebuild its set per batch, and a
+        # large run has ~200k dropped ids and thousands of small staged files
+        doomed = pd.Index(list(replaced_by), dtype=object)
+        # partitions are independent and pyarrow reads and writes without the GIL
+        with ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:
+            return sum(
+                pool.map(lambda p: self._merge(p, partitions[p], doomed, replaced_by), partitions)
+            )
+
+    def _merge(
+        self, partition: str, parts: list[str], doomed: pd.Index, replaced_by: dict[str, str]
+    ) -> int:
+        if len(parts) == 1 and not replaced_by:
+            return 0
+        merged = f"{partition}/{self._file_name}"
+        target = self._staged(merged + ".merging")
+        removed = 0
+        # shards' parts are small: gather them into row groups of a useful size for readers
+        pending: list[pa.RecordBatch] = []
+        writer: pq.ParquetWriter | None = None
+        for relative in parts:
+            source = self._parquet_file(relative)
+            writer = writer or pq.ParquetWriter(
+                target, source.schema_arrow, compression="zstd", filesystem=self._store.arrow_fs
+            )
+            for batch in source.iter_batches():
+                kept = _without(batch, doomed, replaced_by) if replaced_by else batch
+                removed += batch.num_rows - kept.num_rows
+                pending.append(kept)
+                if (
+                    sum(b.num_rows for b in pending) >= ROW_GROUP_ROWS
+                    or sum(b.nbytes for b in pending) >= ROW_GROUP_BYTES
+                ):
+                    writer.write_table(pa.Table.from_batches(pending))
+                    pending.clear()
+        if writer is not None:
+            if pending:
+                writer.write_table(pa.Table.from_batches(pending))
+            writer.close()
+        for relative in parts:
+            self._store.remove(self._staged(relative))
+        self._store.move(target, self._staged(merged))
+        with self._files_lock:
+            self._files = [f for f in self._files if f not in parts or f == merged]
+            if merged not in self._files:
+                self._files.append(merged)
+        return removed
+
+    def commit(self, runs_row: dict[str, Any]) -> None:
+        """Make the run visible: journal, then atomic renames, the runs row last."""
+        self.write(RUNS, [runs_row])
+        self.flush()
+        for writer in self._writers.values():
+            writer.close()
+        self._writers.clear()
+        runs_files = [f for f in self._files if f.startswith(f"{RUNS.name}/")]
+        ordered = [f for f in self._files if f not in runs_files] + runs_files
+        self._store.write_atomic(self._staged(JOURNAL_NAME), json.dumps(ordered).encode())
+        self._lake._apply_journal(self.run_id, ordered)
+        self._store.remove_tree(self.staging)
+
+    def save_plan(self, plan: dict[str, Any]) -> None:
+        """Mark the run resumable: if it dies, a run with the same plan takes it over."""
+        self._store.write_atomic(self._staged(RUN_PLAN_NAME), json.dumps(plan).encode())
+
+    def checkpoint(self, index: int, payload: bytes) -> None:
+        """Durably record that shard `index` is staged, with what the run-level steps
+        need of it."""
+        self._store.write_atomic(self._staged(f"{CHECKPOINT_DIR}/{index:06d}.pickle"), payload)
+
+    def checkpoint_crawl(self, payload: bytes) -> None:
+        """Durably record that the run's fetch stage is staged, with its results."""
+        self._store.write_atomic(self._staged(CRAWL_CHECKPOINT), payload)
+
+    def abort(self) -> None:
+        for writer in self._writers.values():
+            with contextlib.suppress(Exception):
+                writer.close()
+        self._writers.clear()
+        self._store.remove_tree(self.staging)

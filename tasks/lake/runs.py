@@ -1,0 +1,136 @@
+"""The run record: what a run saw and did, counted shard by shard, and its `runs` row."""
+
+import json
+import secrets
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from newsmill.tasks import __version__
+from newsmill.tasks.dedup.near import NearDuplicate, SignedArticle
+from newsmill.tasks.records import Reject, ShardBatch
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    flow_run_id: str | None
+    lake: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    status: str = "running"
+    error: str | None = None
+    counts: Counter[str] = field(default_factory=Counter)
+    recovered: list[str] = field(default_factory=list)
+
+    def count(self, prefix: str) -> dict[str, int]:
+        return {
+            k.removeprefix(prefix): v
+            for k, v in sorted(self.counts.items())
+            if k.startswith(prefix)
+        }
+
+    def resume(self, run_id: str, started_at: datetime, staged_shards: int) -> None:
+        """Go on as the dead run `run_id`, which staged this many shards."""
+        self.run_id, self.started_at = run_id, started_at
+        self.counts["shards.resumed"] = staged_shards
+        self.recovered.append(f"resumed run {run_id}: {staged_shards} shard(s) already staged")
+
+    def record_shard(self, counts: Counter[str]) -> None:
+        """Add one staged shard's counts (see `shard_counts`)."""
+        self.counts.update(counts)
+
+    def record_exact_duplicates(self, articles: list[SignedArticle]) -> None:
+        """Articles staged by one shard whose content an earlier shard of the run kept."""
+        self.counts["duplicates.document.exact"] += len(articles)
+        self._unstage(articles)
+
+    def record_near_duplicates(self, near: list[NearDuplicate]) -> None:
+        """Near copies were counted as articles when staged; move them to duplicates."""
+        if near:
+            self.counts["duplicates.document.near"] += len(near)
+        self._unstage([dup.article for dup in near])
+
+    def _unstage(self, articles: list[SignedArticle]) -> None:
+        """Take back the article, paragraph and paragraph-duplicate rows of these articles,
+        counted when their shard was staged and dropped with them."""
+        self.counts["written.articles"] -= len(articles)
+        for article in articles:
+            self.counts["written.paragraphs"] -= article.n_paragraphs
+            self.counts["written.entities"] -= article.n_entities
+            self.counts["written.quotes"] -= article.n_quotes
+            self.counts["duplicates.paragraph.exact"] -= article.n_paragraph_duplicates
+            if article.n_boilerplate_paragraphs:
+                self.counts["duplicates.paragraph.boilerplate"] -= article.n_boilerplate_paragraphs
+
+    def progress_line(self, shard_number: int, shards: int, seconds: float) -> str:
+        c = self.counts
+        return (
+            f"shard {shard_number}/{shards}: {c['inputs.seen']} inputs, {c['written.articles']} "
+            f"articles, {c['written.rejects']} rejects so far "
+            f"({c['inputs.seen'] / max(seconds, 1e-9):.0f} inputs/s)"
+        )
+
+    def runs_row(self, sources: list[str], settings: Any) -> dict[str, Any]:
+        # A failed run committed nothing: its totals are zero, counts_json keeps the detail.
+        c = self.counts if self.status == "completed" else Counter()
+        return {
+            "run_id": self.run_id,
+            "flow_run_id": self.flow_run_id,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "status": self.status,
+            "error": self.error,
+            "sources": list(sources),
+            "inputs_seen": c["inputs.seen"],
+            "articles": c["written.articles"],
+            "duplicates_document": sum(
+                v for k, v in c.items() if k.startswith("duplicates.document.")
+            ),
+            "duplicates_paragraph": sum(
+                v for k, v in c.items() if k.startswith("duplicates.paragraph.")
+            ),
+            "rejects": c["written.rejects"],
+            "already_ingested": c["read.already_ingested"],
+            "counts_json": json.dumps(dict(sorted(self.counts.items()))),
+            "settings_json": json.dumps(asdict(settings), default=str),
+            "newsmill_version": __version__,
+            "run_date": self.started_at.date(),
+        }
+
+
+def new_run_id(now: datetime) -> str:
+    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def reject_counts(rejects: Iterable[Reject]) -> Counter[str]:
+    """Counts of rejects that are inputs in their own right (a failed shard's files, URLs
+    that could not be fetched), as `RunSummary.record_shard` adds them."""
+    counts: Counter[str] = Counter()
+    for reject in rejects:
+        counts["inputs.seen"] += 1
+        counts["written.rejects"] += 1
+        counts[f"rejects.{reject.reason.value}"] += 1
+    return counts
+
+
+def shard_counts(batch: ShardBatch) -> Counter[str]:
+    """One staged shard's stage counts and outcomes, as `RunSummary.record_shard` adds them."""
+    counts: Counter[str] = Counter(batch.counts)
+    counts["inputs.seen"] += batch.counts.get("read.total", 0)
+    counts["written.articles"] += len(batch.docs)
+    counts["written.rejects"] += len(batch.rejects)
+    for reject in batch.rejects:
+        counts[f"rejects.{reject.reason.value}"] += 1
+    for dup in batch.duplicates:
+        counts[f"duplicates.document.{dup.method}"] += 1
+    for doc in batch.docs:
+        counts["duplicates.paragraph.exact"] += len(doc.dropped_paragraphs)
+        if doc.boilerplate_paragraphs:
+            counts["duplicates.paragraph.boilerplate"] += len(doc.boilerplate_paragraphs)
+        counts["written.paragraphs"] += len(doc.paragraphs)
+        counts["written.entities"] += len(doc.entities)
+        counts["written.quotes"] += len(doc.quotes)
+    return counts

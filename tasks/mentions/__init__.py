@@ -1,0 +1,1 @@
+"""Mentions: the people, organisations and places an article names, and its quotes."""

@@ -1,0 +1,1 @@
+"""Text: cleaning, site boilerplate, and the fields read off an article."""

@@ -1,0 +1,97 @@
+import json
+from pathlib import Path
+
+from newsmill.tasks.ingest.read import ReadSettings, read_part
+from newsmill.tasks.ingest.sources import discover_sources, plan_shards
+from newsmill.tasks.records import Document
+
+
+def _tree(tmp_path: Path) -> Path:
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "one.txt").write_text("one")
+    (tmp_path / "a" / "b" / "two.html").write_text("<p>two</p>")
+    (tmp_path / "a" / ".hidden.txt").write_text("hidden")
+    (tmp_path / "a" / ".git").mkdir()
+    (tmp_path / "a" / ".git" / "config.txt").write_text("x")
+    (tmp_path / "z.jsonl").write_text("{}\n")
+    return tmp_path
+
+
+def test_discover_walks_folders_skips_hidden_and_dedups(tmp_path: Path) -> None:
+    root = _tree(tmp_path)
+    found = discover_sources([str(root / "a"), str(root / "a" / "one.txt"), str(root / "*.jsonl")])
+    names = [Path(f.path).name for f in found.files]
+    assert names == ["two.html", "one.txt", "z.jsonl"]  # sorted by full path: a/b/ before a/o
+    assert found.unmatched == []
+    walked = {Path(f.path).name: f.explicit for f in found.files}
+    assert walked == {"one.txt": True, "two.html": False, "z.jsonl": True}
+
+
+def test_discover_reports_arguments_that_match_nothing(tmp_path: Path) -> None:
+    found = discover_sources([str(tmp_path / "missing.txt"), str(tmp_path / "*.nothing")])
+    assert found.files == []
+    assert found.unmatched == [str(tmp_path / "missing.txt"), str(tmp_path / "*.nothing")]
+
+
+def test_large_jsonl_is_split_on_line_boundaries_keeping_line_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "big.jsonl"
+    lines = [
+        json.dumps({"id": i, "text": f"record number {i} " + "word " * (i % 37)})
+        for i in range(1, 501)
+    ]
+    lines.insert(100, "")  # a blank line shifts every later line number by one
+    path.write_text("\n".join(lines) + "\n")
+    files = discover_sources([str(path)]).files
+    shards = plan_shards(files, shard_bytes=4096, shard_max_files=10)
+    assert len(shards) > 5
+    docs = [d for s in shards for p in s.parts for d in read_part(p, ReadSettings())]
+    assert all(isinstance(d, Document) for d in docs)
+    by_line = {d.line_number: d.external_id for d in docs if isinstance(d, Document)}
+    expected = {n: json.loads(line)["id"] for n, line in enumerate(lines, start=1) if line}
+    assert by_line == {n: str(i) for n, i in expected.items()}
+
+
+def test_small_files_are_grouped_up_to_the_limits(tmp_path: Path) -> None:
+    for i in range(7):
+        (tmp_path / f"{i}.txt").write_text("x" * 100)
+    files = discover_sources([str(tmp_path)]).files
+    shards = plan_shards(files, shard_bytes=250, shard_max_files=10)
+    assert [len(s.parts) for s in shards] == [3, 3, 1]
+    shards = plan_shards(files, shard_bytes=10_000, shard_max_files=2)
+    assert [len(s.parts) for s in shards] == [2, 2, 2, 1]
+
+
+def test_files_under_the_lake_are_never_inputs(tmp_path: Path) -> None:
+    (tmp_path / "lake" / "articles").mkdir(parents=True)
+    (tmp_path / "lake" / "articles" / "part.txt").write_text("x")
+    (tmp_path / "a.txt").write_text("a")
+    found = discover_sources([str(tmp_path)], exclude=tmp_path / "lake")
+    assert [Path(f.path).name for f in found.files] == ["a.txt"]
+
+
+def test_sources_on_s3_are_found_like_local_ones_and_their_changes_seen(bucket: str) -> None:
+    import s3fs
+
+    from newsmill.tasks.ingest.sources import version_marker
+
+    fs = s3fs.S3FileSystem(skip_instance_cache=True)
+    fs.pipe(
+        {
+            f"{bucket}/in/a.txt": b"one",
+            f"{bucket}/in/sub/b.jsonl": b"{}\n",
+            f"{bucket}/in/_hidden/c.txt": b"x",
+            f"{bucket}/in/.d.txt": b"x",
+        }
+    )
+    folder = discover_sources([f"{bucket}/in"])
+    assert [(f.path, f.size, f.explicit) for f in folder.files] == [
+        (f"{bucket}/in/a.txt", 3, False),
+        (f"{bucket}/in/sub/b.jsonl", 3, False),
+    ]
+    globbed = discover_sources([f"{bucket}/in/**/*.jsonl", f"{bucket}/nothing-here"])
+    assert [f.path for f in globbed.files] == [f"{bucket}/in/sub/b.jsonl"]
+    assert globbed.unmatched == [f"{bucket}/nothing-here"]
+
+    before = version_marker(f"{bucket}/in/a.txt")
+    fs.pipe(f"{bucket}/in/a.txt", b"two")  # same size, new content
+    assert before and version_marker(f"{bucket}/in/a.txt") != before

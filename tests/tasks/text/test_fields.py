@@ -1,0 +1,57 @@
+from datetime import UTC, datetime
+
+import pytest
+
+from newsmill.tasks.records import Document
+from newsmill.tasks.text.fields import add_fields, detect_language, domain_of, parse_published
+
+NOW = datetime(2026, 11, 28, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2023-05-18", datetime(2023, 5, 18, tzinfo=UTC)),
+        ("2023-05-18T10:00:00Z", datetime(2023, 5, 18, 10, tzinfo=UTC)),
+        ("2023-05-18T10:00:00+02:00", datetime(2023, 5, 18, 8, tzinfo=UTC)),
+        ("2023-05-18 10:00:00", datetime(2023, 5, 18, 10, tzinfo=UTC)),
+        ("Thu, 23 Mar 2023 14:00:00 +0100", datetime(2023, 3, 23, 13, tzinfo=UTC)),
+        ("1668502800", datetime(2022, 11, 15, 9, tzinfo=UTC)),
+        ("last Tuesday", None),
+        ("2999-01-01", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_parse_published_to_utc(raw: str | None, expected: datetime | None) -> None:
+    assert parse_published(raw, NOW) == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "domain"),
+    [
+        ("https://www.aldercourier.example/city/x", "aldercourier.example"),
+        ("http://news.example.org:8080/a?b=c", "news.example.org"),
+        ("not a url", None),
+        (None, None),
+    ],
+)
+def test_domain_of(url: str | None, domain: str | None) -> None:
+    assert domain_of(url) == domain
+
+
+def test_language_is_detected_or_left_null() -> None:
+    assert (
+        detect_language("The council voted on Tuesday to extend the tram line to the docks.")[0]
+        == "en"
+    )
+    assert (
+        detect_language("Le conseil municipal a voté mardi la prolongation du tramway.")[0] == "fr"
+    )
+    assert detect_language("OK 12") == (None, None)
+
+
+def test_add_fields_never_invents_a_url_or_date_for_text(seed_text: str) -> None:
+    doc = add_fields(Document("s.txt", "h", "text", "", paragraphs=seed_text.split("\n")), NOW)
+    assert (doc.url, doc.domain, doc.published_at, doc.title) == (None, None, None, None)
+    assert doc.language == "en" and doc.language_score is not None and doc.language_score > 0.9
