@@ -24,7 +24,8 @@ from typing import Any, cast
 
 from newsmill.flows.settings import Settings, SettingsError
 
-ENTRYPOINT = "newsmill.flows.pipeline.newsmill_flow"  # a module path: workers import the installed package
+# a module path: workers import the flow from their installed newsmill
+ENTRYPOINT = "newsmill.flows.pipeline.newsmill_flow"
 DEPLOYMENT_KEYS = frozenset(
     {"name", "sources", "cron", "interval_s", "timezone", "description", "settings"}
 )
