@@ -46,6 +46,7 @@ format: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/python -m newsmill.schemas.docs > docs/tables.md
+	$(BIN)/python -m newsmill.flows.settings > docs/settings.md
 
 # Re-pin after changing dependencies in pyproject.toml.
 lock: $(STAMP)

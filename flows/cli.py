@@ -8,8 +8,9 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from newsmill.flows.settings import DEFAULT_LAKE, HELP, Settings, SettingsError, load_settings
+from newsmill.flows.settings import DEFAULT_LAKE, SETTINGS, Settings, load_settings
 from newsmill.tasks import __version__
+from newsmill.tasks.errors import SettingsError
 
 # Prefect reads its settings at import: these must be in the environment before it loads.
 # Each is a default only; a value the user exported wins.
@@ -81,7 +82,7 @@ def _add_setting_flags(parser: argparse.ArgumentParser) -> None:
                 f"--{name.replace('_', '-')}",
                 dest=name,
                 action=argparse.BooleanOptionalAction,
-                help=f"{HELP[name]} (default: {'on' if default else 'off'})",
+                help=f"{SETTINGS[name].help} (default: {'on' if default else 'off'})",
             )
             continue
         parser.add_argument(
@@ -89,7 +90,7 @@ def _add_setting_flags(parser: argparse.ArgumentParser) -> None:
             dest=name,
             type=kind,
             metavar=kind.__name__.upper(),
-            help=f"{HELP[name]} (default: {default})",
+            help=f"{SETTINGS[name].help} (default: {default})",
         )
 
 
@@ -143,7 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="an XML or TXT sitemap, or a sitemap index",
     )
-    run.add_argument("--lake", metavar="DIR", help=f"{HELP['lake']} (default: {DEFAULT_LAKE})")
+    run.add_argument(
+        "--lake", metavar="DIR", help=f"{SETTINGS['lake'].help} (default: {DEFAULT_LAKE})"
+    )
     run.add_argument("--config", metavar="FILE", type=Path, help="TOML file of settings")
     run.add_argument("--quiet", action="store_true", help="no progress lines, only the summary")
     _add_setting_flags(run)
@@ -230,8 +233,9 @@ def _run(args: argparse.Namespace) -> int:
             "a cluster)"
         )
 
+    from newsmill.tasks.errors import LakeError
     from newsmill.tasks.ingest.sources import discover_sources
-    from newsmill.tasks.lake.lake import Lake, LakeError
+    from newsmill.tasks.lake.lake import Lake
     from newsmill.tasks.web.discover import (
         FEED_PREFIX,
         SITEMAP_PREFIX,

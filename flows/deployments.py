@@ -22,7 +22,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
 
-from newsmill.flows.settings import Settings, SettingsError
+from newsmill.flows.settings import Settings
+from newsmill.tasks.errors import SettingsError
 
 # a module path: workers import the flow from their installed newsmill
 ENTRYPOINT = "newsmill.flows.pipeline.newsmill_flow"

@@ -6,18 +6,17 @@ import os
 import time
 from collections import Counter, deque
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from prefect import Flow, flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 from prefect.futures import PrefectFuture
-from prefect.runtime import flow_run
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import quote
 
 from newsmill.flows import stages
+from newsmill.flows.lifecycle import Run, RunLogger, open_run
 from newsmill.flows.report import render_summary
 from newsmill.flows.settings import Settings, flow_parameter_docs, flow_signature
 from newsmill.tasks import __version__
@@ -25,16 +24,15 @@ from newsmill.tasks import shard as shard_module
 from newsmill.tasks.dedup.exact import DEDUP_VERSION, ExactAcrossShards
 from newsmill.tasks.dedup.near import NEAR_DUP_VERSION, RunSignatures
 from newsmill.tasks.extras import require
-from newsmill.tasks.ingest.sources import Shard, discover_sources, plan_shards
+from newsmill.tasks.ingest.sources import Shard, plan_shards
 from newsmill.tasks.lake import resume
 from newsmill.tasks.lake.lake import Lake
 from newsmill.tasks.lake.rows import RunContext
-from newsmill.tasks.lake.runs import RunSummary, new_run_id
+from newsmill.tasks.lake.runs import RunSummary
 from newsmill.tasks.shard import ShardResult
 from newsmill.tasks.text.clean import CLEAN_VERSION
 from newsmill.tasks.text.fields import FIELDS_VERSION
 from newsmill.tasks.web.crawl import fetched_pages
-from newsmill.tasks.web.discover import split_sources
 
 PIPELINE_VERSION = f"newsmill {__version__}; {CLEAN_VERSION}; {DEDUP_VERSION}; {NEAR_DUP_VERSION}; {FIELDS_VERSION}"
 
@@ -79,6 +77,7 @@ def _shard_results(
     shard_settings = settings.shard_settings
     process = stages.process_shard.with_options(
         retries=settings.shard_retries,
+        retry_condition_fn=stages.retry_if_transient,
         retry_delay_seconds=exponential_backoff(settings.shard_retry_delay_s),
         retry_jitter_factor=0.5,
     )
@@ -132,121 +131,79 @@ newsmill_flow: Flow[..., RunSummary] = flow(
 
 
 def ingest(sources: list[str], settings: Settings) -> RunSummary:
-    """The flow's body: shards through the per-document stages on the task runner the
-    settings ask for, then the run-level steps and the commit."""
+    """The flow's body: plan → crawl → shards through the per-document stages (on the task
+    runner the settings ask for) → exact copies across shards → near copies → commit."""
     logger = get_run_logger()
-    lake = Lake(settings.lake)
-    lake.ensure_writable()
-    started = datetime.now(UTC)
-    summary = RunSummary(new_run_id(started), flow_run.get_id(), lake.root, started)
-
-    def waiting(holder: dict[str, Any]) -> None:
-        logger.info(
-            "lake in use by run %s (pid %s on %s): waiting up to %g s for it to finish",
-            holder.get("run_id"),
-            holder.get("pid"),
-            holder.get("host"),
-            settings.lease_wait_s,
-        )
-
-    with lake.lock(summary.run_id, settings.lease_wait_s, waiting):
-        summary.recovered = lake.recover()
-        file_sources, web = split_sources(sources)
-        discovery = discover_sources(file_sources, exclude=lake.local_root)
-        for argument in discovery.unmatched:
-            logger.warning("source %r matched no file", argument)
-        shards = plan_shards(discovery.files, settings.shard_bytes, settings.shard_max_files)
-        fingerprint = resume.plan_fingerprint(
-            shards, settings.output_settings(), PIPELINE_VERSION, lake.committed_runs(), web
-        )
-        staged, discarded = resume.take_over(lake, fingerprint, settings.resume)
-        summary.recovered += discarded
-        if staged is not None:
-            summary.resume(staged.run_id, staged.started_at, len(staged.results))
-        for action in summary.recovered:
-            logger.warning("lake recovery: %s", action)
-        ctx = RunContext(summary.run_id, summary.started_at, PIPELINE_VERSION)
-        logger.info(
-            "run %s: %d files in %d shards, %d worker(s) → %s",
-            summary.run_id,
-            len(discovery.files),
-            len(shards),
-            settings.n_workers,
-            lake.root,
-        )
-        writer = lake.start_run(summary.run_id, settings.write_buffer_rows)
-        resume.save_plan(writer, ctx, fingerprint)
-        if web:
-            crawled = staged.crawl if staged and staged.crawl else None
-            if crawled is None:
-                crawled = stages.crawl_web(web, lake, ctx, settings.fetch, settings.shard_bytes)
-                resume.checkpoint_crawl(writer, crawled)
-            writer.adopt(crawled.files)
-            summary.counts.update(crawled.counts)
-            logger.info(
-                "fetched %d pages (%d URLs already in the lake), kept in %d raw WARC file(s)",
-                crawled.counts["fetch.article.fetched"],
-                crawled.counts["fetch.known"],
-                len(crawled.raw),
-            )
-            shards += plan_shards(
-                fetched_pages(crawled), settings.shard_bytes, settings.shard_max_files, len(shards)
-            )
-        summary.counts["shards.planned"] = len(shards)
-        signatures = RunSignatures(settings.near)
-        exact = ExactAcrossShards()
-        site_counts: Counter[int] = Counter()
+    with open_run(sources, settings, PIPELINE_VERSION, logger) as run:
+        if run.web:
+            run.shards += _crawled_shards(run, logger)
+        run.summary.counts["shards.planned"] = len(run.shards)
         clock = time.monotonic()
-        try:
-            with task_runner(settings) as runner:
-                staged_results = staged.results if staged else {}
-                results = _shard_results(shards, lake, ctx, settings, staged_results, runner)
-                for result, processed in results:
-                    writer.adopt(result.files)
-                    if processed:
-                        resume.checkpoint(writer, result)
-                        summary.counts["shards.processed"] += 1
-                    kept, copies = exact.admit(result.articles)
-                    summary.record_shard(result.counts)
-                    summary.record_exact_duplicates([c.article for c in copies])
-                    signatures.add_chunk(kept)
-                    site_counts.update(result.site_counts)
-                    logger.info(
-                        summary.progress_line(
-                            result.index + 1, len(shards), time.monotonic() - clock
-                        )
-                    )
-            # quote(): Prefect otherwise walks every element of a task's arguments looking
-            # for futures, which costs more than the step itself on large runs
-            near = []
-            if settings.near.near_dedup:
-                near = stages.find_near_duplicates(quote(signatures), lake)
-                summary.record_near_duplicates(near)
-                logger.info("near duplicates: %d", len(near))
-            stages.stage_document_duplicates(
-                writer,
-                ctx,
-                quote(exact.copies),
-                quote(near),
-                quote(signatures) if settings.near.near_dedup else None,
-            )
-            stages.stage_dedup_state(writer, ctx, quote(site_counts))
-            summary.status, summary.finished_at = "completed", datetime.now(UTC)
-            writer.commit(summary.runs_row(sources, settings))
-            create_markdown_artifact(
-                markdown=f"```\n{render_summary(summary, settings, time.monotonic() - clock)}\n```",
-                key="newsmill-run-summary",
-                description=f"newsmill run {summary.run_id}",
-            )
-        except Exception as error:
-            # an error would recur on resuming: record the failed run and drop its files.
-            # A kill or an interrupt leaves the staged shards for the next run to resume.
-            writer.abort()
-            summary.status, summary.error = "failed", f"{type(error).__name__}: {error}"
-            summary.finished_at = datetime.now(UTC)
-            try:
-                lake.start_run(summary.run_id).commit(summary.runs_row(sources, settings))
-            except Exception:  # the lake itself may be what failed; the original error matters
-                logger.exception("could not record the failed run in the runs table")
-            raise
-    return summary
+        exact, signatures, site_counts = _process_shards(run, logger, clock)
+        near = []
+        if settings.shard.near.near_dedup:
+            near = stages.find_near_duplicates(quote(signatures), run.lake)
+            run.summary.record_near_duplicates(near)
+            logger.info("near duplicates: %d", len(near))
+        stages.stage_document_duplicates(
+            run.writer,
+            run.ctx,
+            quote(exact.copies),
+            quote(near),
+            quote(signatures) if settings.shard.near.near_dedup else None,
+        )
+        stages.stage_dedup_state(run.writer, run.ctx, quote(site_counts))
+        run.commit()
+        create_markdown_artifact(
+            markdown=f"```\n{render_summary(run.summary, settings, time.monotonic() - clock)}\n```",
+            key="newsmill-run-summary",
+            description=f"newsmill run {run.summary.run_id}",
+        )
+    return run.summary
+
+
+def _crawled_shards(run: Run, logger: RunLogger) -> list[Shard]:
+    """Fetch the run's web sources (or take what a dead run fetched) into the raw zone; the
+    fetched pages become shards after the file shards."""
+    settings = run.settings
+    crawled = run.staged.crawl if run.staged and run.staged.crawl else None
+    if crawled is None:
+        crawled = stages.crawl_web(run.web, run.lake, run.ctx, settings.fetch, settings.shard_bytes)
+        resume.checkpoint_crawl(run.writer, crawled)
+    run.writer.adopt(crawled.files)
+    run.summary.counts.update(crawled.counts)
+    logger.info(
+        "fetched %d pages (%d URLs already in the lake), kept in %d raw WARC file(s)",
+        crawled.counts["fetch.article.fetched"],
+        crawled.counts["fetch.known"],
+        len(crawled.raw),
+    )
+    pages = fetched_pages(crawled)
+    return plan_shards(pages, settings.shard_bytes, settings.shard_max_files, len(run.shards))
+
+
+def _process_shards(
+    run: Run, logger: RunLogger, clock: float
+) -> tuple[ExactAcrossShards, RunSignatures, Counter[int]]:
+    """Every shard staged (or taken from the dead run), its articles admitted across shards
+    in shard order: what the run-level steps need."""
+    summary = run.summary
+    signatures = RunSignatures(run.settings.shard.near)
+    exact = ExactAcrossShards()
+    site_counts: Counter[int] = Counter()
+    staged = run.staged.results if run.staged else {}
+    with task_runner(run.settings) as runner:
+        results = _shard_results(run.shards, run.lake, run.ctx, run.settings, staged, runner)
+        for result, processed in results:
+            run.writer.adopt(result.files)
+            if processed:
+                resume.checkpoint(run.writer, result)
+                summary.counts["shards.processed"] += 1
+            kept, copies = exact.admit(result.articles)
+            summary.record_shard(result.counts)
+            summary.record_exact_duplicates([c.article for c in copies])
+            signatures.add_chunk(kept)
+            site_counts.update(result.site_counts)
+            done = time.monotonic() - clock
+            logger.info(summary.progress_line(result.index + 1, len(run.shards), done))
+    return exact, signatures, site_counts

@@ -17,46 +17,74 @@ from typing import Annotated, Any
 
 import pydantic
 
-from newsmill.tasks.dedup.near import NearDupSettings
-from newsmill.tasks.extras import MissingExtraError, require
-from newsmill.tasks.ingest.extract import ExtractSettings
-from newsmill.tasks.ingest.read import ReadSettings
+from newsmill.tasks.errors import MissingExtraError, SettingsError
+from newsmill.tasks.extras import require
 from newsmill.tasks.lake.store import is_url, url_to_fs
-from newsmill.tasks.mentions.entities import NerError, check_finder
-from newsmill.tasks.mentions.speakers import MentionSettings
+from newsmill.tasks.mentions.entities import check_finder
+from newsmill.tasks.setting import SettingInfo, setting, setting_info
 from newsmill.tasks.shard import ShardSettings
-from newsmill.tasks.text.boilerplate import BoilerplateSettings
-from newsmill.tasks.text.fields import FieldSettings
 from newsmill.tasks.web.fetch import FetchSettings
 
 ENV_PREFIX = "NEWSMILL_"
 DEFAULT_LAKE = "data/lake"
 
 
-class SettingsError(ValueError):
-    """A setting has an unknown name or a value of the wrong type."""
-
-
 @dataclass(frozen=True)
 class Settings:
-    lake: str = DEFAULT_LAKE
-    shard_mb: float = 8.0
-    shard_max_files: int = 500
-    workers: int = 1
-    dask_address: str = ""
-    ray_address: str = ""
-    shard_retries: int = 2
-    shard_retry_delay_s: float = 5.0
-    lease_wait_s: float = 0.0
-    resume: bool = True
-    write_buffer_rows: int = 20_000
+    lake: str = setting(
+        DEFAULT_LAKE,
+        "Folder of the Parquet lake to write (created if missing), or an fsspec URL such as s3://bucket/prefix.",
+        shapes_output=False,
+    )
+    shard_mb: float = setting(
+        8.0,
+        "Work unit size: small files are grouped and large JSONL files split to about this many MB.",
+        unit="MB",
+    )
+    shard_max_files: int = setting(500, "At most this many files in one work unit.", unit="files")
+    workers: int = setting(
+        1,
+        "Processes that run the per-shard stages at once (1: in the flow's own process; 0: one per core).",
+        unit="processes",
+        zero="one per core",
+        shapes_output=False,
+    )
+    dask_address: str = setting(
+        "",
+        "Run the shards on this running Dask cluster (tcp://host:8786) through prefect-dask; its workers need this project installed, the lake's path, and the same PREFECT_API_URL.",
+        shapes_output=False,
+    )
+    ray_address: str = setting(
+        "",
+        "Run the shards on this running Ray cluster (host:6379, or ray://host:10001) through prefect-ray; its workers need this project installed and the lake's path, and get this run's PREFECT_API_URL.",
+        shapes_output=False,
+    )
+    shard_retries: int = setting(
+        2,
+        "A shard that fails with a transient error (a lost worker, a timeout, a network or storage hiccup) is tried again this many times, with exponential backoff; a shard that still fails, or fails with any other error, has its inputs become shard_failed rejects, and the run goes on.",
+        zero="no retries",
+        shapes_output=False,
+    )
+    shard_retry_delay_s: float = setting(
+        5.0,
+        "Delay before a shard's first retry; it doubles at each further retry (with jitter).",
+        unit="s",
+        shapes_output=False,
+    )
+    lease_wait_s: float = setting(
+        0.0,
+        "When another run holds the lake: 0 stops at once with exit status 2; otherwise wait up to this many seconds for it to finish.",
+        unit="s",
+        zero="stop at once",
+        shapes_output=False,
+    )
+    resume: bool = setting(
+        True,
+        "A run on the same sources and settings as a run that died goes on from that run's staged shards (--no-resume discards them and starts over).",
+        shapes_output=False,
+    )
     fetch: FetchSettings = field(default_factory=FetchSettings)
-    read: ReadSettings = field(default_factory=ReadSettings)
-    extract: ExtractSettings = field(default_factory=ExtractSettings)
-    fields: FieldSettings = field(default_factory=FieldSettings)
-    boilerplate: BoilerplateSettings = field(default_factory=BoilerplateSettings)
-    near: NearDupSettings = field(default_factory=NearDupSettings)
-    mentions: MentionSettings = field(default_factory=MentionSettings)
+    shard: ShardSettings = field(default_factory=ShardSettings)  # what every shard's stages use
 
     @property
     def shard_bytes(self) -> int:
@@ -69,19 +97,11 @@ class Settings:
     @property
     def shard_settings(self) -> ShardSettings:
         """What a worker needs; with several workers, HTML extraction pools share the cores."""
-        extract = self.extract
+        extract = self.shard.extract
         if self.n_workers > 1 and not extract.extract_workers:
             cores = os.cpu_count() or 1
             extract = dataclasses.replace(extract, extract_workers=max(1, cores // self.n_workers))
-        return ShardSettings(
-            self.read,
-            extract,
-            self.fields,
-            self.boilerplate,
-            self.near,
-            self.mentions,
-            self.write_buffer_rows,
-        )
+        return dataclasses.replace(self.shard, extract=extract)
 
     def as_flat_dict(self) -> dict[str, Any]:
         return {name: value for name, _, value in _leaves(self)}
@@ -98,55 +118,22 @@ class Settings:
         return settings
 
     def output_settings(self) -> dict[str, Any]:
-        """The settings that shape what a run writes (see `OPERATIONAL`)."""
-        return {k: v for k, v in self.as_flat_dict().items() if k not in OPERATIONAL}
+        """The settings that shape what a run writes (`SettingInfo.shapes_output`)."""
+        return {k: v for k, v in self.as_flat_dict().items() if SETTINGS[k].shapes_output}
 
 
-HELP: dict[str, str] = {
-    "lake": "Folder of the Parquet lake to write (created if missing), or an fsspec URL such as s3://bucket/prefix.",
-    "shard_mb": "Work unit size: small files are grouped and large JSONL files split to about this many MB.",
-    "shard_max_files": "At most this many files in one work unit.",
-    "workers": "Processes that run the per-shard stages at once (1: in the flow's own process; 0: one per core).",
-    "dask_address": "Run the shards on this running Dask cluster (tcp://host:8786) through prefect-dask; its workers need this project installed, the lake's path, and the same PREFECT_API_URL.",
-    "shard_retries": "A shard that fails (an error outside the per-input checks, a lost worker) is tried again this many times, with exponential backoff; then its inputs become shard_failed rejects and the run goes on.",
-    "shard_retry_delay_s": "Delay before a shard's first retry; it doubles at each further retry (with jitter).",
-    "lease_wait_s": "When another run holds the lake: 0 stops at once with exit status 2; otherwise wait up to this many seconds for it to finish.",
-    "resume": "A run on the same sources and settings as a run that died goes on from that run's staged shards (--no-resume discards them and starts over).",
-    "ray_address": "Run the shards on this running Ray cluster (host:6379, or ray://host:10001) through prefect-ray; its workers need this project installed and the lake's path, and get this run's PREFECT_API_URL.",
-    "write_buffer_rows": "Rows buffered in memory before they are written to the run's staging files.",
-    "user_agent": "User-Agent sent with every request, and matched against robots.txt rules.",
-    "fetch_concurrency": "Requests in flight at once over all hosts.",
-    "host_concurrency": "Requests in flight at once to one host.",
-    "host_delay_s": "Seconds between the starts of two requests to one host (a longer robots.txt Crawl-delay wins, up to 60 s).",
-    "obey_robots": "Fetch only what each site's robots.txt allows our user agent (--no-obey-robots ignores it).",
-    "connect_timeout_s": "Time limit to connect to a host.",
-    "read_timeout_s": "Time limit between two reads of a response.",
-    "total_timeout_s": "Time limit for a whole response.",
-    "max_body_mb": "Responses larger than this are cut off there and rejected as fetch_too_large.",
-    "max_redirects": "Redirects followed per URL (0: none); more is fetch_too_many_redirects.",
-    "fetch_retries": "Retries of a URL after a transient failure (connection error, timeout, 429, 5xx), with exponential backoff and jitter.",
-    "fetch_backoff_s": "Delay before a URL's first retry; it doubles at each further retry (a 429's Retry-After wins when longer).",
-    "max_retry_after_s": "A 429 whose Retry-After asks for longer than this is not waited for: fetch_rate_limited, tried in a later run.",
-    "allow_private_hosts": "Fetch from private, loopback and link-local addresses too (off by default: URLs from feeds could reach internal services).",
-    "refresh": "Fetch again URLs the lake already has, asking with their ETag/Last-Modified; a 304 adds nothing.",
-    "max_urls": "At most this many article URLs fetched per run; the rest are left for later runs (they are not in the lake yet).",
-    "max_input_mb": "Inputs (files, decompressed files, JSONL lines) larger than this are rejected as read_too_large.",
-    "extract_timeout_s": "Time limit per HTML page; a page over it is rejected as extract_timeout.",
-    "extract_workers": "Processes for HTML extraction (0: one per core).",
-    "min_article_words": "HTML whose extracted prose (lines of 6+ words) is shorter than this is rejected as extract_no_article.",
-    "fields": "Extract fields (language); --no-fields skips them, dates and domains are still read.",
-    "entities": "Find people, organisations and places, and quotes with their speakers, in English articles (needs --fields for the language); --no-entities skips them.",
-    "ner": "Entity finder: rules (offline, built in) or spacy:<model>, a spaCy pipeline you installed (package name or path).",
-    "boilerplate_min_articles": "A short paragraph seen in this many earlier articles of the same site is boilerplate and removed (0: off).",
-    "boilerplate_max_words": "Only paragraphs of at most this many words are counted as possible boilerplate.",
-    "near_dedup": "Find near-duplicate articles (MinHash + LSH); --no-near-dedup keeps exact dedup only.",
-    "shingle_words": "Near dedup: words per shingle.",
-    "num_perm": "Near dedup: MinHash permutations (signature length); a multiple of --bands.",
-    "bands": "Near dedup: LSH bands; more bands find lower similarities and more candidates.",
-    "near_threshold": "Near dedup: estimated Jaccard similarity at or above which two articles are copies.",
-    "minhash_seed": "Near dedup: MinHash seed (changing it makes earlier signatures incomparable).",
-    "worker_max_pages": "An extraction process is replaced after this many pages (bounds memory growth).",
-}
+def _setting_fields(obj: Any, group: str = "run") -> Iterator[tuple[str, dataclasses.Field[Any]]]:
+    """(group, field) of every leaf setting; a group is the stage whose settings hold it."""
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if dataclasses.is_dataclass(value):
+            yield from _setting_fields(value, f.name if group == "run" else f"{group}.{f.name}")
+        else:
+            yield group, f
+
+
+# every leaf setting by its flat name: help, unit, what 0 means, whether it shapes output
+SETTINGS: dict[str, SettingInfo] = {f.name: setting_info(f) for _, f in _setting_fields(Settings())}
 
 
 def _leaves(obj: Any) -> Iterator[tuple[str, type, Any]]:
@@ -228,66 +215,21 @@ def load_settings(
     return settings
 
 
-# where 0 means one per core, off, or no waiting
-ZERO_ALLOWED = frozenset(
-    {
-        "workers",
-        "extract_workers",
-        "boilerplate_min_articles",
-        "shard_retries",
-        "lease_wait_s",
-        "host_delay_s",
-        "max_redirects",
-        "fetch_retries",
-        "fetch_backoff_s",
-        "max_retry_after_s",
-    }
-)
-
-# Settings that change how a run goes, not what it writes: a run may resume another's
-# staged shards whatever their values.
-OPERATIONAL = frozenset(
-    {
-        "lake",
-        "workers",
-        "dask_address",
-        "ray_address",
-        "shard_retries",
-        "shard_retry_delay_s",
-        "lease_wait_s",
-        "resume",
-        "write_buffer_rows",
-        "extract_workers",
-        # how politely and patiently pages are fetched, not which
-        "user_agent",
-        "fetch_concurrency",
-        "host_concurrency",
-        "host_delay_s",
-        "connect_timeout_s",
-        "read_timeout_s",
-        "total_timeout_s",
-        "fetch_retries",
-        "fetch_backoff_s",
-        "max_retry_after_s",
-    }
-)
-
-
 def _validate(settings: Settings) -> None:
     """Every number must be positive, but where 0 means one per core or off."""
     for name, value in settings.as_flat_dict().items():
         if isinstance(value, (str, bool)):
             continue
-        if value < 0 or (value == 0 and name not in ZERO_ALLOWED):
+        info = SETTINGS[name]
+        if value < 0 or (value == 0 and not info.zero):
             raise SettingsError(f"setting {name!r} must be positive, got {value!r}")
+        if info.maximum is not None and value > info.maximum:
+            raise SettingsError(f"setting {name!r} must be at most {info.maximum:g}, got {value!r}")
     if settings.dask_address and "://" not in settings.dask_address:
         raise SettingsError(
             f"dask_address must be a scheduler address like tcp://127.0.0.1:8786, got {settings.dask_address!r}"
         )
-    try:
-        check_finder(settings.mentions.ner)
-    except NerError as error:
-        raise SettingsError(str(error)) from error
+    check_finder(settings.shard.mentions.ner)  # a NerError is a SettingsError
     if not settings.fetch.user_agent.strip():
         raise SettingsError("user_agent must name newsmill to the sites it fetches from")
     if settings.dask_address and settings.ray_address:
@@ -301,22 +243,21 @@ def _validate(settings: Settings) -> None:
             url_to_fs(settings.lake)
     except MissingExtraError as error:
         raise SettingsError(str(error)) from error
-    near = settings.near
+    near = settings.shard.near
     if near.num_perm % near.bands:
         raise SettingsError(
             f"num_perm ({near.num_perm}) must be a multiple of bands ({near.bands})"
         )
-    if not 0 < near.near_threshold <= 1:
-        raise SettingsError(f"near_threshold must be in (0, 1], got {near.near_threshold}")
 
 
 def _constraints(name: str, kind: type) -> dict[str, float]:
     """`_validate`'s bounds, for the flow's parameter schema."""
     if kind not in (int, float):
         return {}
-    bounds: dict[str, float] = {"ge": 0} if name in ZERO_ALLOWED else {"gt": 0}
-    if name == "near_threshold":
-        bounds["le"] = 1
+    info = SETTINGS[name]
+    bounds: dict[str, float] = {"ge": 0} if info.zero else {"gt": 0}
+    if info.maximum is not None:
+        bounds["le"] = info.maximum
     return bounds
 
 
@@ -338,5 +279,48 @@ def flow_parameter_docs() -> str:
         "    sources: Files, folders (read recursively) or globs to ingest; http(s) URLs of "
         "articles; feed:URL, sitemap:URL and urls:FILE (one URL a line) to discover them.",
     ]
-    lines += [f"    {name}: {text}" for name, text in HELP.items()]
+    lines += [f"    {name}: {info.help}" for name, info in SETTINGS.items()]
     return "\n".join(lines)
+
+
+def settings_markdown() -> str:
+    """`docs/settings.md`: every setting with its flag, variable, default and meaning."""
+    lines = [
+        "# newsmill settings",
+        "",
+        "Generated from the settings' fields by `python -m newsmill.flows.settings`; do not edit",
+        "by hand. Precedence, lowest first: the default, a TOML file (`--config FILE` or",
+        "`NEWSMILL_CONFIG`), the environment variable, the command-line flag. A deployment or a",
+        "manual flow run takes the same names as parameters.",
+        "",
+        "Numbers must be positive, but where *0 means* says what 0 does. Settings that do not",
+        "*shape output* change how a run goes, not what it writes: a run may resume another's",
+        "staged shards whatever their values.",
+        "",
+    ]
+    groups: dict[str, list[str]] = {}
+    for group, f in _setting_fields(Settings()):
+        info, default = setting_info(f), f.default
+        flag = f"`--{f.name.replace('_', '-')}`"
+        if isinstance(default, bool):
+            flag += f" / `--no-{f.name.replace('_', '-')}`"
+        unit = f" {info.unit}" if info.unit else ""
+        shown = repr(default) if isinstance(default, str) else default
+        groups.setdefault(group, []).append(
+            f"| `{f.name}` | {flag}<br>`{ENV_PREFIX}{f.name.upper()}` | `{shown}`{unit} "
+            f"| {info.zero or '—'} | {'yes' if info.shapes_output else 'no'} | {info.help} |"
+        )
+    for group, rows in groups.items():
+        lines += [
+            f"## {group}",
+            "",
+            "| setting | flag / variable | default | 0 means | shapes output | meaning |",
+            "| --- | --- | --- | --- | --- | --- |",
+            *rows,
+            "",
+        ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(settings_markdown(), end="")

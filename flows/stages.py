@@ -7,10 +7,13 @@ stay in memory (no caching, no persistence); the lake is written through the run
 """
 
 from collections.abc import Mapping
+from typing import Any
 
 import pyarrow.compute as pc
-from prefect import get_run_logger, task
+from prefect import Task, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import TaskRun
+from prefect.states import State
 
 from newsmill.schemas.tables import (
     ARTICLES,
@@ -32,12 +35,19 @@ from newsmill.tasks.dedup.near import (
     decide_near_duplicates,
     lake_signatures,
 )
+from newsmill.tasks.errors import is_transient
 from newsmill.tasks.ingest.sources import Shard
 from newsmill.tasks.lake import rows
 from newsmill.tasks.lake.lake import Lake, RunWriter
 from newsmill.tasks.web import crawl
 from newsmill.tasks.web.discover import WebSources
 from newsmill.tasks.web.fetch import FetchSettings
+
+
+def retry_if_transient(task: Task[Any, Any], task_run: TaskRun, state: State[Any]) -> bool:
+    """`retry_condition_fn` of a shard: try again only what may pass when tried again (a
+    failed state's data is the exception the task raised)."""
+    return isinstance(state.data, BaseException) and is_transient(state.data)
 
 
 @task(name="fetch-web", cache_policy=NO_CACHE)

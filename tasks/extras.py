@@ -3,6 +3,8 @@
 import importlib
 from types import ModuleType
 
+from newsmill.tasks.errors import MissingExtraError
+
 # module to import -> the extra that installs it
 EXTRAS = {
     "prefect_dask": "dask",
@@ -10,10 +12,6 @@ EXTRAS = {
     "s3fs": "s3",
     "spacy": "spacy",
 }
-
-
-class MissingExtraError(ImportError):
-    """An optional part of newsmill is needed but its extra is not installed."""
 
 
 def require(module: str, purpose: str) -> ModuleType:

@@ -8,7 +8,7 @@ from datetime import datetime
 import xxhash
 
 from newsmill.schemas.reasons import Reason
-from newsmill.tasks.mentions.entities import Entity
+from newsmill.tasks.mentions.entity import Entity
 from newsmill.tasks.mentions.quotes import Quote
 
 

@@ -31,6 +31,7 @@ from newsmill.tasks.lake.runs import reject_counts, shard_counts
 from newsmill.tasks.mentions import speakers
 from newsmill.tasks.mentions.speakers import MentionSettings
 from newsmill.tasks.records import Reject, ShardBatch, run_stage
+from newsmill.tasks.setting import setting
 from newsmill.tasks.text import boilerplate, clean, fields
 from newsmill.tasks.text.boilerplate import BoilerplateSettings, SiteParagraphCounts
 from newsmill.tasks.text.fields import FieldSettings
@@ -44,7 +45,12 @@ class ShardSettings:
     boilerplate: BoilerplateSettings = field(default_factory=BoilerplateSettings)
     near: NearDupSettings = field(default_factory=NearDupSettings)
     mentions: MentionSettings = field(default_factory=MentionSettings)
-    write_buffer_rows: int = 20_000
+    write_buffer_rows: int = setting(
+        20_000,
+        "Rows buffered in memory before they are written to the run's staging files.",
+        unit="rows",
+        shapes_output=False,
+    )
 
 
 @dataclass(slots=True)

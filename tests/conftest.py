@@ -1,10 +1,15 @@
-"""Shared fixtures. Tests never leave 127.0.0.1; Prefect runs its local temporary API."""
+"""Shared fixtures. Tests never leave 127.0.0.1. Runs report to one Prefect server per test
+process (started once, ~10 s), not to a temporary API of their own (~10 s each); the tests of
+the embedded default use `ephemeral_env`."""
 
+import json
 import os
 import secrets
 import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,8 +24,9 @@ NEWSMILL = Path(sys.executable).with_name("newsmill")
 
 
 @pytest.fixture(scope="session")
-def prefect_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """Environment for `newsmill` subprocesses: offline Prefect, local temporary API."""
+def ephemeral_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Environment for `newsmill` subprocesses as `make run` has it: offline Prefect, no
+    PREFECT_API_URL, so each run starts its local temporary API."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_API_", "NEWSMILL_"))}
     if os.environ.get("PYTEST_XDIST_WORKER"):
         # parallel test workers must not share one Prefect database: one home each
@@ -35,12 +41,76 @@ def prefect_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return env
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def post(url: str, body: dict) -> list[dict]:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)
+
+
+@pytest.fixture(scope="session")
+def prefect_server(ephemeral_env: dict[str, str]) -> Iterator[str]:
+    """A real Prefect server on 127.0.0.1 for this test process: its API URL."""
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            str(NEWSMILL.with_name("prefect")),
+            "server",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env={**ephemeral_env, "PREFECT_UI_ENABLED": "false"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    api = f"http://127.0.0.1:{port}/api"
+    deadline = time.monotonic() + 180
+    while True:
+        try:
+            with urllib.request.urlopen(f"{api}/health", timeout=2):
+                break
+        except OSError:
+            assert server.poll() is None, "prefect server exited"
+            assert time.monotonic() < deadline, "prefect server did not become healthy"
+            time.sleep(0.5)
+    yield api
+    server.terminate()
+    server.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def prefect_env(ephemeral_env: dict[str, str], prefect_server: str) -> dict[str, str]:
+    """Environment for `newsmill` subprocesses: offline Prefect, reporting to the server."""
+    return {**ephemeral_env, "PREFECT_API_URL": prefect_server}
+
+
 def run_newsmill(
     env: dict[str, str], *args: str, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(NEWSMILL), *args], env=env, capture_output=True, text=True, timeout=timeout, cwd=ROOT
     )
+
+
+# A test that needs any of these runs real processes (the CLI, a server, a cluster, a build,
+# an S3 server): it is an end-to-end test, which `make test-fast` leaves out.
+E2E_FIXTURES = frozenset({"prefect_env", "ephemeral_env", "prefect_server", "s3_env"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if E2E_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.e2e)
 
 
 @pytest.fixture

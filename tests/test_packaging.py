@@ -7,8 +7,6 @@ import sys
 import sysconfig
 from pathlib import Path
 
-import pytest
-
 from newsmill.schemas.tables import TABLES
 from tests.conftest import ROOT, SAMPLES
 from tests.flows.test_cli_samples import EXPECTED, outcomes
@@ -58,9 +56,8 @@ def fresh_venv(path: Path) -> Path:
     return path / "bin"
 
 
-@pytest.mark.e2e
 def test_wheel_and_sdist_build_install_and_run_the_samples(
-    tmp_path: Path, prefect_env: dict[str, str]
+    tmp_path: Path, ephemeral_env: dict[str, str]
 ) -> None:
     source = tmp_path / "source"
     source.mkdir()
@@ -109,7 +106,7 @@ def test_wheel_and_sdist_build_install_and_run_the_samples(
         str(lake),
         "--quiet",
         cwd=tmp_path,
-        env=prefect_env,
+        env=ephemeral_env,
     )
     found = outcomes(lake)
     assert found == {source: [outcome] for source, outcome in EXPECTED.items()}

@@ -22,6 +22,7 @@ import pyarrow as pa
 import rensa
 
 from newsmill.tasks.records import Document
+from newsmill.tasks.setting import setting
 
 NEAR_DUP_VERSION = "near_minhash_v1"
 _WORD = re.compile(r"\w+")
@@ -33,12 +34,25 @@ _VERIFY_BLOCK = 50_000
 
 @dataclass(frozen=True, slots=True)
 class NearDupSettings:
-    near_dedup: bool = True
-    shingle_words: int = 5
-    num_perm: int = 128
-    bands: int = 32
-    near_threshold: float = 0.5
-    minhash_seed: int = 1
+    near_dedup: bool = setting(
+        True,
+        "Find near-duplicate articles (MinHash + LSH); --no-near-dedup keeps exact dedup only.",
+    )
+    shingle_words: int = setting(5, "Near dedup: words per shingle.", unit="words")
+    num_perm: int = setting(
+        128, "Near dedup: MinHash permutations (signature length); a multiple of --bands."
+    )
+    bands: int = setting(
+        32, "Near dedup: LSH bands; more bands find lower similarities and more candidates."
+    )
+    near_threshold: float = setting(
+        0.5,
+        "Near dedup: estimated Jaccard similarity at or above which two articles are copies.",
+        maximum=1.0,
+    )
+    minhash_seed: int = setting(
+        1, "Near dedup: MinHash seed (changing it makes earlier signatures incomparable)."
+    )
 
     @property
     def rows_per_band(self) -> int:

@@ -18,6 +18,7 @@ from trafilatura.settings import Document as TrafilaturaDocument
 
 from newsmill.schemas.reasons import Reason
 from newsmill.tasks.records import Document, Reject, StageOutput, count_stage
+from newsmill.tasks.setting import setting
 
 EXTRACTOR_NAME = f"trafilatura {trafilatura.__version__}"
 _METADATA_FIELDS = ("title", "author", "date", "sitename", "url", "text")
@@ -36,10 +37,26 @@ _RUNNING_TEXT_MIN_WORDS = 6
 
 @dataclass(frozen=True, slots=True)
 class ExtractSettings:
-    extract_timeout_s: float = 20.0
-    extract_workers: int = 0  # 0: one per core
-    worker_max_pages: int = 500
-    min_article_words: int = 25
+    extract_timeout_s: float = setting(
+        20.0, "Time limit per HTML page; a page over it is rejected as extract_timeout.", unit="s"
+    )
+    extract_workers: int = setting(
+        0,
+        "Processes for HTML extraction (0: one per core).",
+        unit="processes",
+        zero="one per core",
+        shapes_output=False,
+    )
+    worker_max_pages: int = setting(
+        500,
+        "An extraction process is replaced after this many pages (bounds memory growth).",
+        unit="pages",
+    )
+    min_article_words: int = setting(
+        25,
+        "HTML whose extracted prose (lines of 6+ words) is shorter than this is rejected as extract_no_article.",
+        unit="words",
+    )
 
     @property
     def n_workers(self) -> int:

@@ -28,6 +28,7 @@ from newsmill.tasks.ingest.sources import (
     open_input,
 )
 from newsmill.tasks.records import Document, Reject, StageOutput, count_stage, hash_bytes
+from newsmill.tasks.setting import setting
 
 GZIP_MAGIC = b"\x1f\x8b"
 ROLE_HEADER = "WARC-Newsmill-Role"  # written by web.rawzone
@@ -43,7 +44,11 @@ _ByteStream = BinaryIO
 
 @dataclass(frozen=True, slots=True)
 class ReadSettings:
-    max_input_mb: float = 20.0
+    max_input_mb: float = setting(
+        20.0,
+        "Inputs (files, decompressed files, JSONL lines) larger than this are rejected as read_too_large.",
+        unit="MB",
+    )
 
     @property
     def max_input_bytes(self) -> int:

@@ -42,6 +42,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from newsmill.schemas.tables import MINHASH, RUNS, TableSpec
+from newsmill.tasks.errors import LakeError
 from newsmill.tasks.lake.store import Store
 
 STAGING_DIR = "_staging"
@@ -54,10 +55,6 @@ RAW_DIR = "raw"  # the raw zone: every fetched response, in WARC files
 LOCK_POLL_S = 0.5
 ROW_GROUP_ROWS = 65_536  # merged files' row groups: this many rows or bytes, whichever first
 ROW_GROUP_BYTES = 32 << 20
-
-
-class LakeError(Exception):
-    """The run cannot proceed: the lake is not writable or another run holds it."""
 
 
 def _partition_path(spec: TableSpec, row: dict[str, Any]) -> str:

@@ -10,9 +10,11 @@ words ("South Korean President Yoon Suk Yeol"). An organisation or a place may s
 
 from dataclasses import dataclass, replace
 
-from newsmill.tasks.mentions.entities import LOC, ORG, PERSON, Entity, contains_words, find_entities
+from newsmill.tasks.mentions.entities import find_entities
+from newsmill.tasks.mentions.entity import LOC, ORG, PERSON, Entity, contains_words
 from newsmill.tasks.mentions.quotes import Quote, find_quotes
 from newsmill.tasks.records import Document
+from newsmill.tasks.setting import setting
 
 PERSONAL_PRONOUNS = frozenset({"he", "she", "him", "her"})
 DETERMINERS = frozenset({"the", "a", "an", "one", "of", "for"})
@@ -20,8 +22,14 @@ DETERMINERS = frozenset({"the", "a", "an", "one", "of", "for"})
 
 @dataclass(frozen=True, slots=True)
 class MentionSettings:
-    entities: bool = True  # False: no entities and quotes
-    ner: str = "rules"  # or "spacy:<model>"
+    entities: bool = setting(
+        True,
+        "Find people, organisations and places, and quotes with their speakers, in English articles (needs --fields for the language); --no-entities skips them.",
+    )
+    ner: str = setting(
+        "rules",
+        "Entity finder: rules (offline, built in) or spacy:<model>, a spaCy pipeline you installed (package name or path).",
+    )
 
 
 def add_mentions(doc: Document, settings: MentionSettings | None = None) -> Document:

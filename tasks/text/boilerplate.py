@@ -19,12 +19,22 @@ import xxhash
 from newsmill.schemas.tables import SITE_PARAGRAPHS
 from newsmill.tasks.lake.lake import Lake
 from newsmill.tasks.records import Document, ParagraphDuplicate
+from newsmill.tasks.setting import setting
 
 
 @dataclass(frozen=True, slots=True)
 class BoilerplateSettings:
-    boilerplate_min_articles: int = 5  # 0 switches removal off
-    boilerplate_max_words: int = 40
+    boilerplate_min_articles: int = setting(
+        5,
+        "A short paragraph seen in this many earlier articles of the same site is boilerplate and removed (0: off).",
+        unit="articles",
+        zero="off",
+    )
+    boilerplate_max_words: int = setting(
+        40,
+        "Only paragraphs of at most this many words are counted as possible boilerplate.",
+        unit="words",
+    )
 
 
 def site_paragraph_key(domain: str, paragraph_hash: str) -> int:

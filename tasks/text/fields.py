@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
 from newsmill.tasks.records import Document
+from newsmill.tasks.setting import setting
 
 FIELDS_VERSION = "fields_v1"
 _LANGUAGE_SAMPLE_CHARS = 300  # py3langid's cost is linear in this; news prose is clear by then
@@ -69,7 +70,9 @@ def domain_of(url: str | None) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class FieldSettings:
-    fields: bool = True  # False: no language identification (dates and domains stay)
+    fields: bool = setting(
+        True, "Extract fields (language); --no-fields skips them, dates and domains are still read."
+    )
 
 
 def add_fields(doc: Document, now: datetime, settings: FieldSettings | None = None) -> Document:

@@ -40,6 +40,8 @@ import httpx
 
 from newsmill.schemas.reasons import Reason
 from newsmill.tasks import __version__
+from newsmill.tasks.errors import FetchError
+from newsmill.tasks.setting import setting
 
 Role = Literal["article", "feed", "sitemap", "robots"]
 Outcome = Literal["fetched", "not_modified", "rejected", "failed"]
@@ -53,22 +55,80 @@ USER_AGENT = f"newsmill/{__version__} (news text pipeline; +https://github.com/n
 
 @dataclass(frozen=True, slots=True)
 class FetchSettings:
-    user_agent: str = USER_AGENT
-    fetch_concurrency: int = 16
-    host_concurrency: int = 1
-    host_delay_s: float = 1.0
-    obey_robots: bool = True
-    connect_timeout_s: float = 10.0
-    read_timeout_s: float = 30.0
-    total_timeout_s: float = 60.0
-    max_body_mb: float = 10.0
-    max_redirects: int = 5
-    fetch_retries: int = 3
-    fetch_backoff_s: float = 1.0
-    max_retry_after_s: float = 120.0
-    allow_private_hosts: bool = False
-    refresh: bool = False
-    max_urls: int = 10_000
+    user_agent: str = setting(
+        USER_AGENT,
+        "User-Agent sent with every request, and matched against robots.txt rules.",
+        shapes_output=False,
+    )
+    fetch_concurrency: int = setting(
+        16, "Requests in flight at once over all hosts.", unit="requests", shapes_output=False
+    )
+    host_concurrency: int = setting(
+        1, "Requests in flight at once to one host.", unit="requests", shapes_output=False
+    )
+    host_delay_s: float = setting(
+        1.0,
+        "Seconds between the starts of two requests to one host (a longer robots.txt Crawl-delay wins, up to 60 s).",
+        unit="s",
+        zero="no delay",
+        shapes_output=False,
+    )
+    obey_robots: bool = setting(
+        True,
+        "Fetch only what each site's robots.txt allows our user agent (--no-obey-robots ignores it).",
+    )
+    connect_timeout_s: float = setting(
+        10.0, "Time limit to connect to a host.", unit="s", shapes_output=False
+    )
+    read_timeout_s: float = setting(
+        30.0, "Time limit between two reads of a response.", unit="s", shapes_output=False
+    )
+    total_timeout_s: float = setting(
+        60.0, "Time limit for a whole response.", unit="s", shapes_output=False
+    )
+    max_body_mb: float = setting(
+        10.0,
+        "Responses larger than this are cut off there and rejected as fetch_too_large.",
+        unit="MB",
+    )
+    max_redirects: int = setting(
+        5,
+        "Redirects followed per URL (0: none); more is fetch_too_many_redirects.",
+        zero="none followed",
+    )
+    fetch_retries: int = setting(
+        3,
+        "Retries of a URL after a transient failure (connection error, timeout, 429, 5xx), with exponential backoff and jitter.",
+        zero="no retries",
+        shapes_output=False,
+    )
+    fetch_backoff_s: float = setting(
+        1.0,
+        "Delay before a URL's first retry; it doubles at each further retry (a 429's Retry-After wins when longer).",
+        unit="s",
+        zero="no delay",
+        shapes_output=False,
+    )
+    max_retry_after_s: float = setting(
+        120.0,
+        "A 429 whose Retry-After asks for longer than this is not waited for: fetch_rate_limited, tried in a later run.",
+        unit="s",
+        zero="never wait for a Retry-After",
+        shapes_output=False,
+    )
+    allow_private_hosts: bool = setting(
+        False,
+        "Fetch from private, loopback and link-local addresses too (off by default: URLs from feeds could reach internal services).",
+    )
+    refresh: bool = setting(
+        False,
+        "Fetch again URLs the lake already has, asking with their ETag/Last-Modified; a 304 adds nothing.",
+    )
+    max_urls: int = setting(
+        10_000,
+        "At most this many article URLs fetched per run; the rest are left for later runs (they are not in the lake yet).",
+        unit="URLs",
+    )
 
     @property
     def max_body_bytes(self) -> int:
@@ -125,23 +185,6 @@ class FetchResult:
     @property
     def final_url(self) -> str:
         return self.response.url if self.response else self.request.url
-
-
-class FetchError(Exception):
-    """One attempt failed; `transient` ones are tried again."""
-
-    def __init__(
-        self,
-        reason: Reason,
-        detail: str,
-        transient: bool = False,
-        retry_after: float = 0.0,
-        retry_now: bool = True,
-    ) -> None:
-        super().__init__(detail)
-        self.reason, self.detail = reason, detail
-        self.transient, self.retry_after = transient, retry_after
-        self.retry_now = transient and retry_now  # else only a later run tries again
 
 
 def is_public_address(address: str) -> bool:

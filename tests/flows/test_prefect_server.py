@@ -9,15 +9,14 @@ import pytest
 
 from newsmill.flows.settings import Settings
 from newsmill.tasks.ingest.sources import discover_sources, plan_shards
-from tests.conftest import NEWSMILL, SAMPLES, run_newsmill
-from tests.flows.conftest import free_port, post
+from tests.conftest import NEWSMILL, SAMPLES, free_port, post, run_newsmill
 
 
 def test_run_shows_on_the_server_with_its_task_runs(
     prefect_env, prefect_server, tmp_path: Path
 ) -> None:
     lake = tmp_path / "lake"
-    env = {**prefect_env, "PREFECT_API_URL": prefect_server}
+    env = prefect_env
     # worker processes report to the same server: none starts a temporary one
     result = run_newsmill(
         env,
@@ -64,7 +63,6 @@ def dask_scheduler(prefect_server, prefect_env, tmp_path_factory: pytest.TempPat
     # non-daemonic workers may start processes: HTML extraction runs pages in its own pool
     env = {
         **prefect_env,
-        "PREFECT_API_URL": prefect_server,
         "DASK_DISTRIBUTED__WORKER__DAEMON": "False",
     }
     dask = NEWSMILL.with_name("dask")
@@ -134,7 +132,7 @@ def test_a_run_on_a_cluster_writes_the_same_tables(
     prefect_server, prefect_env, request, engine: str, tmp_path: Path
 ) -> None:
     address = request.getfixturevalue("dask_scheduler" if engine == "dask" else "ray_cluster")
-    env = {**prefect_env, "PREFECT_API_URL": prefect_server}
+    env = prefect_env
     common = ["run", str(SAMPLES), "--shard-max-files", "3", "--quiet"]
     on_cluster = run_newsmill(
         env, *common, "--lake", str(tmp_path / "cluster"), f"--{engine}-address", address
@@ -169,10 +167,10 @@ def test_a_run_on_a_cluster_writes_the_same_tables(
     "cluster", [("--dask-address", "tcp://127.0.0.1:9"), ("--ray-address", "127.0.0.1:9")]
 )
 def test_a_cluster_run_without_a_shared_prefect_api_is_refused_before_any_work(
-    prefect_env, cluster: tuple[str, str], tmp_path: Path
+    ephemeral_env, cluster: tuple[str, str], tmp_path: Path
 ) -> None:
     lake = str(tmp_path / "lake")
-    result = run_newsmill(prefect_env, "run", str(SAMPLES / "text"), "--lake", lake, *cluster)
+    result = run_newsmill(ephemeral_env, "run", str(SAMPLES / "text"), "--lake", lake, *cluster)
     assert result.returncode == 2
     assert "PREFECT_API_URL" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "lake").exists()

@@ -11,9 +11,8 @@ import duckdb
 import pytest
 
 from newsmill.flows.deployments import load_deployments
-from newsmill.flows.settings import SettingsError
-from tests.conftest import NEWSMILL, ROOT, SAMPLES, run_newsmill
-from tests.flows.conftest import post
+from newsmill.tasks.errors import SettingsError
+from tests.conftest import NEWSMILL, ROOT, SAMPLES, post, run_newsmill
 
 PREFECT = NEWSMILL.with_name("prefect")
 
@@ -97,7 +96,7 @@ lake = "{tmp_path / "scheduled-lake"}"
 def test_served_deployments_run_by_hand_and_on_schedule(
     prefect_env, prefect_server: str, deployments_file: Path, names: dict[str, str], tmp_path: Path
 ) -> None:
-    env = {**prefect_env, "PREFECT_API_URL": prefect_server}
+    env = prefect_env
     log = (tmp_path / "serve.log").open("w")
     serve = subprocess.Popen(
         [str(NEWSMILL), "serve", str(deployments_file)],
@@ -172,7 +171,8 @@ def test_served_deployments_run_by_hand_and_on_schedule(
         log.close()
 
 
-def test_serve_refuses_without_a_server_and_checks_the_file(prefect_env, tmp_path: Path) -> None:
+def test_serve_refuses_without_a_server_and_checks_the_file(ephemeral_env, tmp_path: Path) -> None:
+    prefect_env = ephemeral_env  # no PREFECT_API_URL
     example = run_newsmill(prefect_env, "serve", "--check")  # the committed example
     assert example.returncode == 0, example.stderr
     assert "samples-every-30-min: cron '*/30 * * * *' (UTC)" in example.stdout
@@ -209,7 +209,7 @@ def test_a_bad_deployments_file_is_a_clear_error(
 def test_deployments_on_a_work_pool_run_on_a_prefect_worker(
     prefect_env, prefect_server: str, tmp_path: Path
 ) -> None:
-    env = {**prefect_env, "PREFECT_API_URL": prefect_server}
+    env = prefect_env
     token = secrets.token_hex(3)
     pool, name, lake = f"newsmill-pool-{token}", f"team-{token}", tmp_path / "pool-lake"
     path = tmp_path / "team.toml"

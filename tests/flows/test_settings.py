@@ -2,7 +2,17 @@ from pathlib import Path
 
 import pytest
 
-from newsmill.flows.settings import SettingsError, load_settings
+from newsmill.flows.cli import build_parser
+from newsmill.flows.settings import (
+    SETTINGS,
+    Settings,
+    flow_parameter_docs,
+    flow_signature,
+    load_settings,
+    settings_markdown,
+)
+from newsmill.tasks.errors import SettingsError
+from tests.conftest import ROOT
 
 
 def test_precedence_is_defaults_toml_env_flags(tmp_path: Path) -> None:
@@ -13,16 +23,16 @@ def test_precedence_is_defaults_toml_env_flags(tmp_path: Path) -> None:
     env = {"NEWSMILL_MAX_INPUT_MB": "7", "NEWSMILL_SHARD_MB": "4"}
     settings = load_settings(config, env, {"shard_mb": 6.0, "lake": None})
     assert settings.lake == "from-toml"
-    assert settings.read.max_input_mb == 7.0
+    assert settings.shard.read.max_input_mb == 7.0
     assert settings.shard_mb == 6.0
-    assert settings.extract.extract_timeout_s == 3.0
-    assert settings.extract.extract_workers == 0
+    assert settings.shard.extract.extract_timeout_s == 3.0
+    assert settings.shard.extract.extract_workers == 0
 
 
 def test_config_can_come_from_the_environment(tmp_path: Path) -> None:
     config = tmp_path / "c.toml"
     config.write_text("extract_workers = 1\n")
-    assert load_settings(None, {"NEWSMILL_CONFIG": str(config)}).extract.extract_workers == 1
+    assert load_settings(None, {"NEWSMILL_CONFIG": str(config)}).shard.extract.extract_workers == 1
 
 
 @pytest.mark.parametrize(
@@ -39,3 +49,43 @@ def test_bad_settings_are_clear_errors(tmp_path: Path, toml: str, env: dict, mes
     config.write_text(toml)
     with pytest.raises(SettingsError, match=message):
         load_settings(config, env)
+
+
+def test_docs_settings_md_is_generated_from_the_settings() -> None:
+    committed = (ROOT / "docs" / "settings.md").read_text(encoding="utf-8")
+    assert committed == settings_markdown(), "run `make docs` and commit docs/settings.md"
+
+
+def test_every_setting_is_documented_everywhere_from_its_field() -> None:
+    docs, usage = settings_markdown(), build_parser().parse_args(["run", "x"])
+    flow_docs = flow_parameter_docs()
+    names = set(Settings().as_flat_dict())
+    assert names == set(SETTINGS) == set(vars(usage)) & names
+    for name, info in SETTINGS.items():
+        assert info.help and f"`NEWSMILL_{name.upper()}`" in docs
+        assert f"    {name}: {info.help}" in flow_docs
+    assert [p.name for p in flow_signature().parameters.values()] == ["sources", *SETTINGS]
+
+
+def test_what_a_setting_declares_is_what_is_checked() -> None:
+    zero_allowed = {name for name, info in SETTINGS.items() if info.zero}
+    for name, value in Settings().as_flat_dict().items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        if name in zero_allowed:
+            assert load_settings(None, {}, {name: 0}).as_flat_dict()[name] == 0
+        else:
+            with pytest.raises(SettingsError, match="must be positive"):
+                load_settings(None, {}, {name: 0})
+    with pytest.raises(SettingsError, match="at most 1"):
+        load_settings(None, {}, {"near_threshold": 1.5})
+    bounds = {p.name: p.annotation for p in flow_signature().parameters.values()}
+    assert "le=1.0" in repr(bounds["near_threshold"]) and "gt=0" in repr(bounds["num_perm"])
+    assert "ge=0" in repr(bounds["workers"])
+
+
+def test_only_settings_that_shape_output_identify_a_run() -> None:
+    shaping = set(Settings().output_settings())
+    assert shaping == {name for name, info in SETTINGS.items() if info.shapes_output}
+    assert {"near_threshold", "min_article_words", "ner"} <= shaping
+    assert not {"workers", "lake", "fetch_retries", "write_buffer_rows"} & shaping

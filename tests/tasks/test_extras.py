@@ -4,10 +4,11 @@ import sys
 
 import pytest
 
-from newsmill.flows.settings import Settings, SettingsError
-from newsmill.tasks.extras import EXTRAS, MissingExtraError, require
+from newsmill.flows.settings import Settings
+from newsmill.tasks.errors import MissingExtraError, NerError, SettingsError
+from newsmill.tasks.extras import EXTRAS, require
 from newsmill.tasks.lake.store import url_to_fs
-from newsmill.tasks.mentions.entities import NerError, check_finder
+from newsmill.tasks.mentions.entities import check_finder
 
 
 @pytest.fixture

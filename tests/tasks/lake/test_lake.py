@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from newsmill.schemas.tables import REJECTS, RUNS
-from newsmill.tasks.lake.lake import JOURNAL_NAME, LOCK_NAME, STAGING_DIR, Lake, LakeError
+from newsmill.tasks.errors import LakeError
+from newsmill.tasks.lake.lake import JOURNAL_NAME, LOCK_NAME, STAGING_DIR, Lake
 from tests.tasks.lake_runs import runs_row
 
 RUN_DAY = date(2026, 11, 28)

@@ -9,8 +9,9 @@ import pytest
 import s3fs
 
 from newsmill.schemas.tables import INPUT_KEYS, REJECTS, RUNS
+from newsmill.tasks.errors import LakeError
 from newsmill.tasks.lake import resume
-from newsmill.tasks.lake.lake import JOURNAL_NAME, STAGING_DIR, Lake, LakeError
+from newsmill.tasks.lake.lake import JOURNAL_NAME, STAGING_DIR, Lake
 from newsmill.tasks.lake.rows import input_keys_table
 from tests.conftest import S3_SECRET
 from tests.tasks.lake_runs import run_context, runs_row

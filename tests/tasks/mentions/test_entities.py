@@ -136,7 +136,8 @@ def test_a_spacy_pipeline_finds_entities_mapped_onto_our_labels(
 
 
 def test_an_unusable_finder_is_a_clear_error() -> None:
-    from newsmill.tasks.mentions.entities import NerError, check_finder
+    from newsmill.tasks.errors import NerError
+    from newsmill.tasks.mentions.entities import check_finder
 
     with pytest.raises(NerError, match="rules' or 'spacy:<model>'"):
         check_finder("stanza")

@@ -1,0 +1,428 @@
+"""The `rules` finder (the default; offline, no model): capitalised spans are cut at
+titles, roles and possessives ("Korea's Kim Shin-wook"), and classified by the lexicon
+(places, organisations, people, given and family names, WordNet names, plain words),
+organisation words and acronyms, titles, role appositions and reporting verbs."""
+
+import functools
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
+
+from newsmill.tasks.mentions.entity import (
+    LOC,
+    MAX_ENTITIES,
+    MAYBE_PERSON,
+    OFFICE,
+    ORG,
+    PERSON,
+    UNDECIDED,
+    Entity,
+    is_acronym,
+    words_of,
+)
+from newsmill.tasks.mentions.lexicon import (
+    COMMON_OPENERS,
+    DEMONYMS,
+    LOC_ALIASES,
+    MISC_WORDS,
+    NOT_NAMES,
+    NOT_OFFICES,
+    ORG_WORDS,
+    PLACE_HEADS,
+    TITLES,
+    countries,
+    given_names,
+    lexicon,
+    places,
+    plain_words,
+    wordnet_names,
+)
+
+_CONNECTORS = r"(?:of|the|for|de|del|da|du|van|von|bin|al|la|le)"
+_TOKEN = r"(?:[A-Z]\.(?:[A-Z]\.)+|[A-Z][\w'’&-]*\.?)"
+_PARTICLE_TOKEN = r"(?:al|el|ad|as|ash|at|ibn|abu)-[A-Z][\w'’&-]*"  # "el-Sisi": inside a name
+SPAN = re.compile(rf"{_TOKEN}(?:[ \t]+(?:{_CONNECTORS}[ \t]+)*(?:{_TOKEN}|{_PARTICLE_TOKEN}))*")
+CONNECTOR_WORDS = frozenset(_CONNECTORS.strip("(?:)").split("|"))
+_NAME_RUN = r"[A-Z][\w&.-]*(?: [A-Z][\w&.-]*)*"
+
+# business words around a name say it is a company: "shares in Exel", "Lycos boss"; found
+# with str.find, which is several times faster here than a regular expression's alternation
+COMPANY_CUES_BEFORE = (
+    "firm",
+    "company",
+    "carrier",
+    "retailer",
+    "shares in",
+    "stake in",
+    "takeover of",
+    "subsidiary of",
+)
+COMPANY_CUES_AFTER = (
+    "shares",
+    "shareholders",
+    "profit",
+    "profits",
+    "share price",
+    "chief executive",
+    "boss",
+)
+NAME_RUN_AFTER_CUE = re.compile(rf"[ \t]+({_NAME_RUN})")
+NAME_RUN_BEFORE_CUE = re.compile(rf"(?<![\w&.-])({_NAME_RUN})(?:['’]s)?[ \t]+$")
+NAME_PARTICLES = CONNECTOR_WORDS - {"of", "the", "for"}  # "Luigi del Neri", "Osama bin Laden"
+LOWER_CASE_WORD = re.compile(r"\b[a-z][\w'’-]*")
+CONTRACTION = re.compile(r"['’](?:m|re|ve|ll|d|s)$")
+CONNECTOR_RUN = re.compile(rf"[ \t]+(?:{_CONNECTORS}[ \t]+)+")
+WEEKDAYS = frozenset(["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"])
+SCORE = re.compile(r"\d ?[–—-] ?\d")
+SCORELINE = re.compile(r"\b([A-Z][a-z]+) \d{1,2} ?[–—-] ?\d{1,2} ([A-Z][a-z]+)\b")
+POSSESSIVE = re.compile(r"['’]s?$")
+ROMAN_NUMERAL = re.compile(r"M{0,3}(?:CM|CD|D?C{0,3})(?:XC|XL|L?X{0,3})(?:IX|IV|V?I{0,3})")
+INDEFINITE_BEFORE = re.compile(r"\b(?:a|an)\s+$", re.IGNORECASE)
+
+# possessors that belong to a name: "New People's Party", "Women's Institute"
+COLLECTIVE_POSSESSORS = frozenset(["people", "children", "women", "men", "workers", "veterans"])
+MAY_END_NAME = re.compile(r"\.|['’]s\s")  # a period or a possessive inside a span
+HYPHEN_PREFIX = re.compile(r"\b[a-z]+-$")
+REPORTING = re.compile(
+    r"^\s*,?\s*(?:said|says|told|added|asked|stated|wrote|argued|claimed|warned|explained)\b"
+)
+APPOSITION = re.compile(r"^\s*,\s*(?:a|an|the|its|his|her)\s+((?:[\w'’-]+\s+){0,4}[\w'’-]+)")
+
+
+def rule_mentions(text: str) -> list[Entity]:
+    mentions = _capitalised_mentions(text)
+    sides = _sides(text)
+    if sides:  # a match report: "Belgium" and "Liverpool" are the teams, organisations
+        mentions = [
+            replace(m, label=ORG)
+            if m.label == LOC and (m.canonical.lower() in countries() or m.text in sides)
+            else m
+            for m in mentions
+        ]
+    companies = _companies(text)
+    if companies:  # "Lycos said …" made a person of a firm that "shares in Lycos" name
+        mentions = [
+            replace(m, label=ORG)
+            if m.text in companies and m.label != LOC and m.text.split()[0] not in given_names()
+            else m
+            for m in mentions
+        ]
+    return mentions
+
+
+def _companies(text: str) -> set[str]:
+    """The names business words stand beside: any start of the run of capitalised words
+    after a cue ("shares in Tulip Computers"), any end of the one before a cue ("Sony
+    Ericsson's shares")."""
+    lower = text.lower()
+    names: set[str] = set()
+    for at, cue in _words_at(lower, COMPANY_CUES_BEFORE):
+        run = NAME_RUN_AFTER_CUE.match(text, at + len(cue))
+        words = run[1].split(". ")[0].rstrip(".").split() if run else []
+        names.update(" ".join(words[:i]) for i in range(1, len(words) + 1))
+    for at, _ in _words_at(lower, COMPANY_CUES_AFTER):
+        run = NAME_RUN_BEFORE_CUE.search(text, max(0, at - 60), at)
+        words = run[1].split(". ")[-1].split() if run else []
+        names.update(" ".join(words[i:]) for i in range(len(words)))
+    return names
+
+
+def _words_at(lower: str, phrases: tuple[str, ...]) -> Iterator[tuple[int, str]]:
+    """Where each phrase occurs in the lower-cased text as whole words."""
+    for phrase in phrases:
+        at = lower.find(phrase)
+        while at != -1:
+            end = at + len(phrase)
+            if (at == 0 or not lower[at - 1].isalnum()) and not lower[end : end + 1].isalnum():
+                yield at, phrase
+            at = lower.find(phrase, end)
+
+
+def _sides(text: str) -> set[str]:
+    """The sides of each result the text gives: "Belgium 3 – 0 Panama", not a span of
+    dates ("June 1 - 3 July")."""
+    if not SCORE.search(text):  # most texts have no score: skip the slower search
+        return set()
+    return {
+        side
+        for match in SCORELINE.finditer(text)
+        if match[1].lower() not in NOT_NAMES and match[2].lower() not in NOT_NAMES
+        for side in match.groups()
+    }
+
+
+def _capitalised_mentions(text: str) -> list[Entity]:
+    lowered_words = set(LOWER_CASE_WORD.findall(text))
+    mentions: list[Entity] = []
+    for match in SPAN.finditer(text):
+        if len(mentions) >= MAX_ENTITIES:
+            break
+        span, start = match.group(), match.start()
+        if HYPHEN_PREFIX.search(text[max(0, start - 5) : start]):
+            continue  # "pro-Beijing", "non-Muslim": an adjective, not a mention
+        if " " not in span and _sentence_start(text, start):
+            word = span.lower()  # most candidates: a capitalised word opening a sentence
+            if word in COMMON_OPENERS or word in lowered_words:
+                continue
+        pieces = _names_apart(start, span) if MAY_END_NAME.search(span) else ((start, span),)
+        for piece_start, piece in pieces:
+            for part_start, part in _apart_at_connector(piece_start, piece):
+                mentions.extend(_classify(text, part_start, part, lowered_words))
+    return mentions
+
+
+def _apart_at_connector(start: int, span: str) -> list[tuple[int, str]]:
+    """A span whose words before a connector name a known place or a person is two mentions:
+    "England for the Soviet Union", "Nick Rhodes of Duran Duran"; not "Bank of England" or
+    "Commissioner for Refugees"."""
+    joint = CONNECTOR_RUN.search(span) if " " in span else None
+    if joint is None or not _whole_name(span[: joint.start()]):
+        return [(start, span)]
+    return [
+        (start, span[: joint.start()]),
+        *_apart_at_connector(start + joint.end(), span[joint.end() :]),
+    ]
+
+
+def _whole_name(words: str) -> bool:
+    """The words are a known place, or a person's name led by a given name."""
+    if words.lower() in places():
+        return True
+    tokens = words.split()
+    return (
+        2 <= len(tokens) <= 3
+        and tokens[0] in given_names()
+        and not ORG_WORDS.intersection(t.lower() for t in tokens)
+    )
+
+
+def _names_apart(start: int, span: str) -> Iterable[tuple[int, str]]:
+    """A span cut after any word that ends a name: one ending a sentence ("Ukraine. As";
+    abbreviations, titles and initials keep their period: "Gov. Mike Pence", "U.S. Army"), or
+    a possessive ("Warhol's Polaroids", "Korea's Kim Shin-wook"; not "New People's Party")."""
+    pieces: list[tuple[int, str]] = []
+    begin = 0
+    for word in re.finditer(r"\S+", span):
+        token = word.group()
+        if token.endswith(".") and not _abbreviation(token):
+            cut = word.end() - 1
+        elif word.end() < len(span) and _possessive_ends_name(token):
+            cut = word.end()
+        else:
+            continue
+        pieces.append((start + begin, span[begin:cut]))
+        begin = word.end()
+        while begin < len(span) and span[begin].isspace():
+            begin += 1
+    if begin < len(span):
+        pieces.append((start + begin, span[begin:]))
+    return [(s, p) for s, p in pieces if p]
+
+
+def _possessive_ends_name(token: str) -> bool:
+    if not token.endswith(("'s", "’s")):
+        return False
+    owner = token[:-2].lower()
+    return owner not in COLLECTIVE_POSSESSORS and owner not in lexicon()["WORD"]
+
+
+def _abbreviation(token: str) -> bool:
+    """A word whose period is its own ("Gov.", "J.", "U.S."), not a sentence's ("US.")."""
+    bare = token.rstrip(".")
+    if "." in bare or bare.lower() in TITLES:
+        return True
+    return len(bare) == 1 or (len(bare) == 2 and not bare.isupper())
+
+
+def _classify(text: str, start: int, span: str, lowered: set[str]) -> Iterable[Entity]:
+    span = POSSESSIVE.sub("", span) if span.endswith(("'s", "’s", "'", "’")) else span
+    tokens = words_of(span)
+    if tokens and _sentence_start(text, start) and _opener(tokens[0], span, lowered):
+        start += len(tokens[0]) + (len(span) - len(span.lstrip()))
+        span = span[len(tokens[0]) :].lstrip()
+        start = text.index(span, start - 1) if span else start
+        tokens = words_of(span)
+    start, span = _trimmed(text, start, span)
+    tokens = words_of(span)
+    if not tokens or all(t.lower().rstrip(".") in NOT_NAMES for t in tokens):
+        return []
+    lower = span.lower()
+    if lower in LOC_ALIASES:
+        return [Entity(span, LOC_ALIASES[lower], LOC, start, start + len(span))]
+    titled = [i for i, t in enumerate(tokens) if t.lower().rstrip(".") in TITLES]
+    if titled and titled[-1] < len(tokens) - 1 and lower not in lexicon()["ORG"]:
+        name = " ".join(tokens[titled[-1] + 1 :])
+        offset = text.index(name, start)
+        role = " ".join(t.lower().rstrip(".") for t in tokens[: titled[-1] + 1])
+        if tokens[titled[-1] + 1] in CONNECTOR_WORDS:
+            return _title_of(text, (start, span), (offset, name), role, lowered)
+        return [Entity(name, name, PERSON, offset, offset + len(name), role)]
+    if titled and _office(tokens):  # "The President has drawn praise": who holds it decides
+        role = " ".join(t.lower().rstrip(".") for t in tokens if t != "The")
+        return [Entity(span, span, OFFICE, start, start + len(span), role)]
+    label = _label(tokens, lower, text, (start, start + len(span)), lowered)
+    if label is None:
+        return []
+    return [Entity(span, span, label, start, start + len(span))]
+
+
+def _title_of(
+    text: str, whole: tuple[int, str], after: tuple[int, str], role: str, lowered: set[str]
+) -> list[Entity]:
+    """A title "of" something: the person named after it, and what the title is of ("CEO of
+    the Refugee Council Enver Solomon"); with no name after it, the title itself names the
+    person ("the Governor of Virginia")."""
+    offset, rest = after
+    words = words_of(rest)
+    for i in range(1, len(words) - 1):
+        if words[i] in given_names() and len(words) - i <= 3:
+            name = " ".join(words[i:])
+            name_start = text.index(name, offset)
+            of_what = text[offset:name_start].rstrip()
+            return [
+                *_classify(text, offset, of_what, lowered),
+                Entity(name, name, PERSON, name_start, name_start + len(name), role),
+            ]
+    start, span = whole
+    return [Entity(span, span, PERSON, start, start + len(span), role)]
+
+
+def _opener(first: str, span: str, lowered: set[str]) -> bool:
+    """The span's first word opens its sentence and is no name: a common opener ("There's",
+    "I'm"), or a word the article also writes in lower case; "New" of "New Zealand" stays."""
+    opener = CONTRACTION.sub("", first).lower()
+    return (
+        opener in COMMON_OPENERS or opener in NOT_NAMES or opener in lowered
+    ) and span.lower() not in places()
+
+
+def _office(tokens: list[str]) -> bool:
+    """The words name an office alone: "President", "the Senator", "Mr. President"."""
+    words = [t.lower().rstrip(".") for t in tokens if t != "The"]
+    return (
+        bool(words)
+        and words[-1] not in NOT_OFFICES
+        and all(w in TITLES or w in DEMONYMS for w in words)
+    )
+
+
+def _trimmed(text: str, start: int, span: str) -> tuple[int, str]:
+    """The span without the connectors left in front by a dropped opener ("[President] of
+    the Brotherhood") or the weekday after a name ("interviewed Hugh McGuire Sunday")."""
+    if " " not in span:
+        return start, span
+    words = words_of(span)
+    first, last = 0, len(words)
+    while first < last and words[first] in CONNECTOR_WORDS:
+        first += 1
+    while last - first > 1 and words[last - 1].lower() in WEEKDAYS:
+        last -= 1
+    if (first, last) == (0, len(words)):
+        return start, span
+    trimmed = " ".join(words[first:last])
+    return (text.index(trimmed, start), trimmed) if trimmed else (start, "")
+
+
+def _label(
+    tokens: list[str], lower: str, text: str, bounds: tuple[int, int], lowered: set[str]
+) -> str | None:
+    known = _known_label(" ".join(tokens))
+    if known != UNDECIDED:
+        return known
+    start, end = bounds
+    if len(tokens) == 1 and _organisation_acronym(tokens[0], text, start, lowered):
+        return ORG
+    if REPORTING.match(text[end : end + 20]) or _role_after(text, end):
+        return PERSON
+    if 2 <= len(tokens) <= 4 and all(t[:1].isupper() or t in NAME_PARTICLES for t in tokens):
+        first = next((t for t in tokens if len(t.rstrip(".")) > 1), tokens[0])
+        if first in given_names() or tokens[-1].lower().rstrip(".") in lexicon()["FAMILY"]:
+            return PERSON
+        return MAYBE_PERSON
+    if len(tokens) == 1 and tokens[0] in given_names() and lower not in lexicon()["WORD"]:
+        return PERSON  # "Gloria", not "Will"
+    return ""  # a single capitalised word: a person only if the article names them in full
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _known_label(span: str) -> str | None:
+    """What the gazetteers and name words alone say of a span: its label, None when it is
+    no name, or UNDECIDED when the article around it must decide. Names repeat within and
+    across articles, so each is looked up once."""
+    lower = span.lower()
+    words = [w.rstrip(".") for w in lower.split()]
+    if lower in places():
+        return LOC
+    if any(w in MISC_WORDS for w in words):
+        return None
+    known = lexicon()
+    if lower in known["ORG"]:
+        return ORG
+    if lower in known["PERSON"]:
+        return PERSON
+    if all(w in DEMONYMS for w in words):
+        return None  # before WordNet, which has "Democrat" as a person
+    listed = wordnet_names().get(lower)
+    if (
+        listed
+        and not is_acronym(span.split()[0])
+        and (label := _wordnet_label(listed, len(words) > 1, lower))
+    ):
+        return label
+    if len(words) > 1 and words[-1] in PLACE_HEADS:
+        return LOC
+    if any(w in ORG_WORDS for w in words):
+        return ORG
+    if all(w in DEMONYMS or w in TITLES for w in words):
+        return None
+    if len(words) > 1 and " ".join(words[1:]) in places() and words[0] in DEMONYMS:
+        return LOC  # "South Korea" spelled with its direction
+    return UNDECIDED
+
+
+def _wordnet_label(kinds: frozenset[str], several_words: bool, lower: str) -> str:
+    """The one label WordNet gives a name ("Gorbachev", "Mecca", "New South Wales"); a
+    single word must have no other sense ("Islam") and not be a common word ("Hope")."""
+    labels = kinds - {"THING"}
+    if len(labels) != 1 or (not several_words and (labels != kinds or lower in lexicon()["WORD"])):
+        return ""
+    return {"PERSON": PERSON, "LOC": LOC, "ORG": ORG}[next(iter(labels))]
+
+
+def _role_after(text: str, end: int) -> bool:
+    """An apposition naming a role follows: "Dmitry Peskov, a spokesman for the Kremlin"."""
+    match = APPOSITION.match(text[end : end + 60])
+    return match is not None and any(w.lower() in TITLES for w in match.group(1).split())
+
+
+def _organisation_acronym(token: str, text: str, start: int, lowered: set[str]) -> bool:
+    """An acronym naming an organisation, not a shouted word ("ALL of the people"), a
+    numeral ("XVII") or a thing ("an IQ test")."""
+    if not is_acronym(token) or token.lower() in lowered or ROMAN_NUMERAL.fullmatch(token):
+        return False
+    if INDEFINITE_BEFORE.search(text[max(0, start - 4) : start]):
+        return False
+    if token.lower() in plain_words() or "ORG" not in wordnet_names().get(token.lower(), {"ORG"}):
+        return _spelled_out(token, text)  # "OK", "DNA", "VIP"; but "Football Association (FA)"
+    return True
+
+
+@functools.lru_cache(maxsize=256)  # an article repeats its acronyms: search once for each
+def _spelled_out(acronym: str, text: str) -> bool:
+    """The article writes the acronym's words out in capitals: "General Motors" for GM."""
+    return any(
+        at.start() == 0 or not text[at.start() - 1].isalnum()
+        for at in _spelling(acronym).finditer(text)
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _spelling(acronym: str) -> re.Pattern[str]:
+    # a pattern that opens with a letter, not with \b, is scanned for that letter: far faster
+    joint = r"[ \t]+(?:(?:of|and|the|for|&)[ \t]+)*"
+    return re.compile(joint.join(f"{letter}[a-z]+" for letter in acronym) + r"\b")
+
+
+def _sentence_start(text: str, start: int) -> bool:
+    before = text[max(0, start - 3) : start].rstrip(" \"“‘'([")
+    return start == 0 or not before or before[-1] in ".!?\n:"
