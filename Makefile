@@ -14,7 +14,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export DO_NOT_TRACK ?= 1
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 
-.PHONY: run test lint format docs lock clean
+.PHONY: run test test-fast lint format docs lock clean
 
 $(CORE_STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,7 +36,11 @@ test: $(STAMP) $(MYPY_SRC)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/pytest -q -n auto --maxprocesses 4 --dist loadfile
+	$(BIN)/pytest -q -n auto --maxprocesses 4 --dist load
+
+# Unit and in-process tests only (no CLI runs, servers, clusters, builds): under a minute.
+test-fast: $(STAMP)
+	$(BIN)/pytest -q -n auto --maxprocesses 4 --dist load -m "not e2e"
 
 lint: $(STAMP) $(MYPY_SRC)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy

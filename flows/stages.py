@@ -27,7 +27,7 @@ from newsmill.schemas.tables import (
     SITE_PARAGRAPHS,
 )
 from newsmill.tasks import shard
-from newsmill.tasks.dedup.exact import ExactCopy, resolve_chains
+from newsmill.tasks.dedup.exact import ExactCopy, resolve_chains, without_dropped
 from newsmill.tasks.dedup.near import (
     NearDuplicate,
     RunSignatures,
@@ -98,7 +98,7 @@ def stage_document_duplicates(
             writer.write_table(MINHASH, table)
     writer.merge_parts(
         (ARTICLES, PARAGRAPHS, ENTITIES, QUOTES, DUPLICATES, REJECTS),
-        resolve_chains(dropped),
+        without_dropped(resolve_chains(dropped)),
     )
 
 

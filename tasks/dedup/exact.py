@@ -7,16 +7,18 @@ so copies that differ only in those still match; the kept text is never changed 
 
 import re
 import unicodedata
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, replace
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import xxhash
 
 from newsmill.schemas.tables import INPUT_KEYS
 from newsmill.tasks.dedup.near import ArticleChunk, SignedArticle
-from newsmill.tasks.lake.lake import Lake
+from newsmill.tasks.lookup import NO_LAKE, Lookup
 from newsmill.tasks.records import (
     Document,
     DocumentDuplicate,
@@ -133,14 +135,12 @@ class LakeIndex:
     Memory and time grow with the run, not with the lake: nothing is loaded up front.
     """
 
-    def __init__(self, lake: Lake | None = None) -> None:
+    def __init__(self, lake: Lookup = NO_LAKE) -> None:
         self._lake = lake
         # content hash -> kept doc_id: this run's articles, and the lake's ones it has met
         self.kept_by_hash: dict[str, str] = {}
 
     def _look_up(self, column: str, keys: np.ndarray, columns: list[str]) -> pa.Table:
-        if self._lake is None:
-            return INPUT_KEYS.schema.empty_table().select(columns)
         return self._lake.look_up(INPUT_KEYS, column, keys, columns)
 
     def known_inputs(self, inputs: Iterable[tuple[str, str | None]]) -> set[int]:
@@ -235,3 +235,38 @@ def resolve_chains(replaced_by: dict[str, str]) -> dict[str, str]:
             target = replaced_by[target]
         resolved[start] = target
     return resolved
+
+
+RowFilter = Callable[[pa.RecordBatch], pa.RecordBatch]
+
+
+def without_dropped(replaced_by: dict[str, str]) -> RowFilter | None:
+    """The rows of a run's staged tables once copies are dropped (for `RunWriter.merge_parts`;
+    None when nothing was dropped): every row of a dropped document goes, with its
+    paragraph-level duplicates; its document-level duplicate row is its audit trail and
+    stays; a `duplicate_of` that names a dropped document names its replacement."""
+    if not replaced_by:
+        return None
+    # one hash index for every batch: pc.is_in would rebuild its set per batch, and a
+    # large run has ~200k dropped ids and thousands of small staged files
+    doomed = pd.Index(list(replaced_by), dtype=object)
+
+    def kept(batch: pa.RecordBatch) -> pa.RecordBatch:
+        if "doc_id" not in batch.schema.names:
+            return batch
+        drop = pa.array(doomed.get_indexer(batch["doc_id"].to_numpy(zero_copy_only=False)) >= 0)
+        if "level" in batch.schema.names:
+            drop = pc.and_(drop, pc.equal(batch["level"], "paragraph"))
+        batch = batch.filter(pc.invert(drop))
+        return _repointed(batch, replaced_by) if "duplicate_of" in batch.schema.names else batch
+
+    return kept
+
+
+def _repointed(batch: pa.RecordBatch, replaced_by: dict[str, str]) -> pa.RecordBatch:
+    column = batch.schema.get_field_index("duplicate_of")
+    targets = batch.column(column).to_pylist()
+    if not any(t in replaced_by for t in targets):
+        return batch
+    repointed = pa.array([replaced_by.get(t, t) for t in targets], pa.string())
+    return batch.set_column(column, batch.schema.field(column), repointed)

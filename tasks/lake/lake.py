@@ -24,9 +24,7 @@ import contextlib
 import functools
 import json
 import os
-import socket
 import threading
-import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -35,7 +33,6 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
@@ -43,6 +40,7 @@ import pyarrow.parquet as pq
 
 from newsmill.schemas.tables import MINHASH, RUNS, TableSpec
 from newsmill.tasks.errors import LakeError
+from newsmill.tasks.lake import lock
 from newsmill.tasks.lake.store import Store
 
 STAGING_DIR = "_staging"
@@ -50,9 +48,7 @@ JOURNAL_NAME = "_COMMIT.json"
 RUN_PLAN_NAME = "_RUN.json"  # a run that can be resumed: its plan
 CHECKPOINT_DIR = "_shards"  # and one checkpoint per staged shard
 CRAWL_CHECKPOINT = "_CRAWL.pickle"  # and what its fetch stage staged
-LOCK_NAME = "_lock"
 RAW_DIR = "raw"  # the raw zone: every fetched response, in WARC files
-LOCK_POLL_S = 0.5
 ROW_GROUP_ROWS = 65_536  # merged files' row groups: this many rows or bytes, whichever first
 ROW_GROUP_BYTES = 32 << 20
 
@@ -65,16 +61,6 @@ def _partition_path(spec: TableSpec, row: dict[str, Any]) -> str:
         text = value.isoformat() if isinstance(value, date) else str(value)
         parts.append(f"{key}={text}")
     return "/".join(parts)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class Lake:
@@ -102,55 +88,14 @@ class Lake:
             detail = getattr(error, "strerror", None) or str(error).splitlines()[0]
             raise LakeError(f"lake {self.root} is not writable: {detail}") from error
 
-    @contextlib.contextmanager
     def lock(
         self,
         run_id: str,
         wait_s: float = 0.0,
         on_wait: Callable[[dict[str, Any]], None] | None = None,
-    ) -> Iterator[None]:
-        """Hold the lake for one run. A live holder makes this fail at once, or after
-        waiting up to `wait_s` seconds for it to let go (`on_wait` hears who it waits for,
-        once); a lock left by a dead process on this host is taken over."""
-        path = self.store.path(LOCK_NAME)
-        owner = {"pid": os.getpid(), "host": socket.gethostname(), "run_id": run_id}
-        deadline = time.monotonic() + wait_s
-        waiting = False
-        while True:
-            if not self.store.create_exclusive(path, json.dumps(owner).encode()):
-                holder = self._lock_holder(path)
-                if holder is None:
-                    self.store.remove(path)
-                    continue
-                if time.monotonic() >= deadline:
-                    waited = f"; waited {wait_s:g} s" if wait_s else ""
-                    raise LakeError(
-                        f"lake {self.root} is in use by run {holder.get('run_id')} "
-                        f"(pid {holder.get('pid')} on {holder.get('host')}){waited}; try again "
-                        "when it ends, or wait for it with --lease-wait-s"
-                    ) from None
-                if not waiting and on_wait is not None:
-                    on_wait(holder)
-                waiting = True
-                time.sleep(min(LOCK_POLL_S, max(deadline - time.monotonic(), 0)))
-                continue
-            break
-        try:
-            yield
-        finally:
-            self.store.remove(path)
-
-    def _lock_holder(self, path: str) -> dict[str, Any] | None:
-        """The live holder of the lock, or None when the lock is stale."""
-        try:
-            holder: dict[str, Any] = json.loads(self.store.read_bytes(path))
-        except FileNotFoundError:
-            return None  # let go of meanwhile
-        except (OSError, ValueError):
-            return None  # half-written by a process killed while taking it
-        if holder.get("host") == socket.gethostname() and not _pid_alive(int(holder.get("pid", 0))):
-            return None
-        return holder
+    ) -> contextlib.AbstractContextManager[None]:
+        """Hold the lake for one run (see `lock.hold`)."""
+        return lock.hold(self.store, run_id, wait_s, on_wait)
 
     def recover(self) -> list[str]:
         """Finish journaled commits; delete staging of runs that died before committing,
@@ -294,30 +239,6 @@ class Lake:
         return RunWriter(self, run_id, buffer_rows, part)
 
 
-def _repoint(batch: pa.RecordBatch, replaced_by: dict[str, str]) -> pa.RecordBatch:
-    """`duplicate_of` values that name a dropped document now name its replacement."""
-    column = batch.schema.get_field_index("duplicate_of")
-    targets = batch.column(column).to_pylist()
-    if not any(t in replaced_by for t in targets):
-        return batch
-    repointed = pa.array([replaced_by.get(t, t) for t in targets], pa.string())
-    return batch.set_column(column, batch.schema.field(column), repointed)
-
-
-def _without(
-    batch: pa.RecordBatch, doomed: pd.Index, replaced_by: dict[str, str]
-) -> pa.RecordBatch:
-    """`batch` less the rows of dropped documents (their paragraph-level duplicates too, but
-    not their document-level audit rows), repointed at the replacements."""
-    if "doc_id" not in batch.schema.names:
-        return batch
-    drop = pa.array(doomed.get_indexer(batch["doc_id"].to_numpy(zero_copy_only=False)) >= 0)
-    if "level" in batch.schema.names:
-        drop = pc.and_(drop, pc.equal(batch["level"], "paragraph"))
-    kept = batch.filter(pc.invert(drop))
-    return _repoint(kept, replaced_by) if "duplicate_of" in kept.schema.names else kept
-
-
 class RunWriter:
     """Buffers a run's rows and writes them to staging: one file per table and partition."""
 
@@ -439,15 +360,18 @@ class RunWriter:
             found.extend(batch.filter(pc.is_in(batch["doc_id"], value_set=wanted)).to_pylist())
         return found
 
-    def merge_parts(self, tables: tuple[TableSpec, ...], replaced_by: dict[str, str]) -> int:
+    def merge_parts(
+        self,
+        tables: tuple[TableSpec, ...],
+        transform: Callable[[pa.RecordBatch], pa.RecordBatch] | None = None,
+    ) -> int:
         """Merge the run's staged files of each partition of these tables into one file
-        (shards stage a file each), leaving out every row of the documents in `replaced_by`.
+        (shards stage a file each), each batch passed through `transform` (which may drop
+        or change rows: the dedup stage's rules, for one).
 
-        Paragraph-level duplicates go with their article; document-level duplicate rows
-        are the documents' own audit trail and stay, and one that pointed at a dropped
-        document is pointed at its replacement. Rows keep their staging order; files are
-        streamed batch by batch, so memory stays bounded. Call it after the last write of
-        those tables. Returns the number of rows removed.
+        Rows keep their staging order; files are streamed batch by batch, so memory stays
+        bounded. Call it after the last write of those tables. Returns the number of rows
+        `transform` removed.
         """
         self.flush()
         names = {spec.name for spec in tables}
@@ -458,19 +382,17 @@ class RunWriter:
             table, partition = relative.split("/", 1)[0], relative.rsplit("/", 1)[0]
             if table in names:
                 partitions[partition].append(relative)
-        # one hash index for every batch: pc.is_in would rebuild its set per batch, and a
-        # large run has ~200k dropped ids and thousands of small staged files
-        doomed = pd.Index(list(replaced_by), dtype=object)
         # partitions are independent and pyarrow reads and writes without the GIL
         with ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:
-            return sum(
-                pool.map(lambda p: self._merge(p, partitions[p], doomed, replaced_by), partitions)
-            )
+            return sum(pool.map(lambda p: self._merge(p, partitions[p], transform), partitions))
 
     def _merge(
-        self, partition: str, parts: list[str], doomed: pd.Index, replaced_by: dict[str, str]
+        self,
+        partition: str,
+        parts: list[str],
+        transform: Callable[[pa.RecordBatch], pa.RecordBatch] | None,
     ) -> int:
-        if len(parts) == 1 and not replaced_by:
+        if len(parts) == 1 and transform is None:
             return 0
         merged = f"{partition}/{self._file_name}"
         target = self._staged(merged + ".merging")
@@ -484,7 +406,7 @@ class RunWriter:
                 target, source.schema_arrow, compression="zstd", filesystem=self._store.arrow_fs
             )
             for batch in source.iter_batches():
-                kept = _without(batch, doomed, replaced_by) if replaced_by else batch
+                kept = transform(batch) if transform else batch
                 removed += batch.num_rows - kept.num_rows
                 pending.append(kept)
                 if (

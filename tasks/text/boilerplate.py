@@ -17,7 +17,7 @@ import numpy as np
 import xxhash
 
 from newsmill.schemas.tables import SITE_PARAGRAPHS
-from newsmill.tasks.lake.lake import Lake
+from newsmill.tasks.lookup import NO_LAKE, Lookup
 from newsmill.tasks.records import Document, ParagraphDuplicate
 from newsmill.tasks.setting import setting
 
@@ -45,7 +45,7 @@ class SiteParagraphCounts:
     """In how many articles of a site each short paragraph appeared: the lake's counts for
     the paragraphs this run meets (looked up batch by batch), plus this run's own."""
 
-    def __init__(self, lake: Lake | None = None) -> None:
+    def __init__(self, lake: Lookup = NO_LAKE) -> None:
         self._lake = lake
         self._in_lake: dict[int, int] = {}
         self.in_run: dict[int, int] = {}
@@ -54,7 +54,7 @@ class SiteParagraphCounts:
         """Fetch the lake's counts of these keys (those not met before)."""
         wanted = np.fromiter((k for k in set(keys) if k not in self._in_lake), np.uint64)
         self._in_lake.update(dict.fromkeys(wanted.tolist(), 0))
-        if self._lake is None or not len(wanted):
+        if not len(wanted):
             return
         found = self._lake.look_up(SITE_PARAGRAPHS, "site_key", wanted, ["site_key", "articles"])
         totals = found.group_by("site_key").aggregate([("articles", "sum")])

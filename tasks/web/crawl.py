@@ -26,6 +26,7 @@ from newsmill.tasks.lake import rows
 from newsmill.tasks.lake.lake import Lake
 from newsmill.tasks.lake.rows import RunContext
 from newsmill.tasks.lake.runs import reject_counts
+from newsmill.tasks.lookup import Lookup
 from newsmill.tasks.records import Reject, hash_bytes, hash_text
 from newsmill.tasks.web import discover
 from newsmill.tasks.web.discover import WebSources
@@ -88,7 +89,7 @@ class _Recorder:
         else:
             self.rejects.append(reject)
 
-    def drop_known(self, lake: Lake) -> None:
+    def drop_known(self, lake: Lookup) -> None:
         """Keep the discover rejects no earlier run recorded: re-running adds nothing."""
         pairs = [(r.source, r.input_hash) for r in self.discover_rejects]
         known = LakeIndex(lake).known_inputs(pairs)
@@ -218,7 +219,7 @@ def _fetchable(urls: Iterable[str], recorder: _Recorder) -> Iterator[str]:
 
 def _to_fetch(
     candidates: list[_Candidate],
-    lake: Lake,
+    lake: Lookup,
     settings: FetchSettings,
     recorder: _Recorder,
     log: Callable[[str], None],
@@ -254,7 +255,7 @@ def _to_fetch(
     return requests
 
 
-def _known_urls(lake: Lake, keys: list[int]) -> dict[int, tuple[str | None, str | None]]:
+def _known_urls(lake: Lookup, keys: list[int]) -> dict[int, tuple[str | None, str | None]]:
     """Pages the lake has fetched (or rejected for good): key → (ETag, Last-Modified) of the
     latest response."""
     columns = ["url_key", "role", "outcome", "etag", "last_modified", "fetched_at"]

@@ -152,7 +152,7 @@ def test_the_lake_is_looked_up_for_contents_and_previous_versions(tmp_path: Path
     assert [d.source for d in kept] == ["d.txt"]
     assert index.latest_articles(["a.txt", "c.txt"]) == {"a.txt": "d3"}
     assert index.latest_articles([]) == {}
-    assert LakeIndex(None).known_inputs([("a.txt", "h1")]) == set()
+    assert LakeIndex().known_inputs([("a.txt", "h1")]) == set()  # no lake: nothing known
 
 
 def test_chains_of_copies_resolve_to_the_kept_article() -> None:

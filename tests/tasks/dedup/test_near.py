@@ -6,6 +6,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from newsmill.schemas.tables import ARTICLES, DUPLICATES, MINHASH, PARAGRAPHS
+from newsmill.tasks.dedup.exact import without_dropped
 from newsmill.tasks.dedup.near import (
     LakeSignatures,
     Member,
@@ -238,7 +239,9 @@ def test_lake_finds_related_signatures_and_drops_staged_rows(tmp_path) -> None:
             | {"doc_id": "drop", "duplicate_of": "canon", "level": "document", "method": "near"},
         ],
     )
-    removed = writer.merge_parts((ARTICLES, PARAGRAPHS, DUPLICATES), {"drop": "canon"})
+    removed = writer.merge_parts(
+        (ARTICLES, PARAGRAPHS, DUPLICATES), without_dropped({"drop": "canon"})
+    )
     assert removed == 2
     staged = {
         p.relative_to(Path(writer.staging)).parts[0]: pq.read_table(p)

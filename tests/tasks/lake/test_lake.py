@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from newsmill.schemas.tables import REJECTS, RUNS
 from newsmill.tasks.errors import LakeError
-from newsmill.tasks.lake.lake import JOURNAL_NAME, LOCK_NAME, STAGING_DIR, Lake
+from newsmill.tasks.lake.lake import JOURNAL_NAME, STAGING_DIR, Lake
+from newsmill.tasks.lake.lock import LOCK_NAME
 from tests.tasks.lake_runs import runs_row
 
 RUN_DAY = date(2026, 11, 28)
@@ -148,7 +149,7 @@ def test_shard_writers_stage_apart_and_merge_into_one_file_per_partition(tmp_pat
     main.write(REJECTS, [_reject(99)])
     main.flush()
     assert len(list(Path(main.staging).rglob("*.parquet"))) == 5
-    assert main.merge_parts((REJECTS,), {}) == 0
+    assert main.merge_parts((REJECTS,)) == 0
     files = sorted(
         p.relative_to(Path(main.staging)).as_posix() for p in Path(main.staging).rglob("*.parquet")
     )

@@ -182,11 +182,13 @@ def test_robots_txt_can_be_ignored_on_request(news_site: NewsSite) -> None:
 
 def test_requests_to_one_host_are_spaced_by_its_delay(news_site: NewsSite) -> None:
     fetch(
-        news_site, *(f"/news/{n}.html" for n in range(4)), settings=replace(FAST, host_delay_s=0.2)
+        news_site, *(f"/news/{n}.html" for n in range(4)), settings=replace(FAST, host_delay_s=0.3)
     )
     starts = [h.at for h in news_site.hits]  # robots.txt, then four pages
     gaps = [b - a for a, b in itertools.pairwise(starts)]
-    assert len(gaps) == 4 and min(gaps) >= 0.19
+    # measured where the server receives them: a busy machine can delay one arrival, so
+    # allow 50 ms of that; requests sent without the delay would arrive ~1 ms apart
+    assert len(gaps) == 4 and min(gaps) >= 0.25
 
 
 def test_a_crawl_delay_longer_than_ours_wins(news_site: NewsSite) -> None:
