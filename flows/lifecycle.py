@@ -42,7 +42,7 @@ class Run:
 
     def commit(self) -> None:
         self.summary.status, self.summary.finished_at = "completed", datetime.now(UTC)
-        self.writer.commit(self.summary.runs_row(self.sources, self.settings))
+        self.writer.commit(self.summary.runs_row(self.sources, self.settings.as_record()))
 
 
 @contextmanager
@@ -116,6 +116,7 @@ def _record_failure(run: Run, error: Exception, logger: RunLogger) -> None:
     summary.status, summary.error = "failed", f"{type(error).__name__}: {error}"
     summary.finished_at = datetime.now(UTC)
     try:
-        run.lake.start_run(summary.run_id).commit(summary.runs_row(run.sources, run.settings))
+        record = summary.runs_row(run.sources, run.settings.as_record())
+        run.lake.start_run(summary.run_id).commit(record)
     except Exception:  # the lake itself may be what failed; the original error matters
         logger.exception("could not record the failed run in the runs table")

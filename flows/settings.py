@@ -103,6 +103,13 @@ class Settings:
             extract = dataclasses.replace(extract, extract_workers=max(1, cores // self.n_workers))
         return dataclasses.replace(self.shard, extract=extract)
 
+    def as_record(self) -> dict[str, Any]:
+        """The settings as `runs.settings_json` records them: by stage, the shard's stages
+        at the top level beside the run's own settings and `fetch`."""
+        record = dataclasses.asdict(self)
+        shard = record.pop("shard")
+        return {**record, **shard}
+
     def as_flat_dict(self) -> dict[str, Any]:
         return {name: value for name, _, value in _leaves(self)}
 

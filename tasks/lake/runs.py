@@ -3,8 +3,8 @@
 import json
 import secrets
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -73,7 +73,7 @@ class RunSummary:
             f"({c['inputs.seen'] / max(seconds, 1e-9):.0f} inputs/s)"
         )
 
-    def runs_row(self, sources: list[str], settings: Any) -> dict[str, Any]:
+    def runs_row(self, sources: list[str], settings: Mapping[str, Any]) -> dict[str, Any]:
         # A failed run committed nothing: its totals are zero, counts_json keeps the detail.
         c = self.counts if self.status == "completed" else Counter()
         return {
@@ -95,7 +95,7 @@ class RunSummary:
             "rejects": c["written.rejects"],
             "already_ingested": c["read.already_ingested"],
             "counts_json": json.dumps(dict(sorted(self.counts.items()))),
-            "settings_json": json.dumps(asdict(settings), default=str),
+            "settings_json": json.dumps(settings, default=str),
             "newsmill_version": __version__,
             "run_date": self.started_at.date(),
         }

@@ -89,3 +89,11 @@ def test_only_settings_that_shape_output_identify_a_run() -> None:
     assert shaping == {name for name, info in SETTINGS.items() if info.shapes_output}
     assert {"near_threshold", "min_article_words", "ner"} <= shaping
     assert not {"workers", "lake", "fetch_retries", "write_buffer_rows"} & shaping
+
+
+def test_runs_record_settings_by_stage_as_before_the_nesting() -> None:
+    # settings_json keeps its shape: analysts query it by path ($.near.near_threshold)
+    record = load_settings(None, {}, {"near_threshold": 0.7, "workers": 2}).as_record()
+    assert record["near"]["near_threshold"] == 0.7 and record["workers"] == 2
+    assert {"fetch", "read", "extract", "fields", "boilerplate", "near", "mentions"} <= set(record)
+    assert "shard" not in record and record["write_buffer_rows"] == 20_000

@@ -17,11 +17,6 @@ STARTED = datetime(2026, 12, 2, 1, tzinfo=UTC)
 
 
 @dataclass
-class Knobs:
-    near_threshold: float = 0.5
-
-
-@dataclass
 class Staged:
     """What the run knows of a staged article (a `SignedArticle`'s counts)."""
 
@@ -53,7 +48,7 @@ def test_shard_counts_add_up_to_the_runs_row() -> None:
     summary.record_shard(shard_counts(shard()))
     summary.record_shard(reject_counts([Reject("u", Reason.FETCH_TIMEOUT, "slow")]))
     summary.status, summary.finished_at = "completed", STARTED
-    row = summary.runs_row(["in/"], Knobs())
+    row = summary.runs_row(["in/"], {"near": {"near_threshold": 0.5}})
     assert (row["inputs_seen"], row["articles"], row["rejects"], row["duplicates_document"]) == (
         5,
         2,
@@ -61,7 +56,7 @@ def test_shard_counts_add_up_to_the_runs_row() -> None:
         1,
     )
     assert json.loads(row["counts_json"])["written.paragraphs"] == 5
-    assert json.loads(row["settings_json"]) == {"near_threshold": 0.5}
+    assert json.loads(row["settings_json"]) == {"near": {"near_threshold": 0.5}}
     assert set(row) == set(RUNS.schema.names)
     pa.Table.from_pylist([row], schema=RUNS.schema).validate(full=True)
 
@@ -79,7 +74,7 @@ def test_a_failed_run_claims_no_rows_but_keeps_its_counts() -> None:
     summary = RunSummary("r", None, "/lake", STARTED)
     summary.record_shard(shard_counts(shard()))
     summary.status, summary.error = "failed", "OSError: disk full"
-    row = summary.runs_row(["in/"], Knobs())
+    row = summary.runs_row(["in/"], {"near": {"near_threshold": 0.5}})
     assert (row["inputs_seen"], row["articles"], row["rejects"]) == (0, 0, 0)
     assert json.loads(row["counts_json"])["written.articles"] == 2
 
