@@ -1,13 +1,15 @@
-"""Shared fixtures. Tests never leave 127.0.0.1. Runs report to one Prefect server per test
-process (started once, ~10 s), not to a temporary API of their own (~10 s each); the tests of
-the embedded default use `ephemeral_env`."""
+"""Shared fixtures. Tests never leave 127.0.0.1. Runs report to one Prefect server for the
+whole session (started once, ~10 s), not to a temporary API of their own (~10 s each); the
+tests of the embedded default use `ephemeral_env`."""
 
 import json
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -21,6 +23,13 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "data" / "samples"
 SEED = SAMPLES / "seed_article.txt"
 NEWSMILL = Path(sys.executable).with_name("newsmill")
+PREFECT_OFFLINE = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "DO_NOT_TRACK": "1",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+}
+SHARED_SERVER = "NEWSMILL_TEST_PREFECT_API_URL"  # set by the main test process for its workers
+SHARED_SERVER_KEY = pytest.StashKey[tuple[subprocess.Popen[bytes], str]]()
 
 
 @pytest.fixture(scope="session")
@@ -33,11 +42,7 @@ def ephemeral_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         env["PREFECT_HOME"] = str(tmp_path_factory.mktemp("prefect-home"))
     else:
         env.setdefault("PREFECT_HOME", str(tmp_path_factory.mktemp("prefect-home")))
-    env.update(
-        PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        DO_NOT_TRACK="1",
-        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120",
-    )
+    env.update(PREFECT_OFFLINE)
     return env
 
 
@@ -55,37 +60,67 @@ def post(url: str, body: dict) -> list[dict]:
         return json.load(response)
 
 
-@pytest.fixture(scope="session")
-def prefect_server(ephemeral_env: dict[str, str]) -> Iterator[str]:
-    """A real Prefect server on 127.0.0.1 for this test process: its API URL."""
+def start_prefect_server(home: str) -> tuple[subprocess.Popen[bytes], str]:
+    """`prefect server start` on a free port of 127.0.0.1, with its own database: the
+    process and its API URL (not waited for: see `wait_until_healthy`)."""
     port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API_")}
+    env.update(PREFECT_OFFLINE, PREFECT_HOME=home, PREFECT_UI_ENABLED="false")
+    prefect = str(NEWSMILL.with_name("prefect"))
     server = subprocess.Popen(
-        [
-            str(NEWSMILL.with_name("prefect")),
-            "server",
-            "start",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        env={**ephemeral_env, "PREFECT_UI_ENABLED": "false"},
+        [prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    api = f"http://127.0.0.1:{port}/api"
+    return server, f"http://127.0.0.1:{port}/api"
+
+
+def wait_until_healthy(api: str, server: subprocess.Popen[bytes] | None = None) -> None:
     deadline = time.monotonic() + 180
     while True:
         try:
             with urllib.request.urlopen(f"{api}/health", timeout=2):
-                break
+                return
         except OSError:
-            assert server.poll() is None, "prefect server exited"
+            assert server is None or server.poll() is None, "prefect server exited"
             assert time.monotonic() < deadline, "prefect server did not become healthy"
             time.sleep(0.5)
-    yield api
-    server.terminate()
-    server.wait(timeout=30)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One Prefect server for the whole session: the main process starts it (in the
+    background, while the tests are collected) and its test workers inherit its URL."""
+    if hasattr(config, "workerinput") or "not e2e" in (config.option.markexpr or ""):
+        return
+    home = tempfile.mkdtemp(prefix="newsmill-test-prefect-")
+    server, api = start_prefect_server(home)
+    config.stash[SHARED_SERVER_KEY] = (server, home)
+    os.environ[SHARED_SERVER] = api
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if SHARED_SERVER_KEY in config.stash:
+        server, home = config.stash[SHARED_SERVER_KEY]
+        server.terminate()
+        server.wait(timeout=30)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Prefect server on 127.0.0.1: the session's shared one, else one of our own."""
+    if api := os.environ.get(SHARED_SERVER):
+        wait_until_healthy(api)
+        yield api
+        return
+    server, api = start_prefect_server(str(tmp_path_factory.mktemp("prefect-server")))
+    try:
+        wait_until_healthy(api, server)
+        yield api
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 @pytest.fixture(scope="session")
@@ -111,6 +146,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if E2E_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.e2e)
+    # the long end-to-end tests first, so that parallel workers end together on short ones
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
 
 
 @pytest.fixture

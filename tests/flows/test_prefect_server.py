@@ -107,32 +107,16 @@ def dask_scheduler(prefect_server, prefect_env, tmp_path_factory: pytest.TempPat
         process.wait(timeout=60)
 
 
-@pytest.fixture(scope="module")
-def ray_cluster(prefect_env, tmp_path_factory: pytest.TempPathFactory):
-    """A running Ray cluster (a head node with 2 CPUs), as a team would run one; its
-    workers learn the Prefect API from each run (prefect-ray's runtime environment)."""
-    ray = NEWSMILL.with_name("ray")
-    port = free_port()
-    options = ["--num-cpus", "2", "--include-dashboard=false", "--disable-usage-stats"]
-    options += ["--temp-dir", str(tmp_path_factory.mktemp("ray"))]
-    started = subprocess.run(
-        [str(ray), "start", "--head", "--port", str(port), *options],
-        env=prefect_env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert started.returncode == 0, started.stderr
-    yield f"127.0.0.1:{port}"
-    subprocess.run([str(ray), "stop", "--force"], env=prefect_env, capture_output=True, timeout=120)
-
-
-@pytest.mark.parametrize("engine", ["dask", "ray"])
-def test_a_run_on_a_cluster_writes_the_same_tables(
-    prefect_server, prefect_env, request, engine: str, tmp_path: Path
+def test_a_run_on_a_dask_cluster_writes_the_same_tables(
+    prefect_server, prefect_env, dask_scheduler: str, tmp_path: Path
 ) -> None:
-    address = request.getfixturevalue("dask_scheduler" if engine == "dask" else "ray_cluster")
-    env = prefect_env
+    assert_cluster_run_matches_local(prefect_env, prefect_server, "dask", dask_scheduler, tmp_path)
+
+
+def assert_cluster_run_matches_local(
+    env: dict[str, str], prefect_server: str, engine: str, address: str, tmp_path: Path
+) -> None:
+    """A run on the cluster writes the tables a local run writes, one task run a shard."""
     common = ["run", str(SAMPLES), "--shard-max-files", "3", "--quiet"]
     on_cluster = run_newsmill(
         env, *common, "--lake", str(tmp_path / "cluster"), f"--{engine}-address", address

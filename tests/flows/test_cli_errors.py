@@ -1,0 +1,140 @@
+"""The CLI's contract before and around a run: exit status 2 with one line for what the user
+must fix, help that explains, and a busy lake refused or waited for."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import NEWSMILL, ROOT, run_newsmill
+from tests.flows.test_cli_runs import count, table
+
+
+def test_no_matching_source_exits_2_with_one_line(prefect_env, tmp_path: Path) -> None:
+    result = run_newsmill(
+        prefect_env, "run", str(tmp_path / "nothing-*.txt"), "--lake", str(tmp_path / "lake")
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"newsmill: no sources matched: {tmp_path / 'nothing-*.txt'}"
+    ]
+    assert not (tmp_path / "lake").exists()
+
+
+def test_unwritable_lake_exits_2_with_one_line(prefect_env, tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("Some words of text.")
+    (tmp_path / "blocker").write_text("a file where the lake folder should go")
+    result = run_newsmill(
+        prefect_env, "run", str(tmp_path / "a.txt"), "--lake", str(tmp_path / "blocker" / "lake")
+    )
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("newsmill: lake ") and "not writable" in line
+
+
+def test_bad_setting_exits_2_before_any_work(prefect_env, tmp_path: Path) -> None:
+    env = {**prefect_env, "NEWSMILL_MAX_INPUT_MB": "-3"}
+    result = run_newsmill(
+        env, "run", str(ROOT / "data" / "samples"), "--lake", str(tmp_path / "lake")
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == "newsmill: setting 'max_input_mb' must be positive, got -3.0"
+
+
+def test_help_explains_every_command_and_option(prefect_env) -> None:
+    top = run_newsmill(prefect_env, "--help")
+    run = run_newsmill(prefect_env, "run", "--help")
+    serve = run_newsmill(prefect_env, "serve", "--help")
+    assert top.returncode == run.returncode == serve.returncode == 0
+    for command in ("run", "query", "serve", "NEWSMILL_"):
+        assert command in top.stdout, command
+    for text in ("--work-pool", "--check", "prefect server start", "prefect deployment run"):
+        assert text in serve.stdout, text
+    for flag in (
+        "--lake",
+        "--resume",
+        "--lease-wait-s",
+        "--shard-retries",
+        "--config",
+        "--quiet",
+        "--max-input-mb",
+        "--extract-timeout-s",
+        "--extract-workers",
+        "--shard-mb",
+        "--shard-max-files",
+        "--min-article-words",
+        "--worker-max-pages",
+        "--write-buffer-rows",
+    ):
+        assert flag in run.stdout, flag
+    assert "Exit status" in run.stdout and "reject" in run.stdout
+
+
+HOLD_THE_LAKE = """
+import pathlib, sys, time
+from newsmill.tasks.lake.lake import Lake
+lake, release = Lake(sys.argv[1]), pathlib.Path(sys.argv[2])
+lake.ensure_writable()
+with lake.lock("holder-run"):
+    print("held", flush=True)
+    while not release.exists():
+        time.sleep(0.05)
+"""
+
+
+def test_a_second_run_fails_fast_or_waits_for_the_lease(prefect_env, tmp_path: Path) -> None:
+    lake, release = tmp_path / "lake", tmp_path / "release"
+    (tmp_path / "a.txt").write_text("Some words of text for the lake, enough to be an article.")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_THE_LAKE, str(lake), str(release)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        refused = run_newsmill(
+            prefect_env, "run", str(tmp_path / "a.txt"), "--lake", str(lake), "--quiet"
+        )
+        assert refused.returncode == 2
+        assert "newsmill: lake " in refused.stderr and "in use by run holder-run" in refused.stderr
+        assert not (lake / "articles").exists()
+
+        waiter = subprocess.Popen(
+            [
+                str(NEWSMILL),
+                "run",
+                str(tmp_path / "a.txt"),
+                "--lake",
+                str(lake),
+                "--lease-wait-s",
+                "300",
+            ],
+            env=prefect_env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert waiter.stdout is not None
+        for line in waiter.stdout:
+            if "in use by run holder-run" in line:
+                assert "waiting up to 300 s" in line
+                break
+        assert not (lake / "runs").exists()  # nothing written while the holder holds
+        assert waiter.poll() is None
+        release.touch()
+        holder.wait(timeout=10)
+        rest, _ = waiter.communicate(timeout=120)
+        assert waiter.returncode == 0, rest
+        assert count(lake, f"select count(*) from {table(lake, 'articles')}") == 1
+    finally:
+        release.touch()
+        holder.wait(timeout=10)
+
+
+def test_query_on_a_missing_lake_is_a_one_line_error(prefect_env, tmp_path: Path) -> None:
+    result = run_newsmill(prefect_env, "query", "--lake", str(tmp_path / "none"), "select 1")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"newsmill: no lake at {tmp_path / 'none'}: run `newsmill run SOURCE... --lake {tmp_path / 'none'}` first"
+    ]
