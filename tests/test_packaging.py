@@ -46,89 +46,47 @@ def test_a_folder_with_its_own_tasks_flows_and_schemas_does_not_shadow_newsmill(
     assert "newsmill run" in usage
 
 
-def fresh_venv(path: Path) -> Path:
-    """A new virtual environment without newsmill. Its dependencies are this environment's,
-    reached through a .pth line: a .pth-added folder's own .pth files are not run, so the
-    editable newsmill of this checkout stays out of it."""
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
-    purelib = sysconfig.get_paths(vars={"base": str(path), "platbase": str(path)})["purelib"]
+def installed(venv: Path, package: Path, *pip_options: str) -> Path:
+    """A new virtual environment with `package` installed and nothing else of newsmill:
+    its folder of scripts. Its dependencies are this environment's, reached through a .pth
+    line (a .pth-added folder's own .pth files are not run, so the editable newsmill of
+    this checkout stays out of it)."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    purelib = sysconfig.get_paths(vars={"base": str(venv), "platbase": str(venv)})["purelib"]
     Path(purelib, "_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    return path / "bin"
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--no-deps", "--no-index"]
+    python(*pip, *pip_options, str(package), cwd=venv)
+    return venv / "bin"
 
 
 def test_wheel_and_sdist_build_install_and_run_the_samples(
     tmp_path: Path, ephemeral_env: dict[str, str]
 ) -> None:
-    source = tmp_path / "source"
+    source, dist = tmp_path / "source", tmp_path / "dist"
     source.mkdir()
     for name in PACKAGE_SOURCES:
         copy = shutil.copytree if (ROOT / name).is_dir() else shutil.copy
         copy(ROOT / name, source / name)  # type: ignore[operator]
-    dist = tmp_path / "dist"
     # the wheel is built from the sdist: what the sdist lacks, the wheel lacks too
-    python(
-        sys.executable,
-        "-m",
-        "build",
-        "--no-isolation",
-        "--outdir",
-        str(dist),
-        str(source),
-        cwd=tmp_path,
-    )
-    [wheel] = dist.glob("*.whl")
-    [sdist] = dist.glob("*.tar.gz")
+    build = [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(dist)]
+    python(*build, str(source), cwd=tmp_path)
+    [wheel], [sdist] = dist.glob("*.whl"), dist.glob("*.tar.gz")
 
-    bin_dir = fresh_venv(tmp_path / "wheel-venv")
-    python(
-        str(bin_dir / "python"),
-        "-m",
-        "pip",
-        "install",
-        "--no-deps",
-        "--no-index",
-        str(wheel),
-        cwd=tmp_path,
+    scripts = installed(tmp_path / "wheel-venv", wheel)
+    where = "import newsmill.tasks; print(newsmill.tasks.__file__)"
+    assert python(str(scripts / "python"), "-c", where, cwd=tmp_path).startswith(
+        str(scripts.parent)
     )
-    where = python(
-        str(bin_dir / "python"),
-        "-c",
-        "import newsmill.tasks; print(newsmill.tasks.__file__)",
-        cwd=tmp_path,
-    )
-    assert where.startswith(str(tmp_path / "wheel-venv"))
     lake = tmp_path / "lake"
-    python(
-        str(bin_dir / "newsmill"),
-        "run",
-        str(SAMPLES),
-        "--lake",
-        str(lake),
-        "--quiet",
-        cwd=tmp_path,
-        env=ephemeral_env,
-    )
-    found = outcomes(lake)
-    assert found == {source: [outcome] for source, outcome in EXPECTED.items()}
+    run = [str(scripts / "newsmill"), "run", str(SAMPLES), "--lake", str(lake), "--quiet"]
+    python(*run, cwd=tmp_path, env=ephemeral_env)
+    assert outcomes(lake) == {source: [outcome] for source, outcome in EXPECTED.items()}
 
-    bin_dir = fresh_venv(tmp_path / "sdist-venv")
-    python(
-        str(bin_dir / "python"),
-        "-m",
-        "pip",
-        "install",
-        "--no-deps",
-        "--no-index",
-        "--no-build-isolation",
-        str(sdist),
-        cwd=tmp_path,
-    )
+    scripts = installed(tmp_path / "sdist-venv", sdist, "--no-build-isolation")
     # the entity rules read their word lists from package data
-    people = python(
-        str(bin_dir / "python"),
-        "-c",
+    find = (
         "from newsmill.tasks.mentions.entities import find_entities\n"
-        "print([e.text for e in find_entities('Prime Minister Jacinda Ardern spoke in Auckland.') if e.label == 'PERSON'])",
-        cwd=tmp_path,
+        "text = 'Prime Minister Jacinda Ardern spoke in Auckland.'\n"
+        "print([e.text for e in find_entities(text) if e.label == 'PERSON'])"
     )
-    assert "Jacinda Ardern" in people
+    assert "Jacinda Ardern" in python(str(scripts / "python"), "-c", find, cwd=tmp_path)

@@ -16,10 +16,9 @@ def test_run_shows_on_the_server_with_its_task_runs(
     prefect_env, prefect_server, tmp_path: Path
 ) -> None:
     lake = tmp_path / "lake"
-    env = prefect_env
     # worker processes report to the same server: none starts a temporary one
     result = run_newsmill(
-        env,
+        prefect_env,
         "run",
         str(SAMPLES / "text"),
         "--lake",

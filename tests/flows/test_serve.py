@@ -96,11 +96,10 @@ lake = "{tmp_path / "scheduled-lake"}"
 def test_served_deployments_run_by_hand_and_on_schedule(
     prefect_env, prefect_server: str, deployments_file: Path, names: dict[str, str], tmp_path: Path
 ) -> None:
-    env = prefect_env
     log = (tmp_path / "serve.log").open("w")
     serve = subprocess.Popen(
         [str(NEWSMILL), "serve", str(deployments_file)],
-        env=env,
+        env=prefect_env,
         cwd=ROOT,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -131,7 +130,7 @@ def test_served_deployments_run_by_hand_and_on_schedule(
         assert schema["near_threshold"]["description"].startswith("Near dedup")
 
         # a manual run with a parameter: it keeps the deployment's other parameters
-        triggered = _deployment_run(env, names["manual"], "near_threshold=0.9")
+        triggered = _deployment_run(prefect_env, names["manual"], "near_threshold=0.9")
         assert triggered.returncode == 0, triggered.stdout + triggered.stderr
         [flow_run_id] = re.findall(r"UUID:\s+([0-9a-f-]{36})", triggered.stdout)
         _wait_for(
@@ -155,7 +154,7 @@ def test_served_deployments_run_by_hand_and_on_schedule(
 
         # bad parameters are refused before any run exists
         for bad, complaint in (("near_threshold=2", "near_threshold"), ("workers=many", "workers")):
-            refused = _deployment_run(env, names["manual"], bad)
+            refused = _deployment_run(prefect_env, names["manual"], bad)
             assert refused.returncode != 0
             assert complaint in refused.stdout + refused.stderr
             assert "Created flow run" not in refused.stdout
@@ -172,7 +171,7 @@ def test_served_deployments_run_by_hand_and_on_schedule(
 
 
 def test_serve_refuses_without_a_server_and_checks_the_file(ephemeral_env, tmp_path: Path) -> None:
-    prefect_env = ephemeral_env  # no PREFECT_API_URL
+    prefect_env = ephemeral_env  # no PREFECT_API_URL: serve must refuse to start
     example = run_newsmill(prefect_env, "serve", "--check")  # the committed example
     assert example.returncode == 0, example.stderr
     assert "samples-every-30-min: cron '*/30 * * * *' (UTC)" in example.stdout
@@ -209,7 +208,6 @@ def test_a_bad_deployments_file_is_a_clear_error(
 def test_deployments_on_a_work_pool_run_on_a_prefect_worker(
     prefect_env, prefect_server: str, tmp_path: Path
 ) -> None:
-    env = prefect_env
     token = secrets.token_hex(3)
     pool, name, lake = f"newsmill-pool-{token}", f"team-{token}", tmp_path / "pool-lake"
     path = tmp_path / "team.toml"
@@ -219,19 +217,19 @@ def test_deployments_on_a_work_pool_run_on_a_prefect_worker(
     )
     created = subprocess.run(
         [str(PREFECT), "work-pool", "create", pool, "--type", "process"],
-        env=env,
+        env=prefect_env,
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert created.returncode == 0, created.stderr
-    registered = run_newsmill(env, "serve", str(path), "--work-pool", pool)
+    registered = run_newsmill(prefect_env, "serve", str(path), "--work-pool", pool)
     assert registered.returncode == 0, registered.stderr
     assert f"registered 1 deployment(s) on work pool '{pool}'" in registered.stdout
 
     worker = subprocess.Popen(
         [str(PREFECT), "worker", "start", "--pool", pool],
-        env=env,
+        env=prefect_env,
         cwd=tmp_path,  # the deployment brings its own working directory
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -239,7 +237,7 @@ def test_deployments_on_a_work_pool_run_on_a_prefect_worker(
     try:
         triggered = subprocess.run(
             [str(PREFECT), "deployment", "run", f"newsmill/{name}"],
-            env=env,
+            env=prefect_env,
             capture_output=True,
             text=True,
             timeout=120,
