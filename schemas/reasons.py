@@ -119,7 +119,8 @@ REASONS: dict[Reason, str] = {
     Reason.CLEAN_EMPTY_TEXT: "Nothing but whitespace or control characters is left after cleaning.",
     Reason.SHARD_FAILED: (
         "The work unit holding this input (a group of files, or a byte range of a JSONL "
-        "file) failed on every try (`shard_retries`): an error outside the per-input checks, "
-        "or a lost worker. The detail has the error; a later run tries the input again."
+        "file) failed: at once for an error outside the per-input checks that would recur, "
+        "or on every try (`shard_retries`) for a transient one (a lost worker, a timeout). "
+        "The detail has the error; a later run tries the input again."
     ),
 }
