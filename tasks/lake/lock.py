@@ -1,12 +1,22 @@
-"""The lake's lock: one run writes a lake at a time. The lock is a small JSON file naming
-its holder, created only if absent (O_EXCL locally, a conditional PUT on object stores)."""
+"""The lake's lock: one run writes a lake at a time.
+
+The lock is a small JSON file naming its holder and a random token. It is created whole or
+not at all (`Store.create_exclusive`: a hard link locally, a conditional PUT on object
+stores), so no reader ever sees it empty or half-written, and a run only ever deletes a
+lock that carries its own token. A lock is taken over only when its holder is provably
+dead: it ran on this host and its process is gone, or the process with its PID started at
+another time (the PID was reused). A lock that cannot be read was not written by newsmill:
+it is left alone, and the run stops saying so.
+"""
 
 import contextlib
 import json
 import os
+import secrets
 import socket
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from newsmill.tasks.errors import LakeError
@@ -27,45 +37,88 @@ def hold(
     up to `wait_s` seconds for it to let go (`on_wait` hears who it waits for, once); a
     lock left by a dead process on this host is taken over."""
     path = store.path(LOCK_NAME)
-    owner = {"pid": os.getpid(), "host": socket.gethostname(), "run_id": run_id}
+    owner: dict[str, Any] = {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "run_id": run_id,
+        "token": secrets.token_hex(16),
+        "pid_started": process_started(os.getpid()),
+    }
     deadline = time.monotonic() + wait_s
     waiting = False
-    while True:
-        if not store.create_exclusive(path, json.dumps(owner).encode()):
-            holder = _holder(store, path)
-            if holder is None:
-                store.remove(path)
-                continue
-            if time.monotonic() >= deadline:
-                waited = f"; waited {wait_s:g} s" if wait_s else ""
-                raise LakeError(
-                    f"lake {store.url} is in use by run {holder.get('run_id')} "
-                    f"(pid {holder.get('pid')} on {holder.get('host')}){waited}; try again "
-                    "when it ends, or wait for it with --lease-wait-s"
-                ) from None
-            if not waiting and on_wait is not None:
-                on_wait(holder)
-            waiting = True
-            time.sleep(min(LOCK_POLL_S, max(deadline - time.monotonic(), 0)))
+    while not store.create_exclusive(path, json.dumps(owner).encode()):
+        holder = _holder(store, path)
+        if holder is None:
+            continue  # let go of meanwhile
+        if _provably_dead(holder):
+            _remove_if_held_by(store, path, holder.get("token"))
             continue
-        break
+        if time.monotonic() >= deadline:
+            waited = f"; waited {wait_s:g} s" if wait_s else ""
+            raise LakeError(
+                f"lake {store.url} is in use by run {holder.get('run_id')} "
+                f"(pid {holder.get('pid')} on {holder.get('host')}){waited}; try again "
+                "when it ends, or wait for it with --lease-wait-s"
+            )
+        if not waiting and on_wait is not None:
+            on_wait(holder)
+        waiting = True
+        time.sleep(min(LOCK_POLL_S, max(deadline - time.monotonic(), 0)))
     try:
         yield
     finally:
-        store.remove(path)
+        _remove_if_held_by(store, path, owner["token"])
+
+
+def process_started(pid: int) -> int | None:
+    """When a process started, in clock ticks since boot (Linux's /proc); None where the
+    system does not say."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # the command name, in parentheses, may hold spaces: count fields after its end
+    return int(stat.rsplit(")", 1)[1].split()[19])
 
 
 def _holder(store: Store, path: str) -> dict[str, Any] | None:
-    """The live holder of the lock, or None when the lock is stale."""
+    """The lock's holder, or None when the lock is gone."""
     try:
-        holder: dict[str, Any] = json.loads(store.read_bytes(path))
+        holder = json.loads(store.read_bytes(path))
     except FileNotFoundError:
-        return None  # let go of meanwhile
-    except (OSError, ValueError):
-        return None  # half-written by a process killed while taking it
-    if holder.get("host") == socket.gethostname() and not _pid_alive(int(holder.get("pid", 0))):
         return None
+    except (OSError, ValueError) as error:
+        raise _foreign_lock(store, path, str(error)) from error
+    if not isinstance(holder, dict) or not isinstance(holder.get("pid"), int):
+        raise _foreign_lock(store, path, "it names no holder")
     return holder
+
+
+def _foreign_lock(store: Store, path: str, why: str) -> LakeError:
+    return LakeError(
+        f"lake {store.url} has a lock newsmill cannot read ({store.uri(path)}: {why}); "
+        "if no run is using the lake, delete that file"
+    )
+
+
+def _provably_dead(holder: dict[str, Any]) -> bool:
+    """The holder ran on this host, and its process is gone or is another process now."""
+    if holder.get("host") != socket.gethostname():
+        return False
+    pid = int(holder.get("pid", 0))
+    if pid <= 0 or not _pid_alive(pid):
+        return True
+    started = holder.get("pid_started")
+    return started is not None and process_started(pid) not in (None, started)
+
+
+def _remove_if_held_by(store: Store, path: str, token: str | None) -> None:
+    """Delete the lock if it is still the one with this token (newsmill 0.1's locks have
+    none)."""
+    with contextlib.suppress(LakeError):
+        holder = _holder(store, path)
+        if holder is not None and holder.get("token") == token:
+            store.remove(path)
 
 
 def _pid_alive(pid: int) -> bool:

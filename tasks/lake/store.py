@@ -17,6 +17,7 @@ environment variables, ~/.aws, an instance role); newsmill never reads, prints o
 import contextlib
 import os
 import shutil
+import threading
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -88,19 +89,27 @@ class Store:
         os.replace(tmp, path)
 
     def create_exclusive(self, path: str, data: bytes) -> bool:
-        """Write `path` if no file is there; False if one is."""
+        """Write `path` if no file is there; False if one is. Readers see the whole of
+        `data` or no file, never an empty or half-written one: locally the data is written
+        under a temporary name and hard-linked into place (link fails if `path` exists);
+        an object store's conditional PUT makes the object appear whole."""
         if not self.local:
             try:
                 self.fs.pipe_file(path, data, mode="create")
             except FileExistsError:
                 return False
             return True
+        tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
         try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            os.link(tmp, path)
         except FileExistsError:
             return False
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+        finally:
+            os.remove(tmp)
         return True
 
     def move(self, source: str, target: str) -> None:

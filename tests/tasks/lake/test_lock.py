@@ -1,0 +1,78 @@
+"""One writer per lake: the lock appears whole or not at all, only its owner deletes it, and
+only a provably dead holder loses it."""
+
+import json
+import multiprocessing
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+from newsmill.tasks.errors import LakeError
+from newsmill.tasks.lake.lake import Lake
+from newsmill.tasks.lake.lock import LOCK_NAME, process_started
+
+
+def test_a_lock_newsmill_cannot_read_is_left_alone_and_named(tmp_path: Path) -> None:
+    (tmp_path / LOCK_NAME).write_text("")  # e.g. written by hand, or by another tool
+    with pytest.raises(LakeError, match="cannot read"), Lake(tmp_path).lock("run"):
+        pass
+    assert (tmp_path / LOCK_NAME).read_text() == ""
+
+
+def test_a_reused_pid_is_not_its_old_holder(tmp_path: Path) -> None:
+    started = process_started(os.getpid())
+    assert started is not None  # Linux: /proc tells
+    holder = {"pid": os.getpid(), "host": socket.gethostname(), "run_id": "old", "token": "t"}
+    lock = tmp_path / LOCK_NAME
+    # the same PID, started when this process did: alive, so the lake is in use
+    lock.write_text(json.dumps(holder | {"pid_started": started}))
+    with pytest.raises(LakeError, match="in use by run old"), Lake(tmp_path).lock("new"):
+        pass
+    # the same PID, started at another time: another process now, the holder is gone
+    lock.write_text(json.dumps(holder | {"pid_started": started - 1}))
+    with Lake(tmp_path).lock("new"):
+        assert json.loads(lock.read_text())["run_id"] == "new"
+
+
+def test_a_run_deletes_only_its_own_lock(tmp_path: Path) -> None:
+    lock = tmp_path / LOCK_NAME
+    with Lake(tmp_path).lock("mine"):
+        mine = json.loads(lock.read_text())
+        assert len(mine["token"]) == 32
+        # someone replaced the lock meanwhile (by hand, or a second run that judged us dead)
+        lock.write_text(json.dumps(mine | {"run_id": "theirs", "token": "another"}))
+    assert json.loads(lock.read_text())["run_id"] == "theirs"
+
+
+def _start(lake: str, run_id: str, barrier, holders: str) -> None:  # type: ignore[no-untyped-def]
+    barrier.wait()
+    try:
+        with Lake(lake).lock(run_id):
+            with open(holders, "a") as log:
+                log.write(run_id + "\n")
+            barrier.wait()  # hold until every other starter has tried and given up
+    except LakeError:
+        barrier.wait()
+
+
+@pytest.mark.parametrize("trial", range(10))
+def test_of_twenty_processes_starting_at_once_exactly_one_holds_the_lake(
+    tmp_path: Path, trial: int
+) -> None:
+    context = multiprocessing.get_context("fork")
+    barrier = context.Barrier(20)
+    holders = tmp_path / "holders.log"
+    holders.touch()
+    starters = [
+        context.Process(target=_start, args=(str(tmp_path), f"run-{n}", barrier, str(holders)))
+        for n in range(20)
+    ]
+    for process in starters:
+        process.start()
+    for process in starters:
+        process.join(timeout=60)
+    assert [p.exitcode for p in starters] == [0] * 20
+    assert len(holders.read_text().split()) == 1
+    assert not (tmp_path / LOCK_NAME).exists()  # let go
