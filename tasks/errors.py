@@ -35,6 +35,10 @@ class LakeError(NewsmillError):
     """The run cannot proceed: the lake is not writable or another run holds it."""
 
 
+class SchemaError(NewsmillError):
+    """Rows that do not have exactly their table's declared columns: a bug, never input."""
+
+
 class TransientError(NewsmillError):
     """A failure that may pass if the same work is tried again."""
 

@@ -39,7 +39,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from newsmill.schemas.tables import MINHASH, RUNS, TableSpec
-from newsmill.tasks.errors import LakeError
+from newsmill.tasks.errors import LakeError, SchemaError
 from newsmill.tasks.lake import lock
 from newsmill.tasks.lake.store import Store
 
@@ -239,6 +239,14 @@ class Lake:
         return RunWriter(self, run_id, buffer_rows, part)
 
 
+def _schema_error(spec: TableSpec, columns: Iterable[str]) -> SchemaError:
+    given, declared = set(columns), set(spec.schema.names)
+    return SchemaError(
+        f"rows for {spec.name} do not match its columns: unknown {sorted(given - declared)}, "
+        f"missing {sorted(declared - given)}"
+    )
+
+
 class RunWriter:
     """Buffers a run's rows and writes them to staging: one file per table and partition."""
 
@@ -266,6 +274,11 @@ class RunWriter:
         return f"{spec.name}/{partition}/{self._file_name}"
 
     def write(self, spec: TableSpec, rows: list[dict[str, Any]]) -> None:
+        """Buffer rows, each with exactly the table's columns (partition columns too):
+        Arrow would drop a misspelt key and write null for a missing nullable one."""
+        columns = frozenset(spec.schema.names)
+        if wrong := next((row for row in rows if row.keys() != columns), None):
+            raise _schema_error(spec, wrong.keys())  # before any row of the call is kept
         self._specs[spec.name] = spec
         for row in rows:
             self._buffers[(spec.name, _partition_path(spec, row))].append(row)
@@ -275,6 +288,8 @@ class RunWriter:
 
     def write_table(self, spec: TableSpec, table: pa.Table) -> None:
         """Arrow rows, for tables built column-wise; grouped into partitions like `write`."""
+        if set(table.column_names) != set(spec.schema.names):
+            raise _schema_error(spec, table.column_names)
         self.flush()
         self._specs[spec.name] = spec
         if not table.num_rows:

@@ -6,12 +6,13 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from newsmill.schemas.tables import REJECTS, RUNS
-from newsmill.tasks.errors import LakeError
+from newsmill.tasks.errors import LakeError, SchemaError
 from newsmill.tasks.lake.lake import JOURNAL_NAME, STAGING_DIR, Lake
 from newsmill.tasks.lake.lock import LOCK_NAME
 from tests.tasks.lake_runs import runs_row
@@ -162,3 +163,19 @@ def test_shard_writers_stage_apart_and_merge_into_one_file_per_partition(tmp_pat
         f"select source from read_parquet('{tmp_path}/rejects/**/*.parquet', hive_partitioning=true) order by all"
     ).fetchall()
     assert sources == [(f"f{i}.txt",) for i in (0, 1, 10, 11, 99)]
+
+
+def test_rows_must_have_exactly_their_tables_columns(tmp_path: Path) -> None:
+    writer = Lake(tmp_path).start_run("r1")
+    misspelt = _reject(1)
+    misspelt["detials"] = misspelt.pop("detail")
+    with pytest.raises(SchemaError, match=r"unknown \['detials'\], missing \['detail'\]"):
+        writer.write(REJECTS, [_reject(0), misspelt])
+    with pytest.raises(SchemaError, match=r"missing \['line_number'\]"):
+        writer.write(REJECTS, [{k: v for k, v in _reject(2).items() if k != "line_number"}])
+    table = pa.Table.from_pylist([_reject(3) | {"extra": 1}])
+    with pytest.raises(SchemaError, match=r"unknown \['extra'\]"):
+        writer.write_table(REJECTS, table)
+    writer.write(REJECTS, [_reject(4)])  # the declared columns, partition columns included
+    writer.commit(runs_row("r1"))
+    assert Lake(tmp_path).read_table(REJECTS)["source"].to_pylist() == ["f4.txt"]
