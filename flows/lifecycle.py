@@ -63,7 +63,7 @@ def open_run(
             settings.lease_wait_s,
         )
 
-    with lake.lock(summary.run_id, settings.lease_wait_s, waiting):
+    with lake.lock(summary.run_id, settings.lease_wait_s, waiting, settings.lease_s):
         run = _planned_run(sources, settings, pipeline_version, lake, summary, logger)
         try:
             yield run

@@ -78,6 +78,12 @@ class Settings:
         zero="stop at once",
         shapes_output=False,
     )
+    lease_s: float = setting(
+        60.0,
+        "A run renews its hold on the lake every third of this; a lock not renewed for this long is taken over from any host (on this host, a lock whose process is gone is taken over at once).",
+        unit="s",
+        shapes_output=False,
+    )
     resume: bool = setting(
         True,
         "A run on the same sources and settings as a run that died goes on from that run's staged shards (--no-resume discards them and starts over).",

@@ -93,9 +93,10 @@ class Lake:
         run_id: str,
         wait_s: float = 0.0,
         on_wait: Callable[[dict[str, Any]], None] | None = None,
+        lease_s: float = lock.DEFAULT_LEASE_S,
     ) -> contextlib.AbstractContextManager[None]:
         """Hold the lake for one run (see `lock.hold`)."""
-        return lock.hold(self.store, run_id, wait_s, on_wait)
+        return lock.hold(self.store, run_id, wait_s, on_wait, lease_s)
 
     def recover(self) -> list[str]:
         """Finish journaled commits; delete staging of runs that died before committing,

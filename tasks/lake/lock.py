@@ -3,10 +3,11 @@
 The lock is a small JSON file naming its holder and a random token. It is created whole or
 not at all (`Store.create_exclusive`: a hard link locally, a conditional PUT on object
 stores), so no reader ever sees it empty or half-written, and a run only ever deletes a
-lock that carries its own token. A lock is taken over only when its holder is provably
-dead: it ran on this host and its process is gone, or the process with its PID started at
-another time (the PID was reused). A lock that cannot be read was not written by newsmill:
-it is left alone, and the run stops saying so.
+lock that carries its own token. While it runs, the holder renews the lock's lease (every
+third of `lease_s`). A lock is taken over only when its holder is provably gone: it ran on
+this host and its process is gone, or the process with its PID started at another time (the
+PID was reused); or, from any host, its lease ran out. A lock that cannot be read was not
+written by newsmill: it is left alone, and the run stops saying so.
 """
 
 import contextlib
@@ -14,6 +15,7 @@ import json
 import os
 import secrets
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,6 +26,7 @@ from newsmill.tasks.lake.store import Store
 
 LOCK_NAME = "_lock"
 LOCK_POLL_S = 0.5
+DEFAULT_LEASE_S = 60.0
 
 
 @contextlib.contextmanager
@@ -32,10 +35,11 @@ def hold(
     run_id: str,
     wait_s: float = 0.0,
     on_wait: Callable[[dict[str, Any]], None] | None = None,
+    lease_s: float = DEFAULT_LEASE_S,
 ) -> Iterator[None]:
     """Hold the lake for one run. A live holder makes this fail at once, or after waiting
     up to `wait_s` seconds for it to let go (`on_wait` hears who it waits for, once); a
-    lock left by a dead process on this host is taken over."""
+    lock whose holder is provably gone is taken over."""
     path = store.path(LOCK_NAME)
     owner: dict[str, Any] = {
         "pid": os.getpid(),
@@ -43,6 +47,8 @@ def hold(
         "run_id": run_id,
         "token": secrets.token_hex(16),
         "pid_started": process_started(os.getpid()),
+        "lease_s": lease_s,
+        "renewed_at": time.time(),
     }
     deadline = time.monotonic() + wait_s
     waiting = False
@@ -50,7 +56,7 @@ def hold(
         holder = _holder(store, path)
         if holder is None:
             continue  # let go of meanwhile
-        if _provably_dead(holder):
+        if _provably_gone(holder):
             _remove_if_held_by(store, path, holder.get("token"))
             continue
         if time.monotonic() >= deadline:
@@ -64,9 +70,16 @@ def hold(
             on_wait(holder)
         waiting = True
         time.sleep(min(LOCK_POLL_S, max(deadline - time.monotonic(), 0)))
+    stop = threading.Event()
+    renewer = threading.Thread(
+        target=_renew, args=(store, path, owner, stop), name="newsmill-lease", daemon=True
+    )
+    renewer.start()
     try:
         yield
     finally:
+        stop.set()
+        renewer.join()
         _remove_if_held_by(store, path, owner["token"])
 
 
@@ -101,8 +114,23 @@ def _foreign_lock(store: Store, path: str, why: str) -> LakeError:
     )
 
 
-def _provably_dead(holder: dict[str, Any]) -> bool:
-    """The holder ran on this host, and its process is gone or is another process now."""
+def _renew(store: Store, path: str, owner: dict[str, Any], stop: threading.Event) -> None:
+    """Renew the lease while the run holds the lock (and it is still ours)."""
+    while not stop.wait(owner["lease_s"] / 3):
+        with contextlib.suppress(LakeError, OSError):
+            holder = _holder(store, path)
+            if holder is None or holder.get("token") != owner["token"]:
+                return  # taken over: our lease had run out
+            store.write_atomic(path, json.dumps(owner | {"renewed_at": time.time()}).encode())
+
+
+def _provably_gone(holder: dict[str, Any]) -> bool:
+    """The holder's lease ran out, or it ran on this host and its process is gone or is
+    another process now."""
+    renewed_at, lease_s = holder.get("renewed_at"), holder.get("lease_s")
+    leased = isinstance(renewed_at, float | int) and isinstance(lease_s, float | int)
+    if leased and time.time() > renewed_at + lease_s:  # type: ignore[operator]
+        return True
     if holder.get("host") != socket.gethostname():
         return False
     pid = int(holder.get("pid", 0))

@@ -5,6 +5,7 @@ import json
 import multiprocessing
 import os
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -76,3 +77,26 @@ def test_of_twenty_processes_starting_at_once_exactly_one_holds_the_lake(
     assert [p.exitcode for p in starters] == [0] * 20
     assert len(holders.read_text().split()) == 1
     assert not (tmp_path / LOCK_NAME).exists()  # let go
+
+
+def test_a_lease_that_ran_out_is_taken_over_from_any_host(tmp_path: Path) -> None:
+    elsewhere = {"pid": 1, "host": "another-host", "run_id": "far", "token": "t", "lease_s": 60.0}
+    lock = tmp_path / LOCK_NAME
+    lock.write_text(json.dumps(elsewhere | {"renewed_at": time.time()}))
+    with pytest.raises(LakeError, match="in use by run far"), Lake(tmp_path).lock("near"):
+        pass
+    lock.write_text(json.dumps(elsewhere | {"renewed_at": time.time() - 61}))
+    with Lake(tmp_path).lock("near"):
+        assert json.loads(lock.read_text())["run_id"] == "near"
+
+
+def test_the_holder_renews_its_lease_while_it_runs(tmp_path: Path) -> None:
+    lock = tmp_path / LOCK_NAME
+    with Lake(tmp_path).lock("long", lease_s=0.3):
+        first = json.loads(lock.read_text())["renewed_at"]
+        time.sleep(0.5)  # more than the lease: only renewal keeps it
+        renewed = json.loads(lock.read_text())
+        assert renewed["renewed_at"] > first and renewed["run_id"] == "long"
+        with pytest.raises(LakeError, match="in use by run long"), Lake(tmp_path).lock("other"):
+            pass
+    assert not lock.exists()
