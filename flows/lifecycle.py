@@ -40,9 +40,12 @@ class Run:
     web: WebSources
     staged: StagedRun | None  # the dead run this one took over
 
+    def runs_row(self) -> dict[str, Any]:
+        return self.summary.runs_row(self.sources, self.settings.as_record())
+
     def commit(self) -> None:
         self.summary.status, self.summary.finished_at = "completed", datetime.now(UTC)
-        self.writer.commit(self.summary.runs_row(self.sources, self.settings.as_record()))
+        self.writer.commit(self.runs_row())
 
 
 @contextmanager
@@ -116,7 +119,6 @@ def _record_failure(run: Run, error: Exception, logger: RunLogger) -> None:
     summary.status, summary.error = "failed", f"{type(error).__name__}: {error}"
     summary.finished_at = datetime.now(UTC)
     try:
-        record = summary.runs_row(run.sources, run.settings.as_record())
-        run.lake.start_run(summary.run_id).commit(record)
+        run.lake.start_run(summary.run_id).commit(run.runs_row())
     except Exception:  # the lake itself may be what failed; the original error matters
         logger.exception("could not record the failed run in the runs table")

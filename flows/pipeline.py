@@ -140,6 +140,8 @@ def ingest(sources: list[str], settings: Settings) -> RunSummary:
         run.summary.counts["shards.planned"] = len(run.shards)
         clock = time.monotonic()
         exact, signatures, site_counts = _process_shards(run, logger, clock)
+        # quote(): Prefect otherwise walks every element of a task's arguments looking
+        # for futures, which costs more than the step itself on large runs
         near = []
         if settings.shard.near.near_dedup:
             near = stages.find_near_duplicates(quote(signatures), run.lake)

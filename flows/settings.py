@@ -135,28 +135,29 @@ class Settings:
         return {k: v for k, v in self.as_flat_dict().items() if SETTINGS[k].shapes_output}
 
 
-def _setting_fields(obj: Any, group: str = "run") -> Iterator[tuple[str, dataclasses.Field[Any]]]:
-    """(group, field) of every leaf setting; a group is the stage whose settings hold it."""
+def _setting_fields(
+    obj: Any, group: str = "run"
+) -> Iterator[tuple[str, dataclasses.Field[Any], Any]]:
+    """(group, field, value) of every leaf setting; a group is the stage whose settings
+    hold it."""
     for f in dataclasses.fields(obj):
         value = getattr(obj, f.name)
         if dataclasses.is_dataclass(value):
             yield from _setting_fields(value, f.name if group == "run" else f"{group}.{f.name}")
         else:
-            yield group, f
+            yield group, f, value
 
 
 # every leaf setting by its flat name: help, unit, what 0 means, whether it shapes output
-SETTINGS: dict[str, SettingInfo] = {f.name: setting_info(f) for _, f in _setting_fields(Settings())}
+SETTINGS: dict[str, SettingInfo] = {
+    f.name: setting_info(f) for _, f, _ in _setting_fields(Settings())
+}
 
 
 def _leaves(obj: Any) -> Iterator[tuple[str, type, Any]]:
     """(name, type, value) of every leaf setting, nested stage settings flattened."""
-    for f in dataclasses.fields(obj):
-        value = getattr(obj, f.name)
-        if dataclasses.is_dataclass(value):
-            yield from _leaves(value)
-        else:
-            yield f.name, type(value), value
+    for _, f, value in _setting_fields(obj):
+        yield f.name, type(value), value
 
 
 def _coerce(name: str, kind: type, value: Any) -> Any:
@@ -312,8 +313,8 @@ def settings_markdown() -> str:
         "",
     ]
     groups: dict[str, list[str]] = {}
-    for group, f in _setting_fields(Settings()):
-        info, default = setting_info(f), f.default
+    for group, f, default in _setting_fields(Settings()):
+        info = SETTINGS[f.name]
         flag = f"`--{f.name.replace('_', '-')}`"
         if isinstance(default, bool):
             flag += f" / `--no-{f.name.replace('_', '-')}`"

@@ -36,14 +36,19 @@ SHARED_SERVER_KEY = pytest.StashKey[tuple[subprocess.Popen[bytes], str]]()
 def ephemeral_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Environment for `newsmill` subprocesses as `make run` has it: offline Prefect, no
     PREFECT_API_URL, so each run starts its local temporary API."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_API_", "NEWSMILL_"))}
+    env = offline_env()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         # parallel test workers must not share one Prefect database: one home each
         env["PREFECT_HOME"] = str(tmp_path_factory.mktemp("prefect-home"))
     else:
         env.setdefault("PREFECT_HOME", str(tmp_path_factory.mktemp("prefect-home")))
-    env.update(PREFECT_OFFLINE)
     return env
+
+
+def offline_env() -> dict[str, str]:
+    """This process's environment with Prefect offline, and no API or newsmill settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_API_", "NEWSMILL_"))}
+    return env | PREFECT_OFFLINE
 
 
 def free_port() -> int:
@@ -64,12 +69,10 @@ def start_prefect_server(home: str) -> tuple[subprocess.Popen[bytes], str]:
     """`prefect server start` on a free port of 127.0.0.1, with its own database: the
     process and its API URL (not waited for: see `wait_until_healthy`)."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API_")}
-    env.update(PREFECT_OFFLINE, PREFECT_HOME=home, PREFECT_UI_ENABLED="false")
     prefect = str(NEWSMILL.with_name("prefect"))
     server = subprocess.Popen(
         [prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
+        env=offline_env() | {"PREFECT_HOME": home, "PREFECT_UI_ENABLED": "false"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
