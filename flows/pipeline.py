@@ -19,10 +19,9 @@ from newsmill.flows import stages
 from newsmill.flows.lifecycle import Run, RunLogger, open_run
 from newsmill.flows.report import render_summary
 from newsmill.flows.settings import Settings, flow_parameter_docs, flow_signature
-from newsmill.tasks import __version__
 from newsmill.tasks import shard as shard_module
-from newsmill.tasks.dedup.exact import DEDUP_VERSION, ExactAcrossShards
-from newsmill.tasks.dedup.near import NEAR_DUP_VERSION, RunSignatures
+from newsmill.tasks.dedup.exact import ExactAcrossShards
+from newsmill.tasks.dedup.near import RunSignatures
 from newsmill.tasks.extras import require
 from newsmill.tasks.ingest.sources import Shard, plan_shards
 from newsmill.tasks.lake import resume
@@ -30,11 +29,8 @@ from newsmill.tasks.lake.lake import Lake
 from newsmill.tasks.lake.rows import RunContext
 from newsmill.tasks.lake.runs import RunSummary
 from newsmill.tasks.shard import ShardResult
-from newsmill.tasks.text.clean import CLEAN_VERSION
-from newsmill.tasks.text.fields import FIELDS_VERSION
+from newsmill.tasks.versions import PIPELINE_VERSION
 from newsmill.tasks.web.crawl import fetched_pages
-
-PIPELINE_VERSION = f"newsmill {__version__}; {CLEAN_VERSION}; {DEDUP_VERSION}; {NEAR_DUP_VERSION}; {FIELDS_VERSION}"
 
 
 def task_runner(settings: Settings) -> TaskRunner[Any]:

@@ -58,6 +58,7 @@ class Document:
     boilerplate_paragraphs: list["ParagraphDuplicate"] = field(default_factory=list)
     entities: list[Entity] = field(default_factory=list)  # offsets into `text`
     quotes: list[Quote] = field(default_factory=list)
+    mentions_version: str | None = None  # what found `entities` and `quotes`
 
     @property
     def doc_id(self) -> str:

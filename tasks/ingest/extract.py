@@ -21,6 +21,9 @@ from newsmill.tasks.records import Document, Reject, StageOutput, count_stage
 from newsmill.tasks.setting import setting
 
 EXTRACTOR_NAME = f"trafilatura {trafilatura.__version__}"
+# Our part of extraction (pruning, the running-text test, metadata handling); trafilatura's
+# own version is in EXTRACTOR_NAME and in every article's `extractor`.
+EXTRACT_VERSION = "extract_v1"
 _METADATA_FIELDS = ("title", "author", "date", "sitename", "url", "text")
 # Consent and cookie banners are never article text, and trafilatura's fallback keeps them.
 _PRUNE_XPATH = [

@@ -228,7 +228,8 @@ class Lake:
     def scan(self, spec: TableSpec) -> str:
         """DuckDB's `read_parquet` of a table, for a connection from `store.duckdb()`."""
         pattern = self.store.uri(f"{self.table_path(spec)}/**/*.parquet").replace("'", "''")
-        return f"read_parquet('{pattern}', hive_partitioning = true)"
+        # by name: files written before a column was added read it as null
+        return f"read_parquet('{pattern}', hive_partitioning = true, union_by_name = true)"
 
     def raw_file(self, fetch_date: date, run_id: str, number: int) -> str:
         """A raw-zone WARC file's path, relative to the lake (and to a run's staging)."""

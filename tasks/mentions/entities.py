@@ -9,11 +9,18 @@ Two finders, one canonicalisation:
 then `canonical.py` decides the unsure mentions by the whole article and names each one.
 """
 
+import functools
+
 from newsmill.tasks.errors import NerError
 from newsmill.tasks.mentions.canonical import canonicalised
 from newsmill.tasks.mentions.entity import Entity
+from newsmill.tasks.mentions.quotes import QUOTES_VERSION
 from newsmill.tasks.mentions.rules import rule_mentions
 from newsmill.tasks.mentions.spacy_adapter import spacy_mentions, spacy_pipeline
+
+# The rules, the lexicon (gazetteer/ files) and canonicalisation: bumped whenever any of
+# them can name, label or place a mention differently.
+ENTITIES_VERSION = "entities_v1"
 
 
 def check_finder(finder: str) -> None:
@@ -23,6 +30,19 @@ def check_finder(finder: str) -> None:
     if not finder.startswith("spacy:") or not finder.removeprefix("spacy:"):
         raise NerError(f"ner must be 'rules' or 'spacy:<model>', got {finder!r}")
     spacy_pipeline(finder.removeprefix("spacy:"))
+
+
+@functools.cache
+def mentions_version(finder: str = "rules") -> str:
+    """What made an article's entity and quote rows: the rule versions, and the spaCy
+    pipeline with its own version when one finds the entities."""
+    made_by = f"{ENTITIES_VERSION}; {QUOTES_VERSION}"
+    if finder == "rules":
+        return made_by
+    meta = spacy_pipeline(finder.removeprefix("spacy:")).meta
+    return (
+        f"{made_by}; spacy {meta.get('lang', '')}_{meta.get('name', '')} {meta.get('version', '')}"
+    )
 
 
 def find_entities(text: str, finder: str = "rules") -> list[Entity]:

@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
+QUOTES_VERSION = "quotes_v1"
 OPENING = "“„«‘"  # a straight " or ' opens or closes depending on its neighbours
 CLOSING = "”»’"
 REPORTING_VERBS = (

@@ -10,7 +10,7 @@ words ("South Korean President Yoon Suk Yeol"). An organisation or a place may s
 
 from dataclasses import dataclass, replace
 
-from newsmill.tasks.mentions.entities import find_entities
+from newsmill.tasks.mentions.entities import find_entities, mentions_version
 from newsmill.tasks.mentions.entity import LOC, ORG, PERSON, Entity, contains_words
 from newsmill.tasks.mentions.quotes import Quote, find_quotes
 from newsmill.tasks.records import Document
@@ -38,8 +38,10 @@ def add_mentions(doc: Document, settings: MentionSettings | None = None) -> Docu
     if (settings is not None and not settings.entities) or doc.language != "en":
         return doc
     text = doc.text
-    entities = find_entities(text, settings.ner if settings is not None else "rules")
-    return replace(doc, entities=entities, quotes=resolve_speakers(find_quotes(text), entities))
+    finder = settings.ner if settings is not None else "rules"
+    entities = find_entities(text, finder)
+    quotes = resolve_speakers(find_quotes(text), entities)
+    return replace(doc, entities=entities, quotes=quotes, mentions_version=mentions_version(finder))
 
 
 def resolve_speakers(quotes: list[Quote], entities: list[Entity]) -> list[Quote]:

@@ -21,6 +21,8 @@ from newsmill.tasks.lookup import NO_LAKE, Lookup
 from newsmill.tasks.records import Document, ParagraphDuplicate
 from newsmill.tasks.setting import setting
 
+BOILERPLATE_VERSION = "boilerplate_v1"
+
 
 @dataclass(frozen=True, slots=True)
 class BoilerplateSettings:

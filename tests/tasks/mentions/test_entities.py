@@ -2,7 +2,8 @@ from dataclasses import replace
 
 import pytest
 
-from newsmill.tasks.mentions.entities import find_entities
+from newsmill.tasks.mentions.entities import ENTITIES_VERSION, find_entities
+from newsmill.tasks.mentions.quotes import QUOTES_VERSION
 from newsmill.tasks.mentions.speakers import MentionSettings, add_mentions
 from newsmill.tasks.records import Document
 
@@ -111,6 +112,7 @@ def test_other_languages_and_switched_off_get_nothing() -> None:
     assert add_mentions(_doc(text, language="fr")).entities == []
     english = _doc("Anna Smith said hello in Paris.")
     assert add_mentions(english).entities
+    assert add_mentions(english).mentions_version == f"{ENTITIES_VERSION}; {QUOTES_VERSION}"
     assert add_mentions(english, MentionSettings(entities=False)).entities == []
     assert add_mentions(replace(english, language=None)).quotes == []
 
@@ -133,6 +135,9 @@ def test_a_spacy_pipeline_finds_entities_mapped_onto_our_labels(
     doc = add_mentions(_doc(seed_text), MentionSettings(ner=spacy_pipeline))
     yoon_quote = next(q for q in doc.quotes if q.quote.startswith("It might be difficult"))
     assert yoon_quote.speaker == "Yoon Suk Yeol"
+    # rows found by a model name the model and its version, not just our rules
+    assert doc.mentions_version is not None
+    assert doc.mentions_version.startswith(f"{ENTITIES_VERSION}; {QUOTES_VERSION}; spacy ")
 
 
 def test_an_unusable_finder_is_a_clear_error() -> None:
