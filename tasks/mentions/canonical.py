@@ -18,8 +18,10 @@ from newsmill.tasks.mentions.entity import (
     words_of,
 )
 from newsmill.tasks.mentions.lexicon import DEMONYMS, lexicon, places, plain_words
+from newsmill.tasks.text.letters import LOWER, UPPER
 
-EAST_ASIAN_NAME = re.compile(r"[A-Z][a-z]{1,4} [A-Z][a-z]+-[A-Za-z][a-z]+")  # "Hwang Hee-Chan"
+# "Hwang Hee-Chan"
+EAST_ASIAN_NAME = re.compile(rf"{UPPER}{LOWER}{{1,4}} {UPPER}{LOWER}+-(?:{UPPER}|{LOWER}){LOWER}+")
 
 
 def canonicalised(mentions: list[Entity]) -> list[Entity]:

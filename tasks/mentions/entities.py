@@ -20,7 +20,8 @@ from newsmill.tasks.mentions.spacy_adapter import spacy_mentions, spacy_pipeline
 
 # The rules, the lexicon (gazetteer/ files) and canonicalisation: bumped whenever any of
 # them can name, label or place a mention differently.
-ENTITIES_VERSION = "entities_v1"
+# v2: capitals and small letters of every cased script; given names without diacritics
+ENTITIES_VERSION = "entities_v2"
 
 
 def check_finder(finder: str) -> None:

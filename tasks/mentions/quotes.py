@@ -17,7 +17,10 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-QUOTES_VERSION = "quotes_v1"
+from newsmill.tasks.text.letters import UPPER
+
+# v2: non-ASCII capitals open a name; a sentence's final period is no part of its speaker
+QUOTES_VERSION = "quotes_v2"
 OPENING = "“„«‘"  # a straight " or ' opens or closes depending on its neighbours
 CLOSING = "”»’"
 REPORTING_VERBS = (
@@ -31,7 +34,7 @@ REPORTING_VERBS = (
     "writing|calling|describing|sings|sang|blasted|slammed|mocked|hailed|praised|touted|"
     "charged|contended|maintained|pointed out|went on|shot back|fired back"
 )
-_NAME = r"[A-Z][\w'’.-]*(?:\s+(?:[A-Z][\w'’.-]*|de|van|von|bin|al|la|le))*"
+_NAME = rf"{UPPER}[\w'’.-]*(?:\s+(?:{UPPER}[\w'’.-]*|de|van|von|bin|al|la|le))*"
 _ROLE = r"(?:[Tt]he|[Aa]n?|one)\s+[\w'’-]+(?:\s+[\w'’-]+){0,6}?"
 _PRONOUN = r"(?:he|she|they|we|I|it|He|She|They|We|It)"
 _WHO = rf"(?:{_ROLE}|{_NAME}|{_PRONOUN})"
@@ -53,7 +56,7 @@ SENTENCE_SUBJECT = re.compile(
     rf"^\s*{INTRO}(?P<who>{_PRONOUN}\b|{_NAME}|{_ROLE}(?=\s+[a-z]+(?:ed|s)\b))\s+(?P<verb>[a-z]+)"
 )
 # an interview transcript quoted whole: `"PENCE: Well, …"`
-TRANSCRIPT = re.compile(r"^(?P<who>[A-Z][A-Z'’. -]{1,40}):\s")
+TRANSCRIPT = re.compile(rf"^(?P<who>{UPPER}(?:{UPPER}|['’. -]){{1,40}}):\s")
 SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
 DOUBLE_MARK = re.compile('["“”„«»]')
 MAX_QUOTE_MARKS = 2_000  # per paragraph: past this, it is not prose
@@ -182,13 +185,22 @@ def _sentence_start(paragraph: str, position: int) -> int:
 
 
 def _with_speaker(quote: Quote, found: re.Match[str], base: int) -> Quote:
-    who = found.group("who").strip()
+    who = _without_full_stop(found.group("who").strip())
     return replace(
         quote,
         speaker_mention=who,
         speaker_start=base + found.start("who"),
         verb=found.group("verb").lower(),
     )
+
+
+def _without_full_stop(who: str) -> str:
+    """The mention without the period that ends its sentence ("said Jane Smith."); an
+    initial's or an abbreviation's stays ("John Smith Jr.", "J.", "U.S.")."""
+    last = who.rsplit(maxsplit=1)[-1]
+    if last.endswith(".") and len(last) > 3 and "." not in last[:-1]:
+        return who[:-1]
+    return who
 
 
 def _from_neighbour(quote: Quote, quotes: list[Quote], i: int) -> Quote:

@@ -13,10 +13,12 @@ import ftfy
 
 from newsmill.schemas.reasons import Reason
 from newsmill.tasks.records import Document, Reject
+from newsmill.tasks.text.letters import UPPER
 
 # Bumped whenever the clean stage can write other text for the same input (the golden set
 # in tests/golden fails when output changes and no version did).
-CLEAN_VERSION = "clean_v2"
+# v3: a byline names authors whose names start with any cased capital ("By Émilie Laurent")
+CLEAN_VERSION = "clean_v3"
 
 # What UTF-8 looks like when read as cp1252 or latin-1: a lead byte (Â..ô) followed by
 # a continuation byte (0x80-0xBF) rendered as a cp1252 symbol or a C1 control.
@@ -48,7 +50,7 @@ _FTFY_CONFIG = ftfy.TextFixerConfig(
 _MAX_REPAIR_ROUNDS = 4
 # Plain text states a headline and byline only in these standard forms; nothing else is guessed.
 _MARKDOWN_TITLE = re.compile(r"^#\s+(.+?)\s*#*$")
-_NAME = r"[A-Z][\w.'’-]+(?: [A-Z][\w.'’-]+){1,3}"
+_NAME = rf"{UPPER}[\w.'’-]+(?: {UPPER}[\w.'’-]+){{1,3}}"
 _BYLINE = re.compile(rf"^By ({_NAME}(?:(?:,| and) {_NAME})*)$")
 # A block whose lines are all this long but end mid-sentence is hard-wrapped prose.
 _WRAP_MIN_CHARS = 40

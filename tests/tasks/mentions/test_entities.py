@@ -1,3 +1,4 @@
+import unicodedata
 from dataclasses import replace
 
 import pytest
@@ -6,6 +7,8 @@ from newsmill.tasks.mentions.entities import ENTITIES_VERSION, find_entities
 from newsmill.tasks.mentions.quotes import QUOTES_VERSION
 from newsmill.tasks.mentions.speakers import MentionSettings, add_mentions
 from newsmill.tasks.records import Document
+from newsmill.tasks.text.clean import clean_text
+from newsmill.tasks.text.letters import without_diacritics
 
 
 def _named(text: str) -> set[tuple[str, str, str]]:
@@ -313,3 +316,63 @@ def test_names_by_gazetteer_and_context(
     assert expected <= labelled
     assert not absent & ({e.text for e in entities} | labelled)
     assert all(text[e.start : e.end] == e.text for e in entities)
+
+
+NAMES_IN_MANY_SCRIPTS = {
+    "The decision came late, the minister, Émilie Laurent, said on Monday.": {"Émilie Laurent"},
+    "Łucja Nowak met Şükrü Öztürk in Ankara on Tuesday.": {
+        "Łucja Nowak",
+        "Şükrü Öztürk",
+        "Ankara",
+    },
+    "Søren Kierkegaard and Ólafur Arnalds spoke before Ángel Di María scored twice.": {
+        "Søren Kierkegaard",
+        "Ólafur Arnalds",
+        "Ángel Di María",
+    },
+    "The talks, said Zdeněk Hřib, were long. Ștefan Ionuț agreed.": {
+        "Zdeněk Hřib",
+        "Ștefan Ionuț",
+    },
+    "Mehmet Çelik and Gülşen Aydın arrived with Björn Åström.": {
+        "Mehmet Çelik",
+        "Gülşen Aydın",
+        "Björn Åström",
+    },
+    "Prime Minister Nguyễn Xuân Phúc said the port would open.": {"Nguyễn Xuân Phúc"},
+    "Κυριάκος Μητσοτάκης met Дмитрий Песков in Athens.": {
+        "Κυριάκος Μητσοτάκης",
+        "Дмитрий Песков",
+        "Athens",
+    },
+}
+
+
+@pytest.mark.parametrize("text", NAMES_IN_MANY_SCRIPTS)
+def test_names_with_diacritics_and_other_scripts_are_found_as_their_ascii_spelling_is(
+    text: str,
+) -> None:
+    found = {(e.label, e.text) for e in find_entities(text)}
+    assert {name for _, name in found} == NAMES_IN_MANY_SCRIPTS[text]
+    ascii_found = {(e.label, e.text) for e in find_entities(without_diacritics(text))}
+    assert {(label, without_diacritics(name)) for label, name in found} == ascii_found
+
+
+def test_the_issues_names_are_whole_people() -> None:
+    emilie, lucja = list(NAMES_IN_MANY_SCRIPTS)[:2]
+    assert _named(emilie) == {("PERSON", "Émilie Laurent", "Émilie Laurent")}
+    assert {(label, text) for label, text, _ in _named(lucja)} == {
+        ("PERSON", "Łucja Nowak"),
+        ("PERSON", "Şükrü Öztürk"),
+        ("LOC", "Ankara"),
+    }
+
+
+def test_decomposed_accents_give_the_same_entities_as_composed_ones() -> None:
+    composed = "Les Bleus won, and Émilie Lévêque said Şükrü Öztürk would stay."
+    decomposed = unicodedata.normalize("NFD", composed)
+    assert decomposed != composed
+    [cleaned] = clean_text(decomposed).paragraphs
+    assert cleaned == composed
+    assert _named(cleaned) == _named(composed)
+    assert ("PERSON", "Émilie Lévêque", "Émilie Lévêque") in _named(composed)

@@ -49,6 +49,15 @@ def test_the_seeds_quotes_and_their_speaker_mentions(seed_text: str) -> None:
             [("better roads.", "Lee", "promised")],
         ),
         ("The sign said nothing.", []),
+        ('"We will win," said Jane Smith.', [("We will win", "Jane Smith", "said")]),
+        ('"We will win," said John Smith Jr.', [("We will win", "John Smith Jr.", "said")]),
+        # speakers whose names start with a capital outside ASCII
+        ('"Nous verrons," said Émilie Laurent.', [("Nous verrons", "Émilie Laurent", "said")]),
+        ("Łucja Nowak told reporters: “We will win.”", [("We will win.", "Łucja Nowak", "told")]),
+        (
+            '"ÖZTÜRK: We are ready," the transcript ran.',
+            [("ÖZTÜRK: We are ready", "ÖZTÜRK", "said")],
+        ),
     ],
 )
 def test_the_common_news_patterns(text: str, expected: list) -> None:
