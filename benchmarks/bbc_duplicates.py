@@ -36,7 +36,7 @@ def main() -> None:
     rows = duckdb.sql(
         f"""
         select d.method, d.similarity, d.source as copy, a.source as kept, d.content_hash = a.content_hash as same_text
-        from {table("duplicates")} d join {table("articles")} a on a.doc_id = d.duplicate_of
+        from {table("duplicates")} d join {table("articles")} a on a.doc_id = d.cluster_id
         where d.level = 'document' order by d.method, d.similarity desc, copy
         """
     ).fetchall()

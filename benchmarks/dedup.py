@@ -57,11 +57,11 @@ def newsmill_clusters(lake: Path, corpus: Path) -> tuple[dict[str, str], set[str
             line_to_id[number] = json.loads(line)["id"]
     canonical = {external: external for external in ids.values()}
     flagged = set()
-    for source, duplicate_of in duckdb.sql(
-        f"select source, duplicate_of from {table('duplicates')} where level = 'document'"
+    for source, cluster_id in duckdb.sql(
+        f"select source, cluster_id from {table('duplicates')} where level = 'document'"
     ).fetchall():
         copy = line_to_id[int(source.rsplit(":", 1)[1])]
-        canonical[copy] = ids[duplicate_of]
+        canonical[copy] = ids[cluster_id]
         flagged.add(copy)
     return canonical, flagged
 

@@ -85,7 +85,7 @@ def stage_document_duplicates(
     """Record the copies found across shards (exact) and across the run (near), keep the
     signatures of what stays, drop the copies' staged rows, and merge the shards' files."""
     dropped = {c.article.doc_id: c.duplicate_of for c in exact}
-    dropped |= {d.article.doc_id: d.duplicate_of for d in near}
+    dropped |= {d.article.doc_id: d.cluster_id for d in near}
     columns = ["doc_id", "source", "input_hash", "content_hash"]
     staged = {r["doc_id"]: r for r in writer.read_staged(ARTICLES, set(dropped), columns)}
     writer.write(

@@ -234,7 +234,17 @@ DUPLICATES = TableSpec(
             "Document level: the dropped copy's own id. Paragraph level: the article.",
             False,
         ),
-        _col("duplicate_of", pa.string(), "doc_id of the kept article it duplicates.", False),
+        _col(
+            "duplicate_of",
+            pa.string(),
+            "Document level: the document this one copies, as `method` found it: for `exact`, "
+            "one with the same `content_hash` (the first kept); for `near`, the cluster's "
+            "canonical, or, when this copy joined the cluster through another copy and is "
+            "further than `near_threshold` from the canonical, its most similar member. It is "
+            "an `articles` row, or a `duplicates` row of a document dropped in its turn. "
+            "Paragraph level: the article itself.",
+            False,
+        ),
         _col("level", pa.string(), "`document` or `paragraph`.", False),
         _col(
             "method",
@@ -245,17 +255,26 @@ DUPLICATES = TableSpec(
         _col(
             "similarity",
             pa.float32(),
-            "Similarity to the kept copy: 1.0 for exact, estimated Jaccard of word shingles for near.",
+            "Similarity to `duplicate_of`: 1.0 for exact; for near, the estimated Jaccard of "
+            "word (or, for text without spaces, character) shingles, never below "
+            "`near_threshold`.",
             False,
         ),
         _col(
             "cluster_id",
             pa.string(),
-            "Near duplicates: the cluster, named by its canonical doc_id.",
+            "Document level: the doc_id of the article kept for this document and all its "
+            "copies (always an `articles` row). Paragraph level: null.",
         ),
         _col("position", pa.int32(), "Paragraph level: position of the dropped paragraph."),
         _col("duplicate_of_position", pa.int32(), "Paragraph level: position of the kept one."),
-        _col("content_hash", pa.string(), "Hash shared with the kept copy.", False),
+        _col(
+            "content_hash",
+            pa.string(),
+            "Document level: the dropped document's own content hash (for `exact`, the same "
+            "as `duplicate_of`'s). Paragraph level: the repeated paragraph's hash.",
+            False,
+        ),
         _col("run_id", pa.string(), "Run that found it.", False),
         *_RUN_DATE_PARTITION,
     ),

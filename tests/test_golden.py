@@ -3,19 +3,23 @@ recorded in tests/golden/expected while every version in `RULE_VERSIONS` is the 
 recorded with them. Changed rules: bump their version, then `python -m tests.golden --update`."""
 
 import json
-from pathlib import Path
 
 import pytest
 
+from newsmill.flows.settings import Settings
 from newsmill.tasks.versions import RULE_VERSIONS
 from tests.golden.run import golden_tables, read_expected
 
 UPDATE = "python -m tests.golden --update"
 
 
-def test_output_changes_only_with_a_rule_version(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def actual(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict]]:
+    return golden_tables(tmp_path_factory.mktemp("golden") / "lake")
+
+
+def test_output_changes_only_with_a_rule_version(actual: dict[str, list[dict]]) -> None:
     recorded_versions, expected = read_expected()
-    actual = golden_tables(tmp_path / "lake")
     changed = {name: _first_difference(expected[name], rows) for name, rows in actual.items()}
     changed = {name: diff for name, diff in changed.items() if diff}
     bumped = {s: v for s, v in RULE_VERSIONS.items() if recorded_versions.get(s) != v}
@@ -33,6 +37,30 @@ def test_every_rule_set_is_in_the_pipeline_version() -> None:
 
     assert all(version in PIPELINE_VERSION.split("; ") for version in RULE_VERSIONS.values())
     assert len(set(RULE_VERSIONS.values())) == len(RULE_VERSIONS)
+
+
+def test_every_document_duplicate_tells_what_it_copies_and_what_was_kept(
+    actual: dict[str, list[dict]],
+) -> None:
+    """On the golden inputs (a story, its identical copy and a longer rewrite among them):
+    an exact copy names a document with its very content, a near copy one at least
+    `near_threshold` similar, and the cluster the article kept."""
+    articles = {row["doc_id"]: row for row in actual["articles"]}
+    documents = [row for row in actual["duplicates"] if row["level"] == "document"]
+    content = {row["doc_id"]: row["content_hash"] for row in [*articles.values(), *documents]}
+    threshold = Settings().shard.near.near_threshold
+    for row in documents:
+        assert row["cluster_id"] in articles, row
+        assert row["duplicate_of"] in content, row
+        if row["method"] == "exact":
+            assert (content[row["duplicate_of"]], row["similarity"]) == (row["content_hash"], 1.0)
+        else:
+            assert row["method"] == "near" and threshold <= row["similarity"] < 1.0, row
+    by_doc = {row["doc_id"]: row for row in documents}
+    story, copy = by_doc["doc:inputs/story.txt"], by_doc["doc:inputs/story-copy.txt"]
+    assert (story["method"], story["duplicate_of"]) == ("exact", "doc:inputs/story-copy.txt")
+    assert (copy["method"], copy["duplicate_of"]) == ("near", "doc:inputs/story-rewrite.txt")
+    assert story["cluster_id"] == copy["cluster_id"] == "doc:inputs/story-rewrite.txt"
 
 
 def _first_difference(expected: list[dict], actual: list[dict]) -> str:

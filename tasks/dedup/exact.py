@@ -27,7 +27,9 @@ from newsmill.tasks.records import (
     hash_text,
 )
 
-DEDUP_VERSION = "dedup_exact_v1"
+# v2: an exact copy keeps pointing at the document with its content (`duplicate_of`) when
+# that one is dropped as a near copy; `cluster_id` names the article kept for them all
+DEDUP_VERSION = "dedup_exact_v2"
 _FOLD = {"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "‚": "'", "–": "-", "—": "-"}
 _FOLDABLE = re.compile("[" + "".join(_FOLD) + "]")
 
@@ -226,7 +228,7 @@ class ExactAcrossShards:
 
 def resolve_chains(replaced_by: dict[str, str]) -> dict[str, str]:
     """Each dropped document -> the kept one at the end of its chain (a copy of a copy of a
-    near copy ends at the near copy's canonical), so no row names a dropped document."""
+    near copy ends at the near copy's canonical): the `cluster_id` of its rows."""
     resolved: dict[str, str] = {}
     for start in replaced_by:
         target, seen = replaced_by[start], {start}
@@ -244,7 +246,8 @@ def without_dropped(replaced_by: dict[str, str]) -> RowFilter | None:
     """The rows of a run's staged tables once copies are dropped (for `RunWriter.merge_parts`;
     None when nothing was dropped): every row of a dropped document goes, with its
     paragraph-level duplicates; its document-level duplicate row is its audit trail and
-    stays; a `duplicate_of` that names a dropped document names its replacement."""
+    stays. `duplicate_of` keeps naming the document copied (which may be a dropped one, in
+    `duplicates`), and `cluster_id` names the article kept in its place."""
     if not replaced_by:
         return None
     # one hash index for every batch: pc.is_in would rebuild its set per batch, and a
@@ -258,15 +261,15 @@ def without_dropped(replaced_by: dict[str, str]) -> RowFilter | None:
         if "level" in batch.schema.names:
             drop = pc.and_(drop, pc.equal(batch["level"], "paragraph"))
         batch = batch.filter(pc.invert(drop))
-        return _repointed(batch, replaced_by) if "duplicate_of" in batch.schema.names else batch
+        return _reclustered(batch, replaced_by) if "cluster_id" in batch.schema.names else batch
 
     return kept
 
 
-def _repointed(batch: pa.RecordBatch, replaced_by: dict[str, str]) -> pa.RecordBatch:
-    column = batch.schema.get_field_index("duplicate_of")
-    targets = batch.column(column).to_pylist()
-    if not any(t in replaced_by for t in targets):
+def _reclustered(batch: pa.RecordBatch, replaced_by: dict[str, str]) -> pa.RecordBatch:
+    column = batch.schema.get_field_index("cluster_id")
+    clusters = batch.column(column).to_pylist()
+    if not any(c in replaced_by for c in clusters):
         return batch
-    repointed = pa.array([replaced_by.get(t, t) for t in targets], pa.string())
-    return batch.set_column(column, batch.schema.field(column), repointed)
+    kept_instead = pa.array([replaced_by.get(c, c) for c in clusters], pa.string())
+    return batch.set_column(column, batch.schema.field(column), kept_instead)

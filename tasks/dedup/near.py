@@ -24,7 +24,9 @@ import rensa
 from newsmill.tasks.records import Document
 from newsmill.tasks.setting import setting
 
-NEAR_DUP_VERSION = "near_minhash_v1"
+# v2: every pair in an LSH bucket of up to ALL_PAIRS_BUCKET rows is verified; a copy
+# joined to its cluster through another copy points at its closest verified neighbour
+NEAR_DUP_VERSION = "near_minhash_v2"
 _WORD = re.compile(r"\w+")
 _BAND_MIX = np.uint64(0x9E3779B97F4A7C15)
 # Candidate pairs verified per block: gathering both signatures of 400k pairs at once
@@ -123,13 +125,18 @@ def find_candidates(keys: np.ndarray) -> np.ndarray:
 def find_candidates_by_band(columns: Iterable[np.ndarray]) -> np.ndarray:
     """Pairs (i, j), i < j, of rows sharing a key in at least one of the band columns.
 
-    Sort-based and one band at a time, so memory stays O(rows): in a bucket of m rows only
-    m-1 pairs (each row with the bucket's first) are emitted; clustering connects the rest
-    transitively, and a bucket of many exact copies costs m, not m².
+    Sort-based and one band at a time, so memory stays O(rows). In a bucket of up to
+    `ALL_PAIRS_BUCKET` rows every pair is a candidate; in a larger one (many copies of one
+    story) each row is paired with the bucket's first and with its neighbour in the
+    bucket, so a bucket of m rows costs 2m, not m², and the copies it holds still connect.
     """
     found = [_bucket_pairs(column) for column in columns]
     pairs = np.concatenate(found) if found else np.zeros((0, 2), dtype=np.int64)
     return np.unique(pairs, axis=0) if len(pairs) else pairs
+
+
+# Past this many rows a bucket's pairs are not all compared: 50 rows are 1,225 pairs.
+ALL_PAIRS_BUCKET = 50
 
 
 def _bucket_pairs(column: np.ndarray) -> np.ndarray:
@@ -138,11 +145,24 @@ def _bucket_pairs(column: np.ndarray) -> np.ndarray:
         return np.zeros((0, 2), dtype=np.int64)
     order = rows[np.argsort(column[rows], kind="stable")]
     keys = column[order]
-    same_as_previous = np.r_[False, keys[1:] == keys[:-1]]
-    bucket_start = np.maximum.accumulate(np.where(same_as_previous, 0, np.arange(len(order))))
-    first = order[bucket_start][same_as_previous]
-    member = order[same_as_previous]
-    return np.sort(np.stack([first, member], axis=1), axis=1).astype(np.int64)
+    shared = np.r_[keys[1:] == keys[:-1], False] | np.r_[False, keys[1:] == keys[:-1]]
+    order, keys = order[shared], keys[shared]  # rows alone in their bucket have no pair
+    if not len(order):
+        return np.zeros((0, 2), dtype=np.int64)
+    starts = np.r_[0, np.flatnonzero(keys[1:] != keys[:-1]) + 1]
+    sizes = np.diff(np.r_[starts, len(order)])
+    bucket = np.repeat(np.arange(len(starts)), sizes)
+    size = sizes[bucket]
+    found = [
+        np.stack([order[starts[bucket]], order], axis=1)[np.arange(len(order)) > starts[bucket]]
+    ]
+    for gap in range(1, min(int(sizes.max()), ALL_PAIRS_BUCKET)):
+        left = np.flatnonzero(
+            (bucket[:-gap] == bucket[gap:]) & ((size[:-gap] <= ALL_PAIRS_BUCKET) | (gap == 1))
+        )
+        found.append(np.stack([order[left], order[left + gap]], axis=1))
+    pairs = np.concatenate(found)
+    return np.sort(pairs, axis=1).astype(np.int64)
 
 
 def agreement(left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -389,16 +409,33 @@ def decide_near_duplicates(run: RunSignatures, lake: LakeSignatures) -> list[Nea
             for block in np.array_split(candidates, max(1, len(candidates) // _VERIFY_BLOCK))
         ]
     )
-    pairs = candidates[verified >= settings.near_threshold]
+    close = verified >= settings.near_threshold
+    pairs = candidates[close]
     labels = cluster(n_run + len(lake.doc_ids), pairs)
+    nearest = _nearest(n_run + len(lake.doc_ids), pairs, verified[close])
     values, sizes = np.unique(labels, return_counts=True)
     in_clusters = np.flatnonzero(np.isin(labels, values[sizes > 1]))
     order = in_clusters[np.argsort(labels[in_clusters], kind="stable")]
     duplicates: list[NearDuplicate] = []
     for rows in np.split(order, np.flatnonzero(np.diff(labels[order])) + 1):
         if len(rows):
-            duplicates.extend(_cluster_duplicates(rows, run, lake, signatures_of))
+            duplicates.extend(_cluster_duplicates(rows, run, lake, signatures_of, nearest))
     return duplicates
+
+
+def _nearest(n: int, pairs: np.ndarray, similarity: np.ndarray) -> np.ndarray:
+    """(n, 2): each row's most similar verified neighbour (-1 when none), and the
+    similarity to it as float64 bits; ties go to the lower row."""
+    rows = np.concatenate([pairs[:, 0], pairs[:, 1]])
+    partners = np.concatenate([pairs[:, 1], pairs[:, 0]])
+    sims = np.concatenate([similarity, similarity]).astype(np.float64)
+    order = np.lexsort((partners, -sims, rows))
+    rows, partners, sims = rows[order], partners[order], sims[order]
+    first = np.r_[True, rows[1:] != rows[:-1]] if len(rows) else np.zeros(0, bool)
+    best = np.full((n, 2), -1.0)
+    best[rows[first], 0] = partners[first]
+    best[rows[first], 1] = sims[first]
+    return best
 
 
 def _cluster_duplicates(
@@ -406,8 +443,13 @@ def _cluster_duplicates(
     run: RunSignatures,
     lake: LakeSignatures,
     signatures_of: Callable[[np.ndarray], np.ndarray],
+    nearest: np.ndarray,
 ) -> list[NearDuplicate]:
-    """Name one cluster's canonical article; this run's other members are its near copies."""
+    """Name one cluster's canonical article; this run's other members are its near copies.
+
+    A copy points at the canonical when it is similar enough to it; a member joined to the
+    cluster only through another copy (A ~ B ~ C, A and C too far apart) points at its most
+    similar verified neighbour instead, so `similarity` is never below the threshold."""
     n_run = len(run)
     if rows.min() >= n_run:
         return []  # lake articles only: history is not rewritten
@@ -424,8 +466,14 @@ def _cluster_duplicates(
     if not len(copies):
         return []
     similarity = agreement(signatures_of(copies), signatures_of(np.array([canonical])))
-    doc_id = members[canonical].doc_id
-    return [
-        NearDuplicate(run.article(int(row)), doc_id, float(sim), doc_id)
-        for row, sim in zip(copies.tolist(), similarity.tolist(), strict=True)
-    ]
+    threshold = run.settings.near_threshold
+    cluster_id = members[canonical].doc_id
+    duplicates = []
+    for row, sim in zip(copies.tolist(), similarity.tolist(), strict=True):
+        if sim < threshold:
+            partner, sim = nearest[row]
+            target = members[int(partner)].doc_id
+        else:
+            target = cluster_id
+        duplicates.append(NearDuplicate(run.article(row), target, float(sim), cluster_id))
+    return duplicates

@@ -176,7 +176,7 @@ def document_duplicate_row(dup: DocumentDuplicate, ctx: RunContext) -> dict[str,
         "position": None,
         "duplicate_of_position": None,
         "content_hash": dup.content_hash,
-        "cluster_id": None,
+        "cluster_id": dup.duplicate_of,
         **ctx.run_partition,
     }
 
@@ -214,7 +214,7 @@ def near_duplicate_row(
 
 
 def exact_copy_row(copy: ExactCopy, staged: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
-    return _copy_row(staged, copy.duplicate_of, "exact", 1.0, None, ctx)
+    return _copy_row(staged, copy.duplicate_of, "exact", 1.0, copy.duplicate_of, ctx)
 
 
 def minhash_tables(run: RunSignatures, dropped: set[str], ctx: RunContext) -> Iterator[pa.Table]:

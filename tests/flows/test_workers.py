@@ -100,12 +100,17 @@ def test_runs_rows_account_for_the_copies_the_same_way(lakes) -> None:
     assert inputs_seen == articles + documents + rejects
 
 
-def test_every_duplicate_names_an_article_that_was_kept(lakes) -> None:
+def test_every_duplicate_names_a_document_and_the_article_kept(lakes) -> None:
     for lake in lakes.values():
-        [(dangling,)] = duckdb.sql(
-            f"""select count(*)
-            from read_parquet('{lake}/duplicates/**/*.parquet', hive_partitioning=true) d
-            anti join read_parquet('{lake}/articles/**/*.parquet', hive_partitioning=true) a
-              on a.doc_id = d.duplicate_of"""
+        duplicates = f"read_parquet('{lake}/duplicates/**/*.parquet', hive_partitioning=true)"
+        articles = f"read_parquet('{lake}/articles/**/*.parquet', hive_partitioning=true)"
+        [(unkept_clusters,)] = duckdb.sql(
+            f"""select count(*) from {duplicates} d anti join {articles} a on a.doc_id = d.cluster_id
+            where d.level = 'document'"""
         ).fetchall()
-        assert dangling == 0
+        [(unknown_originals,)] = duckdb.sql(
+            f"""select count(*) from {duplicates} d
+            where d.duplicate_of not in (select doc_id from {articles})
+              and d.duplicate_of not in (select doc_id from {duplicates} where level = 'document')"""
+        ).fetchall()
+        assert (unkept_clusters, unknown_originals) == (0, 0)

@@ -8,6 +8,7 @@ import pyarrow.parquet as pq
 from newsmill.schemas.tables import ARTICLES, DUPLICATES, MINHASH, PARAGRAPHS
 from newsmill.tasks.dedup.exact import without_dropped
 from newsmill.tasks.dedup.near import (
+    ArticleChunk,
     LakeSignatures,
     Member,
     NearDupSettings,
@@ -90,8 +91,56 @@ def test_empty_and_short_texts_are_not_matched_to_everything() -> None:
 def test_a_bucket_of_many_copies_costs_linear_pairs() -> None:
     signatures = compute_signatures([_article()] * 500, SETTINGS)
     pairs = find_candidates(band_keys(signatures, SETTINGS))
-    assert len(pairs) == 499
+    assert len(pairs) == 499 + 498  # each with the first, each with its neighbour
     assert len(set(cluster(500, pairs).tolist())) == 1
+
+
+def test_every_pair_of_a_small_bucket_is_a_candidate() -> None:
+    keys = np.array([[5], [5], [5], [0], [7], [9], [7]], dtype=np.uint64)
+    assert {tuple(p) for p in find_candidates(keys).tolist()} == {(0, 1), (0, 2), (1, 2), (4, 6)}
+
+
+# 8 permutations in 2 bands of 4, so signatures can be written out by hand
+TINY = NearDupSettings(num_perm=8, bands=2, near_threshold=0.6)
+
+
+def _signed_run(signatures: list[list[int]], days: list[int]) -> RunSignatures:
+    run = RunSignatures(TINY)
+    n = len(signatures)
+    run.add_chunk(
+        ArticleChunk(
+            [f"doc{i}" for i in range(n)],
+            [f"{i:016x}" for i in range(n)],
+            np.full((n, 6), 100, dtype=np.int32),
+            np.array([datetime(2024, 1, day, tzinfo=UTC).timestamp() for day in days]),
+            np.array(signatures, dtype=np.uint16),
+        )
+    )
+    return run
+
+
+def test_two_copies_sharing_a_bucket_only_with_a_stranger_are_compared() -> None:
+    """doc1 and doc2 agree on 7 of 8 positions but share only band 0, whose bucket doc0
+    (a stranger to both: 4 of 8) opens; comparing each with the bucket's first missed them."""
+    run = _signed_run(
+        [[1, 1, 1, 1, 9, 9, 9, 9], [1, 1, 1, 1, 6, 6, 6, 7], [1, 1, 1, 1, 6, 6, 6, 8]],
+        days=[1, 2, 3],
+    )
+    [dup] = decide_near_duplicates(run, _empty_lake_of(TINY))
+    assert (dup.article.doc_id, dup.duplicate_of, dup.similarity) == ("doc2", "doc1", 0.875)
+
+
+def test_a_copy_joined_through_another_points_at_its_closest_not_below_the_threshold() -> None:
+    """doc0 ~ doc1 (0.75) and doc1 ~ doc2 (0.75), but doc0 and doc2 agree on only 0.5."""
+    run = _signed_run(
+        [[1, 1, 1, 1, 2, 2, 2, 2], [1, 1, 1, 1, 2, 2, 3, 3], [4, 4, 1, 1, 2, 2, 3, 3]],
+        days=[1, 2, 3],
+    )
+    found = {d.article.doc_id: d for d in decide_near_duplicates(run, _empty_lake_of(TINY))}
+    assert {k: (d.duplicate_of, d.similarity, d.cluster_id) for k, d in found.items()} == {
+        "doc1": ("doc0", 0.75, "doc0"),
+        "doc2": ("doc1", 0.75, "doc0"),  # not ("doc0", 0.5): below the threshold
+    }
 
 
 def test_cluster_joins_chains_into_components() -> None:
@@ -130,7 +179,11 @@ def test_canonical_rule_lake_then_earliest_then_longest_then_first() -> None:
 
 
 def _empty_lake() -> LakeSignatures:
-    return LakeSignatures([], np.zeros((0, SETTINGS.num_perm), dtype=np.uint32), [], [])
+    return _empty_lake_of(SETTINGS)
+
+
+def _empty_lake_of(settings: NearDupSettings) -> LakeSignatures:
+    return LakeSignatures([], np.zeros((0, settings.num_perm), dtype=np.uint16), [], [])
 
 
 def test_run_decisions_name_the_canonical_and_the_similarity() -> None:
@@ -234,9 +287,21 @@ def test_lake_finds_related_signatures_and_drops_staged_rows(tmp_path) -> None:
             dup
             | {"doc_id": "drop", "duplicate_of": "drop", "level": "paragraph", "method": "exact"},
             dup
-            | {"doc_id": "copy", "duplicate_of": "drop", "level": "document", "method": "exact"},
+            | {
+                "doc_id": "copy",
+                "duplicate_of": "drop",
+                "level": "document",
+                "method": "exact",
+                "cluster_id": "drop",
+            },
             dup
-            | {"doc_id": "drop", "duplicate_of": "canon", "level": "document", "method": "near"},
+            | {
+                "doc_id": "drop",
+                "duplicate_of": "canon",
+                "level": "document",
+                "method": "near",
+                "cluster_id": "canon",
+            },
         ],
     )
     removed = writer.merge_parts(
@@ -250,8 +315,12 @@ def test_lake_finds_related_signatures_and_drops_staged_rows(tmp_path) -> None:
     assert staged["paragraphs"]["doc_id"].to_pylist() == ["keep"]
     rows = sorted(
         zip(
-            *(staged["duplicates"][c].to_pylist() for c in ("doc_id", "duplicate_of", "level")),
+            *(
+                staged["duplicates"][c].to_pylist()
+                for c in ("doc_id", "duplicate_of", "cluster_id", "level")
+            ),
             strict=True,
         )
     )
-    assert rows == [("copy", "canon", "document"), ("drop", "canon", "document")]
+    # the exact copy still names the document it copies; its cluster, the article kept
+    assert rows == [("copy", "drop", "canon", "document"), ("drop", "canon", "canon", "document")]
