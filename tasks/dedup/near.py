@@ -11,7 +11,6 @@ Only signatures and band keys are needed to compare articles, so the state kept 
 lake (`minhash` table) lets a later run find copies without re-reading any text.
 """
 
-import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,11 +22,12 @@ import rensa
 
 from newsmill.tasks.records import Document
 from newsmill.tasks.setting import setting
+from newsmill.tasks.text.words import count_words
+from newsmill.tasks.text.words import words as words_of
 
-# v2: every pair in an LSH bucket of up to ALL_PAIRS_BUCKET rows is verified; a copy
+# v2: characters of scripts without spaces are words; every pair in an LSH bucket of up to ALL_PAIRS_BUCKET rows is verified; a copy
 # joined to its cluster through another copy points at its closest verified neighbour
 NEAR_DUP_VERSION = "near_minhash_v2"
-_WORD = re.compile(r"\w+")
 _BAND_MIX = np.uint64(0x9E3779B97F4A7C15)
 # Candidate pairs verified per block: gathering both signatures of 400k pairs at once
 # would hold ~200 MB.
@@ -69,8 +69,9 @@ class NearDupSettings:
 
 
 def shingles(text: str, size: int) -> list[str]:
-    """Word `size`-grams of the case-folded text; a text shorter than that is one shingle."""
-    words = _WORD.findall(text.casefold())
+    """Word `size`-grams of the case-folded text (a character of Chinese, Japanese, Thai …
+    is a word: `tasks/text/words.py`); a text shorter than that is one shingle."""
+    words = words_of(text.casefold())
     if len(words) <= size:
         return [" ".join(words)] if words else []
     return list(map(" ".join, zip(*(words[i:] for i in range(size)), strict=False)))
@@ -272,7 +273,7 @@ class ArticleChunk:
 def article_chunk(docs: Sequence[Document], settings: NearDupSettings) -> ArticleChunk:
     numbers = [
         [
-            len(d.text.split()),
+            count_words(d.text),
             len(d.paragraphs),
             len(d.dropped_paragraphs),
             len(d.boilerplate_paragraphs),

@@ -23,6 +23,7 @@ from newsmill.schemas.tables import (
 from newsmill.tasks.dedup.exact import ExactCopy, content_key, input_key, source_key
 from newsmill.tasks.dedup.near import NearDuplicate, RunSignatures, band_keys
 from newsmill.tasks.records import Document, DocumentDuplicate, ParagraphDuplicate, Reject
+from newsmill.tasks.text.words import count_words
 from newsmill.tasks.web.fetch import FetchResult
 
 
@@ -65,7 +66,7 @@ def article_row(doc: Document, ctx: RunContext, supersedes: str | None) -> dict[
         "language_score": doc.language_score,
         "text": text,
         "n_paragraphs": len(doc.paragraphs),
-        "n_words": len(text.split()),
+        "n_words": count_words(text),
         "content_hash": doc.content_hash,
         "encoding": doc.encoding,
         "mojibake_repaired": doc.mojibake_repaired,
@@ -86,7 +87,7 @@ def paragraph_rows(doc: Document, ctx: RunContext) -> list[dict[str, Any]]:
             "position": position,
             "text": text,
             "paragraph_hash": paragraph_hash,
-            "n_words": len(text.split()),
+            "n_words": count_words(text),
             "run_id": ctx.run_id,
             "year": partition["year"],
             "month": partition["month"],

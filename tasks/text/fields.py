@@ -14,7 +14,8 @@ from py3langid.langid import MODEL_FILE, LanguageIdentifier
 from newsmill.tasks.records import Document
 from newsmill.tasks.setting import setting
 
-FIELDS_VERSION = "fields_v1"
+# v2: `n_words` counts each character of a script without spaces (Chinese, Thai …) as a word
+FIELDS_VERSION = "fields_v2"
 _LANGUAGE_SAMPLE_CHARS = 300  # py3langid's cost is linear in this; news prose is clear by then
 _MIN_LETTERS_FOR_LANGUAGE = 20
 _EARLIEST = datetime(1800, 1, 1, tzinfo=UTC)

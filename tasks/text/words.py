@@ -1,0 +1,51 @@
+"""Words of any script: what `n_words` counts and near dedup shingles.
+
+Chinese, Japanese, Thai, Lao, Khmer, Myanmar and Tibetan do not put spaces between words,
+so a whitespace or `\\w+` split makes a 200-character Chinese article three "words". Their
+characters count as one word each (character n-grams are the usual unit for near-duplicate
+detection in these scripts, and need no dictionary or model); every other script keeps
+its words. Korean, which spaces its words, is not among them.
+"""
+
+import re
+
+# The blocks of the scripts written without spaces between words.
+_UNSPACED_RANGES = (
+    "\u0e00-\u0e7f"  # Thai
+    "\u0e80-\u0eff"  # Lao
+    "\u0f00-\u0fff"  # Tibetan
+    "\u1000-\u109f"  # Myanmar
+    "\u1780-\u17ff"  # Khmer
+    "\u3040-\u309f"  # Hiragana
+    "\u30a0-\u30ff"  # Katakana
+    "\u31f0-\u31ff"  # Katakana phonetic extensions
+    "\u3400-\u4dbf"  # CJK unified ideographs, extension A
+    "\u4e00-\u9fff"  # CJK unified ideographs
+    "\uf900-\ufaff"  # CJK compatibility ideographs
+    "\uff66-\uff9f"  # half-width Katakana
+    "\U00020000-\U0003134f"  # CJK unified ideographs, extensions B to G
+)
+UNSPACED = re.compile(f"[{_UNSPACED_RANGES}]")
+# a character of an unspaced script, or a run of other word characters
+WORD = re.compile(f"[{_UNSPACED_RANGES}]|[^\\W{_UNSPACED_RANGES}]+")
+
+_LETTER_OR_DIGIT = re.compile(r"[^\W_]")
+
+
+_SPACED_WORD = re.compile(r"\w+")
+
+
+def words(text: str) -> list[str]:
+    """The words of the text, each character of an unspaced script a word."""
+    if UNSPACED.search(text) is None:  # most text: searching first and `\w+` is 20% faster
+        return _SPACED_WORD.findall(text)
+    return WORD.findall(text)
+
+
+def count_words(text: str) -> int:
+    """What `n_words` holds: whitespace-separated words, and each character of an unspaced
+    script as one (a text with none of those is counted at `str.split`'s speed)."""
+    if UNSPACED.search(text) is None:
+        return len(text.split())
+    others = UNSPACED.sub(" ", text).split()  # "，" and "。" left alone are no words
+    return len(UNSPACED.findall(text)) + sum(1 for o in others if _LETTER_OR_DIGIT.search(o))
