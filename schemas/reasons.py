@@ -112,7 +112,9 @@ REASONS: dict[Reason, str] = {
     Reason.PARSE_MISSING_TEXT: "A JSONL record has no non-empty `text` or `html` field.",
     Reason.EXTRACT_NO_ARTICLE: (
         "The HTML page has no article: fewer than `min_article_words` words of running text "
-        "(lines of 6+ words) once navigation, banners and boilerplate are removed."
+        "(lines of 6+ words, or 12+ characters of a script without spaces, each a word) once "
+        "navigation, banners and boilerplate are removed; or its text is only the teasers "
+        "under several headlines that link elsewhere (a section or index page)."
     ),
     Reason.EXTRACT_TIMEOUT: "HTML extraction took longer than `extract_timeout_s` and was stopped.",
     Reason.EXTRACT_FAILED: "The HTML extractor raised an error on this page.",

@@ -14,7 +14,8 @@ from py3langid.langid import MODEL_FILE, LanguageIdentifier
 from newsmill.tasks.records import Document
 from newsmill.tasks.setting import setting
 
-# v2: `n_words` counts each character of a script without spaces (Chinese, Thai …) as a word
+# v2: `n_words` counts each character of a script without spaces (Chinese, Thai …) as a
+# word; dates written in words are read
 FIELDS_VERSION = "fields_v2"
 _LANGUAGE_SAMPLE_CHARS = 300  # py3langid's cost is linear in this; news prose is clear by then
 _MIN_LETTERS_FOR_LANGUAGE = 20
@@ -35,8 +36,9 @@ def detect_language(text: str) -> tuple[str | None, float | None]:
     return language, round(float(score), 4)
 
 
-def parse_published(raw: str | None, now: datetime) -> datetime | None:
-    """ISO 8601 (date or date-time), RFC 2822, or Unix seconds; naive times are UTC."""
+def parse_published(raw: str | None, now: datetime, language: str | None = None) -> datetime | None:
+    """ISO 8601 (date or date-time), RFC 2822, Unix seconds, or a date written in words
+    with its day, month and year ("March 3, 2024", "3 mars 2024"); naive times are UTC."""
     if not raw:
         return None
     value = raw.strip()
@@ -49,12 +51,50 @@ def parse_published(raw: str | None, now: datetime) -> datetime | None:
         except (TypeError, ValueError, IndexError):
             if re.fullmatch(r"\d{9,10}(\.\d+)?", value):
                 parsed = datetime.fromtimestamp(float(value), tz=UTC)
+            else:
+                parsed = _date_in_words(value, language)
     if parsed is None:
         return None
     parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
     if not _EARLIEST <= parsed <= now + _FUTURE_SLACK:
         return None
     return parsed
+
+
+# dateparser reads dates in words in 200 languages; it is given no relative dates ("two hours
+# ago" is not a publication date a text states), and a date needs its day, month and year,
+# so "© 2024" or "March 2024" give nothing.
+_DATEPARSER_SETTINGS = {
+    "STRICT_PARSING": True,
+    "REQUIRE_PARTS": ["day", "month", "year"],
+    "PARSERS": ["absolute-time"],
+    "RETURN_AS_TIMEZONE_AWARE": True,
+    "TIMEZONE": "UTC",
+    "TO_TIMEZONE": "UTC",
+}
+_MAX_DATE_CHARS = 80  # a longer string is a sentence, not a date
+
+
+@lru_cache(maxsize=4096)  # pages of one site write their dates alike
+def _date_in_words(value: str, language: str | None) -> datetime | None:
+    if len(value) > _MAX_DATE_CHARS or not any(c.isalpha() for c in value):
+        return None
+    import dateparser  # ~0.3 s to import: only when a date is written in words
+
+    # the article's language and English; trying all 200 when it is unknown costs seconds
+    languages = sorted({"en", language}) if language in _dateparser_languages() else ["en"]
+    try:
+        found = dateparser.parse(value, languages=languages, settings=_DATEPARSER_SETTINGS)
+    except (ValueError, OverflowError):
+        return None
+    return found
+
+
+@lru_cache(maxsize=1)
+def _dateparser_languages() -> frozenset[str]:
+    from dateparser.languages.loader import default_loader
+
+    return frozenset(default_loader.get_locale_map())
 
 
 def domain_of(url: str | None) -> str | None:
@@ -81,7 +121,7 @@ def add_fields(doc: Document, now: datetime, settings: FieldSettings | None = No
     language, score = detect_language(doc.text) if extract else (None, None)
     return replace(
         doc,
-        published_at=parse_published(doc.published_raw, now),
+        published_at=parse_published(doc.published_raw, now, language),
         language=language,
         language_score=score,
         domain=domain_of(doc.url),

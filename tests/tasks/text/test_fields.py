@@ -28,6 +28,29 @@ def test_parse_published_to_utc(raw: str | None, expected: datetime | None) -> N
 
 
 @pytest.mark.parametrize(
+    ("raw", "language", "expected"),
+    [
+        ("March 3, 2024", "en", datetime(2024, 3, 3, tzinfo=UTC)),
+        ("Tuesday, 19 November 2019 10:00 GMT", "en", datetime(2019, 11, 19, 10, tzinfo=UTC)),
+        ("3 mars 2024", "fr", datetime(2024, 3, 3, tzinfo=UTC)),
+        ("3. März 2024", "de", datetime(2024, 3, 3, tzinfo=UTC)),
+        ("3 de marzo de 2024", "es", datetime(2024, 3, 3, tzinfo=UTC)),
+        # never guessed: no day, a copyright line, a relative time, a sentence
+        ("March 2024", "en", None),
+        ("© 2024 The Valley Post", "en", None),
+        ("Copyright 2024", "en", None),
+        ("2 hours ago", "en", None),
+        ("yesterday", None, None),
+        ("We met on March 3, 2024 and talked for a long time about the harbour.", "en", None),
+    ],
+)
+def test_dates_written_in_words_are_read_and_never_guessed(
+    raw: str, language: str | None, expected: datetime | None
+) -> None:
+    assert parse_published(raw, NOW, language) == expected
+
+
+@pytest.mark.parametrize(
     ("url", "domain"),
     [
         ("https://www.aldercourier.example/city/x", "aldercourier.example"),
