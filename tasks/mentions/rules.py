@@ -67,6 +67,36 @@ COMPANY_CUES_AFTER = (
     "chief executive",
     "boss",
 )
+# sports words around a name say it is a club: "plays for Kilmarnock", "Leeds striker";
+# countries are left alone (a national side is named as its country)
+CLUB_CUES_BEFORE = ("plays for", "played for", "signed for", "signed from", "loan from", "joined")
+CLUB_CUES_AFTER = (
+    "striker",
+    "midfielder",
+    "defender",
+    "goalkeeper",
+    "winger",
+    "manager",
+    "fans",
+    "supporters",
+)
+# the first word of many clubs' names: "Real Sociedad", "Sporting Lisbon", "Borussia Dortmund"
+CLUB_FIRST_WORDS = frozenset(
+    ["real", "atletico", "atlético", "sporting", "borussia", "olympique", "dynamo", "dinamo"]
+)
+# "Leeds beat Everton 2-1", "Stockport County drew 1-1 with Hartlepool"
+RESULT = re.compile(
+    rf"({UPPER}[\w.'’-]*(?: {UPPER}[\w.'’-]*)*) (?:beat|defeated|thrashed|edged|drew with|lost to)"
+    rf" ({UPPER}[\w.'’-]*(?: {UPPER}[\w.'’-]*)*),? (?:by )?\d{{1,2}} ?[–—-] ?\d{{1,2}}\b"
+)
+# a dateline opening a paragraph: "MÂCON, France —", "PORT ALDER —", "LONDON (Reuters) -"
+DATELINE = re.compile(
+    rf"[ \t]*({UPPER}(?:{UPPER}|[.'’-])+(?: {UPPER}(?:{UPPER}|[.'’-])+)*)"
+    rf"(?=[ \t]*(?:,[ \t]*{UPPER}|\(|—|–|--| - ))"
+)
+# a line of three or more words and no small letter
+_NOT_SMALL = "[^\\n" + LOWER[1:-1] + "]"
+SHOUTED_LINE = re.compile(rf"(?=[ \t]*\S+[ \t]+\S+[ \t]+\S){_NOT_SMALL}+")
 NAME_RUN_AFTER_CUE = re.compile(rf"[ \t]+({_NAME_RUN})")
 NAME_RUN_BEFORE_CUE = re.compile(rf"(?<![\w&.-])({_NAME_RUN})(?:['’]s)?[ \t]+$")
 NAME_PARTICLES = CONNECTOR_WORDS - {"of", "the", "for"}  # "Luigi del Neri", "Osama bin Laden"
@@ -108,20 +138,76 @@ def rule_mentions(text: str) -> list[Entity]:
             else m
             for m in mentions
         ]
-    return mentions
+    clubs = _clubs(text)
+    if clubs:  # "Leeds striker", "plays for Kilmarnock": the club, not the city or a person
+        mentions = [
+            replace(m, label=ORG)
+            if m.text in clubs
+            and m.label in (LOC, "", MAYBE_PERSON)
+            and m.canonical.lower() not in countries()
+            else m
+            for m in mentions
+        ]
+    return _datelines(text, [_with_plc(text, m) for m in mentions])
+
+
+def _with_plc(text: str, mention: Entity) -> Entity:
+    """ "Kelvin plc": British companies write their legal form in small letters."""
+    if (
+        text[mention.end : mention.end + 4] != " plc"
+        or text[mention.end + 4 : mention.end + 5].isalnum()
+    ):
+        return mention
+    name = text[mention.start : mention.end + 4]
+    return replace(mention, text=name, canonical=name, label=ORG, end=mention.end + 4)
+
+
+def _clubs(text: str) -> set[str]:
+    """The names sports words stand beside, and the sides of a result in words."""
+    names = _names_at_cues(text, CLUB_CUES_BEFORE, CLUB_CUES_AFTER)
+    for score in SCORE.finditer(text):  # a result ends at its score: look only before one
+        window = text[max(0, score.start() - 120) : score.end() + 3]
+        names.update(side for result in RESULT.finditer(window) for side in result.groups())
+    return names
+
+
+def _datelines(text: str, mentions: list[Entity]) -> list[Entity]:
+    """A dateline's place is a place ("MÂCON, France —"), whatever its capitals made of it;
+    its canonical name is written as a name is ("Mâcon")."""
+    shouted = _shouted_lines(text)
+    datelines = {
+        found.start(1): found.group(1)
+        for start, line in _lines(text)
+        if line[:1].isupper()
+        and line[1:2].isupper()
+        and (found := DATELINE.match(text, start)) is not None
+        if found.group(1).lower() not in lexicon()["ORG"]
+        and found.group(1).lower() not in ORG_WORDS
+        and not any(a <= found.start(1) < b for a, b in shouted)
+    }
+    if not datelines:
+        return mentions
+    kept = [m for m in mentions if not any(s <= m.start < s + len(d) for s, d in datelines.items())]
+    places_named = [Entity(d, d.title(), LOC, s, s + len(d)) for s, d in datelines.items()]
+    return sorted(kept + places_named, key=lambda m: m.start)
 
 
 def _companies(text: str) -> set[str]:
-    """The names business words stand beside: any start of the run of capitalised words
-    after a cue ("shares in Tulip Computers"), any end of the one before a cue ("Sony
+    """The names business words stand beside ("shares in Tulip Computers", "Sony
     Ericsson's shares")."""
+    return _names_at_cues(text, COMPANY_CUES_BEFORE, COMPANY_CUES_AFTER)
+
+
+def _names_at_cues(text: str, before: tuple[str, ...], after: tuple[str, ...]) -> set[str]:
+    """Any start of the run of capitalised words after a cue of `before`, any end of the
+    one before a cue of `after`."""
     lower = text.lower()
     names: set[str] = set()
-    for at, cue in _words_at(lower, COMPANY_CUES_BEFORE):
+    for at, cue in _words_at(lower, before):
         run = NAME_RUN_AFTER_CUE.match(text, at + len(cue))
         words = run[1].split(". ")[0].rstrip(".").split() if run else []
         names.update(" ".join(words[:i]) for i in range(1, len(words) + 1))
-    for at, _ in _words_at(lower, COMPANY_CUES_AFTER):
+    for at, _ in _words_at(lower, after):
         run = NAME_RUN_BEFORE_CUE.search(text, max(0, at - 60), at)
         words = run[1].split(". ")[-1].split() if run else []
         names.update(" ".join(words[i:]) for i in range(len(words)))
@@ -154,22 +240,54 @@ def _sides(text: str) -> set[str]:
 
 def _capitalised_mentions(text: str) -> list[Entity]:
     lowered_words = set(LOWER_CASE_WORD.findall(text))
+    shouted = _shouted_lines(text)
     mentions: list[Entity] = []
     for match in SPAN.finditer(text):
         if len(mentions) >= MAX_ENTITIES:
             break
         span, start = match.group(), match.start()
+        if shouted and any(a <= start < b for a, b in shouted):
+            continue
         if HYPHEN_PREFIX.search(text[max(0, start - 5) : start]):
             continue  # "pro-Beijing", "non-Muslim": an adjective, not a mention
         if " " not in span and _sentence_start(text, start):
             word = span.lower()  # most candidates: a capitalised word opening a sentence
-            if word in COMMON_OPENERS or word in lowered_words:
+            if word in COMMON_OPENERS or word in lowered_words or _plural_noun(word):
                 continue
         pieces = _names_apart(start, span) if MAY_END_NAME.search(span) else ((start, span),)
         for piece_start, piece in pieces:
             for part_start, part in _apart_at_connector(piece_start, piece):
                 mentions.extend(_classify(text, part_start, part, lowered_words))
     return mentions
+
+
+def _shouted_lines(text: str) -> list[tuple[int, int]]:
+    """Lines written all in capitals (headlines, shouted articles): capitals say nothing
+    there, so no name is read from them ("THE MAYOR AGREED WITH THE COUNCIL")."""
+    return [
+        (start, start + len(line))
+        for start, line in _lines(text)
+        if line[:1].isupper() and line[1:2].isupper() and SHOUTED_LINE.fullmatch(line)
+    ]
+
+
+def _lines(text: str) -> Iterator[tuple[int, str]]:
+    start = 0
+    for line in text.split("\n"):
+        yield start, line
+        start += len(line) + 1
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _plural_noun(word: str) -> bool:
+    """A plural of a plain English noun that names no one: "Residents", "Investigators",
+    "Officials" opening a sentence; not "Sanders" or "Jones", family names."""
+    if not word.endswith("s") or word in places() or word in lexicon()["FAMILY"]:
+        return False
+    known = lexicon()
+    if word in known["ORG"] or word in known["PERSON"] or is_given_name(word.title()):
+        return False
+    return any(singular in plain_words() for singular in (word[:-1], word[:-2]) if singular)
 
 
 def _apart_at_connector(start: int, span: str) -> list[tuple[int, str]]:
@@ -373,6 +491,8 @@ def _known_label(span: str) -> str | None:
         and (label := _wordnet_label(listed, len(words) > 1, lower))
     ):
         return label
+    if len(words) > 1 and words[0] in CLUB_FIRST_WORDS:
+        return ORG
     if len(words) > 1 and words[-1] in PLACE_HEADS:
         return LOC
     if any(w in ORG_WORDS for w in words):

@@ -376,3 +376,69 @@ def test_decomposed_accents_give_the_same_entities_as_composed_ones() -> None:
     assert cleaned == composed
     assert _named(cleaned) == _named(composed)
     assert ("PERSON", "Émilie Lévêque", "Émilie Lévêque") in _named(composed)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "absent"),
+    [
+        # companies by their legal form
+        (
+            "Shares in Norvex Holdings AG fell after Brightwater Ltd lost money; Kelvin plc rose.",
+            {("ORG", "Norvex Holdings AG"), ("ORG", "Brightwater Ltd"), ("ORG", "Kelvin plc")},
+            set(),
+        ),
+        ("Tamsin Group and Orsted SA agreed a merger.", {("ORG", "Orsted SA")}, set()),
+        # institutions are bodies, not people, even before "said"
+        (
+            "The Academy of Fine Arts said the show would open.",
+            {("ORG", "Academy of Fine Arts")},
+            {("PERSON", "Academy of Fine Arts")},
+        ),
+        # clubs: named after their city, by a result, by sports words, by their name's form
+        (
+            "Leeds beat Everton 2-1 on Saturday.",
+            {("ORG", "Leeds"), ("ORG", "Everton")},
+            {("LOC", "Leeds")},
+        ),
+        ("The striker, who plays for Kilmarnock, was hurt.", {("ORG", "Kilmarnock")}, set()),
+        (
+            "Hartlepool United striker Joe Grant scored twice.",
+            {("ORG", "Hartlepool United"), ("PERSON", "Joe Grant")},
+            set(),
+        ),
+        ("Real Sociedad drew at home.", {("ORG", "Real Sociedad")}, {("LOC", "Real Sociedad")}),
+        # a national side stays its country
+        ("France coach Bernard Laporte named his side.", {("LOC", "France")}, {("ORG", "France")}),
+        # a plural noun opening a sentence is nobody; a family name ending in s is somebody
+        ("Residents said the water was brown. Investigators found nothing.", set(), {"Residents"}),
+        ("Sanders said the vote was close.", {("PERSON", "Sanders")}, set()),
+        # a dateline's place, however it is capitalised; an acronym before a comma is no dateline
+        (
+            "MÂCON, France — Frost destroyed the vines.",
+            {("LOC", "MÂCON"), ("LOC", "France")},
+            set(),
+        ),
+        ("NASA, NOAA and ESA agreed on Monday.", {("ORG", "NASA")}, {("LOC", "NASA")}),
+        # shouted lines name nobody: capitals say nothing there
+        (
+            "OFFICIALS SAID THE MAYOR, ANNA SMITH, AGREED.\n\nThe rest was calm.",
+            set(),
+            {"ANNA SMITH"},
+        ),
+        # mixed scripts
+        (
+            "The Moscow office (московский офис) said Алексей Миллер would visit Berlin.",
+            {("LOC", "Moscow"), ("PERSON", "Алексей Миллер"), ("LOC", "Berlin")},
+            set(),
+        ),
+    ],
+)
+def test_organisations_clubs_datelines_and_capitals(
+    text: str, expected: set[tuple[str, str]], absent: set[str | tuple[str, str]]
+) -> None:
+    test_names_by_gazetteer_and_context(text, expected, absent)
+
+
+def test_a_datelines_place_is_named_as_a_name_is() -> None:
+    [macon, *_] = find_entities("MÂCON, France — Frost destroyed the vines.")
+    assert (macon.text, macon.canonical) == ("MÂCON", "Mâcon")
