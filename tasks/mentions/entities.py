@@ -23,7 +23,8 @@ from newsmill.tasks.mentions.spacy_adapter import spacy_mentions, spacy_pipeline
 # v2: capitals and small letters of every cased script; given names without diacritics
 # v3: legal forms, institutions and clubs are organisations; datelines are places; plural
 # nouns opening a sentence and lines all in capitals name nobody
-ENTITIES_VERSION = "entities_v3"
+# v4: one-word names in the rows of score tables are clubs; table headers name nobody
+ENTITIES_VERSION = "entities_v4"
 
 
 def check_finder(finder: str) -> None:

@@ -86,12 +86,17 @@ CLUB_FIRST_WORDS = frozenset(
 )
 # "Leeds beat Everton 2-1", "Stockport County drew 1-1 with Hartlepool"
 RESULT = re.compile(
-    rf"({UPPER}[\w.'’-]*(?: {UPPER}[\w.'’-]*)*) (?:beat|defeated|thrashed|edged|drew with|lost to)"
-    rf" ({UPPER}[\w.'’-]*(?: {UPPER}[\w.'’-]*)*),? (?:by )?\d{{1,2}} ?[–—-] ?\d{{1,2}}\b"
+    rf"({UPPER}[\w.'’-]*(?: {UPPER}[\w.'’-]*){{0,3}}) (?:beat|defeated|thrashed|edged|drew with|lost to)"
+    rf" ({UPPER}[\w.'’-]*(?: {UPPER}[\w.'’-]*){{0,3}}),? (?:by )?\d{{1,2}} ?[–—-] ?\d{{1,2}}\b"
+)
+# results written with the numbers apart: "Arsenal 2 Chelsea 1"
+RESULT_IN_NUMBERS = re.compile(
+    rf"\b{UPPER}{LOWER}+(?: {UPPER}{LOWER}+){{0,3}} \d{{1,2}},? {UPPER}{LOWER}+(?: {UPPER}{LOWER}+){{0,3}}"
+    rf" \d{{1,2}}\b"
 )
 # a dateline opening a paragraph: "MÂCON, France —", "PORT ALDER —", "LONDON (Reuters) -"
 DATELINE = re.compile(
-    rf"[ \t]*({UPPER}(?:{UPPER}|[.'’-])+(?: {UPPER}(?:{UPPER}|[.'’-])+)*)"
+    rf"[ \t]*({UPPER}(?:{UPPER}|[.'’-])+(?: {UPPER}(?:{UPPER}|[.'’-])+){{0,4}})"
     rf"(?=[ \t]*(?:,[ \t]*{UPPER}|\(|—|–|--| - ))"
 )
 # a line of three or more words and no small letter
@@ -148,7 +153,58 @@ def rule_mentions(text: str) -> list[Entity]:
             else m
             for m in mentions
         ]
+    mentions = _in_tables(text, mentions)
     return _datelines(text, [_with_plc(text, m) for m in mentions])
+
+
+def _in_tables(text: str, mentions: list[Entity]) -> list[Entity]:
+    """A results or league table ("1 Arsenal 10 8 1 1 25", "Arsenal 2 Chelsea 1") names
+    teams: a single word in a row is a club, not a person named "Chelsea" nor the city; the
+    line of words right above the rows ("Pos Team Pld W D L Pts") is its header, no name."""
+    rows, headers = _table_lines(text)
+    if not rows:
+        return mentions
+    kept = []
+    for mention in mentions:
+        if any(a <= mention.start < b for a, b in headers):
+            continue
+        in_row = any(a <= mention.start < b for a, b in rows)
+        if in_row and _team_name(mention):
+            mention = replace(mention, label=ORG)
+        kept.append(mention)
+    return kept
+
+
+def _header(line: str) -> bool:
+    """Column names: a few words, no digits, not a sentence."""
+    words = line.split()
+    return 0 < len(words) <= 12 and not any(c.isdigit() for c in line) and line[-1] not in ".:!?"
+
+
+def _team_name(mention: Entity) -> bool:
+    """One word, not a country: a national side stays its country, and a run of words may
+    be a person ("1 Usain Bolt 9.58")."""
+    return " " not in mention.text and mention.canonical.lower() not in countries()
+
+
+def _table_lines(text: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """The rows of tables (lines of three or more tokens, half or more of them numbers, or
+    results with their numbers apart) and their headers (a line without digits above)."""
+    rows: list[tuple[int, int]] = []
+    headers: list[tuple[int, int]] = []
+    previous: tuple[int, str] | None = None
+    for start, line in _lines(text):
+        tokens = line.split()
+        numbers = sum(token.strip(".,;:()").isdigit() for token in tokens)
+        if (len(tokens) >= 3 and numbers * 2 >= len(tokens)) or (
+            numbers >= 2 and RESULT_IN_NUMBERS.search(line)
+        ):
+            first_row = not rows or rows[-1][1] + 1 != start
+            if first_row and previous is not None and _header(previous[1]):
+                headers.append((previous[0], previous[0] + len(previous[1])))
+            rows.append((start, start + len(line)))
+        previous = (start, line)
+    return rows, headers
 
 
 def _with_plc(text: str, mention: Entity) -> Entity:

@@ -65,6 +65,11 @@ def test_titles_abbreviations_and_sentence_ends(text: str, expected: set) -> Non
         "nothing here is named at all, just words.",
         "THE WHOLE STORY IS SHOUTED IN CAPITALS. PRESIDENT SAID NO.",
         " ".join(["Capital"] * 20_000),
+        # long runs before a number, a comma or a score: the table, dateline and result
+        # patterns stay linear
+        " ".join(["Capital"] * 20_000) + " 1 Leeds 2",
+        " ".join(["CAPITAL"] * 20_000) + ", France — ",
+        "Anna beat Bob 2-1 " * 5_000,
         "Anna Smith. " * 5_000,
         '"' * 10_000,
     ],
@@ -425,6 +430,18 @@ def test_decomposed_accents_give_the_same_entities_as_composed_ones() -> None:
             set(),
             {"ANNA SMITH"},
         ),
+        # score tables: a one-word name in a row is a club, the header names nobody
+        (
+            "Pos Team Pld W D L Pts\n1 Arsenal 10 8 1 1 25\n2 Chelsea 10 7 2 1 23",
+            {("ORG", "Arsenal"), ("ORG", "Chelsea")},
+            {"Pos Team Pld W D L Pts", ("PERSON", "Chelsea")},
+        ),
+        (
+            "Results: Arsenal 2 Chelsea 1; Everton 0 Leeds 3.",
+            {("ORG", "Leeds")},
+            {("LOC", "Leeds")},
+        ),
+        ("100m final\n1 Usain Bolt 9 58\n2 Yohan Blake 9 75", {("PERSON", "Yohan Blake")}, set()),
         # mixed scripts
         (
             "The Moscow office (московский офис) said Алексей Миллер would visit Berlin.",
