@@ -89,6 +89,8 @@ RESULT = re.compile(
     rf"({UPPER}[\w.'’-]*(?: {UPPER}[\w.'’-]*){{0,3}}) (?:beat|defeated|thrashed|edged|drew with|lost to)"
     rf" ({UPPER}[\w.'’-]*(?: {UPPER}[\w.'’-]*){{0,3}}),? (?:by )?\d{{1,2}} ?[–—-] ?\d{{1,2}}\b"
 )
+DIGIT = re.compile(r"\d")
+NUMBER_TOKEN = re.compile(r"(?<!\S)\(?\d+[.,;:)]?(?!\S)")
 # results written with the numbers apart: "Arsenal 2 Chelsea 1"
 RESULT_IN_NUMBERS = re.compile(
     rf"\b{UPPER}{LOWER}+(?: {UPPER}{LOWER}+){{0,3}} \d{{1,2}},? {UPPER}{LOWER}+(?: {UPPER}{LOWER}+){{0,3}}"
@@ -194,8 +196,8 @@ def _table_lines(text: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]
     headers: list[tuple[int, int]] = []
     previous: tuple[int, str] | None = None
     for start, line in _lines(text):
-        tokens = line.split()
-        numbers = sum(token.strip(".,;:()").isdigit() for token in tokens)
+        numbers = len(NUMBER_TOKEN.findall(line)) if DIGIT.search(line) else 0
+        tokens = line.split() if numbers >= 2 else ()
         if (len(tokens) >= 3 and numbers * 2 >= len(tokens)) or (
             numbers >= 2 and RESULT_IN_NUMBERS.search(line)
         ):
