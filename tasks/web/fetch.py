@@ -187,8 +187,39 @@ class FetchResult:
         return self.response.url if self.response else self.request.url
 
 
+# IPv6 prefixes that carry an IPv4 address in their last 32 bits: NAT64 (RFC 6052) and the
+# deprecated IPv4-compatible form; `is_global` judges the IPv6 address, not the one inside
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+# deprecated site-local (RFC 3879), which Python counts as global, and NAT64's local-use prefix
+_NOT_PUBLIC_V6 = (ipaddress.ip_network("fec0::/10"), ipaddress.ip_network("64:ff9b:1::/48"))
+
+
 def is_public_address(address: str) -> bool:
-    return ipaddress.ip_address(address.split("%", 1)[0]).is_global
+    """A globally reachable address, judged by the IPv4 address an IPv6 one carries too
+    (IPv4-mapped, IPv4-compatible, NAT64, 6to4, Teredo): `64:ff9b::a9fe:a9fe` reaches
+    169.254.169.254, and `::127.0.0.1` the loopback."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv4Address):
+        return ip.is_global
+    if any(ip in network for network in _NOT_PUBLIC_V6):
+        return False
+    embedded = _embedded_ipv4(ip)
+    if embedded is not None:
+        return embedded.is_global
+    return ip.is_global
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]  # the client, which Python has already de-obfuscated
+    if ip in _NAT64 or (ip in _IPV4_COMPATIBLE and int(ip) > 1):  # not :: nor ::1
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
 
 
 def resolve(host: str, port: int) -> list[str]:

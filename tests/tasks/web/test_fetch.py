@@ -17,6 +17,7 @@ from newsmill.tasks.web.fetch import (
     FetchSettings,
     HostScheduler,
     _Job,
+    is_public_address,
     retry_after_seconds,
 )
 from tests.websites import NewsSite
@@ -154,6 +155,33 @@ def test_private_addresses_are_refused_before_any_connection(news_site: NewsSite
     assert len(results) == 4
     assert {r.reason for r in results} == {Reason.FETCH_PRIVATE_ADDRESS}
     assert not news_site.hits  # not even robots.txt
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [
+        ("8.8.8.8", True),
+        ("10.0.0.1", False),
+        ("169.254.169.254", False),
+        ("2606:4700:4700::1111", True),
+        ("fe80::1%eth0", False),
+        # IPv6 carrying an IPv4 address: judged by the IPv4 address inside
+        ("64:ff9b::a9fe:a9fe", False),  # NAT64 of 169.254.169.254
+        ("64:ff9b::808:808", True),  # NAT64 of 8.8.8.8
+        ("64:ff9b:1::808:808", False),  # NAT64 local-use prefix
+        ("2002:7f00:1::", False),  # 6to4 of 127.0.0.1
+        ("2002:808:808::1", True),  # 6to4 of 8.8.8.8
+        ("::127.0.0.1", False),  # IPv4-compatible
+        ("::ffff:10.0.0.1", False),  # IPv4-mapped
+        ("::ffff:8.8.8.8", True),
+        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", False),  # Teredo, client 192.0.2.45
+        ("fec0::1", False),  # site-local
+        ("::", False),
+        ("::1", False),
+    ],
+)
+def test_the_address_guard_sees_the_ipv4_address_inside_ipv6(address: str, public: bool) -> None:
+    assert is_public_address(address) is public
 
 
 def test_only_http_and_https_are_fetched() -> None:
