@@ -187,6 +187,12 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument(
         "--lake", metavar="DIR", default=None, help=f"lake folder (default: {DEFAULT_LAKE})"
     )
+    query.add_argument(
+        "--allow-writes",
+        action="store_true",
+        help="also run statements that write or reach outside the lake (COPY ... TO, ATTACH, "
+        "INSTALL, reading other files); by default a query only reads the lake",
+    )
     return parser
 
 
@@ -323,7 +329,7 @@ def _query(args: argparse.Namespace) -> int:
 
     lake = args.lake or os.environ.get("NEWSMILL_LAKE", DEFAULT_LAKE)
     try:
-        query_lake(lake, args.sql)
+        query_lake(lake, args.sql, allow_writes=args.allow_writes)
     except Exception as error:  # DuckDB errors are the user's SQL: one line, no traceback
         return _fail(str(error).splitlines()[0] if str(error) else type(error).__name__)
     return 0

@@ -57,10 +57,50 @@ def connect_lake(location: str | Path) -> duckdb.DuckDBPyConnection:
     return connection
 
 
-def query_lake(location: str | Path, sql: str) -> None:
+# What a read-only query may be: reading, explaining a plan, PRAGMAs that show things (the
+# configuration is locked, so no PRAGMA can change it)
+READ_ONLY = frozenset(
+    [duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN, duckdb.StatementType.PRAGMA]
+)
+
+
+class QueryRefused(ValueError):
+    """A statement a read-only query may not run."""
+
+
+def query_lake(location: str | Path, sql: str, allow_writes: bool = False) -> None:
+    """Run SQL on the lake's tables and print the result. Read-only unless `allow_writes`:
+    only SELECT, EXPLAIN and PRAGMA statements, and no file outside the lake is read or
+    written (no COPY … TO, ATTACH, INSTALL, read_csv('/etc/…')): a query from a shared
+    notebook or a BI tool's SQL box cannot change the lake or reach the machine."""
     lake = Lake(location)
     if not any(lake.store.exists(lake.table_path(spec)) for spec in TABLES.values()):
         raise FileNotFoundError(
             f"no lake at {location}: run `newsmill run SOURCE... --lake {location}` first"
         )
-    connect_lake(location).sql(sql).show(max_width=200)
+    connection = connect_lake(location)
+    if not allow_writes:
+        refuse_writes(sql)
+        confine_to_lake(connection, lake)
+    connection.sql(sql).show(max_width=200)
+
+
+def refuse_writes(sql: str) -> None:
+    for statement in duckdb.extract_statements(sql):
+        if statement.type not in READ_ONLY:
+            kind = statement.type.name
+            raise QueryRefused(
+                f"newsmill query is read-only: {kind} needs --allow-writes"
+            )
+
+
+def confine_to_lake(connection: duckdb.DuckDBPyConnection, lake: Lake) -> None:
+    """No file system access but the lake's folder, and no way to change that back."""
+    root = lake.root.rstrip("/")
+    folders = [f"{root}/"]
+    if "://" in root:  # DuckDB writes a URL's path with three slashes: memory:///lake
+        protocol, path = root.split("://", 1)
+        folders.append(f"{protocol}:///{path.lstrip('/')}/")
+    connection.execute("set allowed_directories = ?", [folders])
+    connection.execute("set enable_external_access = false")
+    connection.execute("set lock_configuration = true")
