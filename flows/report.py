@@ -89,9 +89,7 @@ def refuse_writes(sql: str) -> None:
     for statement in duckdb.extract_statements(sql):
         if statement.type not in READ_ONLY:
             kind = statement.type.name
-            raise QueryRefused(
-                f"newsmill query is read-only: {kind} needs --allow-writes"
-            )
+            raise QueryRefused(f"newsmill query is read-only: {kind} needs --allow-writes")
 
 
 def confine_to_lake(connection: duckdb.DuckDBPyConnection, lake: Lake) -> None:
