@@ -39,6 +39,10 @@ class SchemaError(NewsmillError):
     """Rows that do not have exactly their table's declared columns: a bug, never input."""
 
 
+class CheckpointError(NewsmillError, ValueError):
+    """A resume checkpoint that is not one this newsmill wrote: discarded, never run."""
+
+
 class TransientError(NewsmillError):
     """A failure that may pass if the same work is tried again."""
 

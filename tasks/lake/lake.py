@@ -5,7 +5,7 @@ Layout under the lake root:
     <table>/<key>=<value>/.../part-<run_id>.parquet   committed data, Hive partitions
     _staging/<run_id>/<table>/...                      a run's files before its commit
     _staging/<run_id>/_COMMIT.json                     the commit journal
-    _staging/<run_id>/_RUN.json, _shards/<n>.pickle    a run's plan and staged shards,
+    _staging/<run_id>/_RUN.json, _shards/<n>.arrow     a run's plan and staged shards,
                                                        so a run that died can be resumed
     _lock                                              who is writing (pid, host, run)
 
@@ -47,7 +47,7 @@ STAGING_DIR = "_staging"
 JOURNAL_NAME = "_COMMIT.json"
 RUN_PLAN_NAME = "_RUN.json"  # a run that can be resumed: its plan
 CHECKPOINT_DIR = "_shards"  # and one checkpoint per staged shard
-CRAWL_CHECKPOINT = "_CRAWL.pickle"  # and what its fetch stage staged
+CRAWL_CHECKPOINT = "_CRAWL.json"  # and what its fetch stage staged
 RAW_DIR = "raw"  # the raw zone: every fetched response, in WARC files
 ROW_GROUP_ROWS = 65_536  # merged files' row groups: this many rows or bytes, whichever first
 ROW_GROUP_BYTES = 32 << 20
@@ -129,7 +129,7 @@ class Lake:
         return plan
 
     def staged_checkpoints(self, run_id: str) -> Iterator[bytes]:
-        for path in self.store.find(self._staging(run_id, CHECKPOINT_DIR), ".pickle"):
+        for path in self.store.find(self._staging(run_id, CHECKPOINT_DIR), ".arrow"):
             yield self.store.read_bytes(path)
 
     def staged_crawl(self, run_id: str) -> bytes | None:
@@ -465,7 +465,7 @@ class RunWriter:
     def checkpoint(self, index: int, payload: bytes) -> None:
         """Durably record that shard `index` is staged, with what the run-level steps
         need of it."""
-        self._store.write_atomic(self._staged(f"{CHECKPOINT_DIR}/{index:06d}.pickle"), payload)
+        self._store.write_atomic(self._staged(f"{CHECKPOINT_DIR}/{index:06d}.arrow"), payload)
 
     def checkpoint_crawl(self, payload: bytes) -> None:
         """Durably record that the run's fetch stage is staged, with its results."""

@@ -3,7 +3,8 @@
 A run records its plan when it starts: a fingerprint of its shards (the sources' paths,
 sizes, modification times and byte ranges), the settings that shape what it writes, the
 pipeline version and the lake's committed runs. Once a shard's files are staged, the run
-checkpoints what the run-level steps need of it (`ShardResult`: keys, counts, signatures).
+checkpoints what the run-level steps need of it (`ShardResult`: keys, counts, signatures),
+as data (`checkpoints.py`: Arrow IPC and JSON), never as code.
 
 A later run with the same fingerprint takes the dead run over: same run id and start time,
 its checkpointed shards as they are, only the missing shards processed, so no staged work
@@ -14,13 +15,14 @@ files: shards staged against other inputs or another lake state would be wrong.
 
 import hashlib
 import json
-import pickle
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from newsmill.tasks.errors import CheckpointError
 from newsmill.tasks.ingest.sources import Shard, version_marker
+from newsmill.tasks.lake.checkpoints import decode_crawl, decode_shard, encode_crawl, encode_shard
 from newsmill.tasks.lake.lake import Lake, RunWriter
 from newsmill.tasks.lake.rows import RunContext
 from newsmill.tasks.shard import ShardResult
@@ -73,11 +75,11 @@ def save_plan(writer: RunWriter, ctx: RunContext, fingerprint: str) -> None:
 
 
 def checkpoint(writer: RunWriter, result: ShardResult) -> None:
-    writer.checkpoint(result.index, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+    writer.checkpoint(result.index, encode_shard(result))
 
 
 def checkpoint_crawl(writer: RunWriter, crawl: CrawlResult) -> None:
-    writer.checkpoint_crawl(pickle.dumps(crawl, protocol=pickle.HIGHEST_PROTOCOL))
+    writer.checkpoint_crawl(encode_crawl(crawl))
 
 
 def take_over(lake: Lake, fingerprint: str, resume: bool) -> tuple[StagedRun | None, list[str]]:
@@ -92,9 +94,10 @@ def take_over(lake: Lake, fingerprint: str, resume: bool) -> tuple[StagedRun | N
             plan = {}
         if resume and chosen is None and plan.get("fingerprint") == fingerprint:
             started = datetime.fromisoformat(plan["started_at"])
-            chosen = StagedRun(
-                run_id, started, _whole_results(lake, run_id), _whole_crawl(lake, run_id)
-            )
+            results, discarded = _whole_results(lake, run_id)
+            crawl = _whole_crawl(lake, run_id, discarded)
+            chosen = StagedRun(run_id, started, results, crawl)
+            actions.extend(f"run {run_id}: {why}" for why in discarded)
             continue
         lake.discard_staging(run_id)
         why = "--no-resume" if not resume else "other sources, settings or lake state"
@@ -102,21 +105,23 @@ def take_over(lake: Lake, fingerprint: str, resume: bool) -> tuple[StagedRun | N
     return chosen, actions
 
 
-def _whole_results(lake: Lake, run_id: str) -> dict[int, ShardResult]:
-    """Checkpointed shards whose staged files are all there and whole; any other shard
-    runs again."""
+def _whole_results(lake: Lake, run_id: str) -> tuple[dict[int, ShardResult], list[str]]:
+    """Checkpointed shards whose staged files are all there and whole (any other shard
+    runs again), and why any checkpoint was discarded."""
     results: dict[int, ShardResult] = {}
+    discarded: list[str] = []
     for payload in lake.staged_checkpoints(run_id):
         try:
-            result: ShardResult = pickle.loads(payload)
-        except (pickle.UnpicklingError, EOFError, AttributeError, TypeError):
+            result = decode_shard(payload)
+        except CheckpointError as error:
+            discarded.append(f"discarded a shard checkpoint ({error}); the shard runs again")
             continue
         if all(lake.staged_file_is_whole(run_id, f) for f in result.files):
             results[result.index] = result
-    return results
+    return results, discarded
 
 
-def _whole_crawl(lake: Lake, run_id: str) -> CrawlResult | None:
+def _whole_crawl(lake: Lake, run_id: str, discarded: list[str]) -> CrawlResult | None:
     """The dead run's fetch stage, if it finished and its files are all there: its pages
     are not fetched again (they may have changed since, and the raw zone keeps what was
     fetched); else the run fetches again."""
@@ -124,8 +129,9 @@ def _whole_crawl(lake: Lake, run_id: str) -> CrawlResult | None:
     if payload is None:
         return None
     try:
-        crawl: CrawlResult = pickle.loads(payload)
-    except (pickle.UnpicklingError, EOFError, AttributeError, TypeError):
+        crawl = decode_crawl(payload)
+    except CheckpointError as error:
+        discarded.append(f"discarded the fetch checkpoint ({error}); the run fetches again")
         return None
     raw = {f.relative for f in crawl.raw}
     whole = all(lake.staged_file_exists(run_id, f.relative, f.size) for f in crawl.raw) and all(

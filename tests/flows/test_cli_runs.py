@@ -152,7 +152,7 @@ def test_a_run_killed_mid_write_leaves_nothing_and_the_next_run_resumes_it(
     assert not (lake / "runs").exists()
 
     [dead_run] = [d.name for d in (lake / "_staging").iterdir()]
-    checkpointed = len(list((lake / "_staging" / dead_run / "_shards").glob("*.pickle")))
+    checkpointed = len(list((lake / "_staging" / dead_run / "_shards").glob("*.arrow")))
     assert checkpointed >= 6
 
     result = run_newsmill(prefect_env, *args, "--quiet")

@@ -197,7 +197,7 @@ def test_a_run_killed_after_fetching_resumes_without_fetching_again(
         start_new_session=True,
     )
     assert killed.returncode == -9, killed.stderr
-    assert list((lake / "_staging").rglob("_CRAWL.pickle"))
+    assert list((lake / "_staging").rglob("_CRAWL.json"))
     assert not (lake / "articles").exists() and not (lake / "raw").exists()
     requests_so_far = len(news_site.hits)
 

@@ -7,6 +7,7 @@ import pyarrow.parquet as pq
 from newsmill.tasks.dedup.exact import ExactAcrossShards
 from newsmill.tasks.dedup.near import NearDupSettings
 from newsmill.tasks.ingest.sources import discover_sources, plan_shards
+from newsmill.tasks.lake.checkpoints import encode_shard
 from newsmill.tasks.lake.lake import STAGING_DIR
 from newsmill.tasks.shard import ShardSettings, process_shard
 from tests.conftest import SAMPLES
@@ -35,8 +36,8 @@ def test_a_shard_stages_its_rows_under_its_own_name_and_returns_no_text(tmp_path
     assert result.counts["inputs.seen"] == 2
     assert result.counts["duplicates.document.exact"] == 1  # the republished seed, same shard
     assert result.articles.signatures is not None and result.articles.signatures.shape == (1, 32)
-    # what goes back to the flow holds keys and numbers, not the article's text
-    assert b"Yoon" not in pickle.dumps(result)
+    # what goes back to the flow (and into its checkpoint) holds keys and numbers, not text
+    assert b"Yoon" not in pickle.dumps(result) and b"Yoon" not in encode_shard(result)
 
 
 def test_exact_copies_between_shards_keep_the_first_shard(tmp_path: Path) -> None:

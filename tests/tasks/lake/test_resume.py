@@ -1,13 +1,19 @@
 """A dead run's staged shards are taken over only by a run with the same plan."""
 
 import os
+import pickle
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pyarrow.parquet as pq
+import pytest
 
+from newsmill.tasks.errors import CheckpointError
 from newsmill.tasks.ingest.sources import discover_sources, plan_shards
 from newsmill.tasks.lake import resume
+from newsmill.tasks.lake.checkpoints import decode_shard, encode_shard
 from newsmill.tasks.lake.lake import Lake
 from newsmill.tasks.shard import ShardSettings, failed_shard, process_shard
 from tests.conftest import SAMPLES
@@ -91,6 +97,57 @@ def test_a_shard_whose_staged_file_is_torn_runs_again(tmp_path: Path) -> None:
 
     staged, _ = resume.take_over(lake, fingerprint, resume=True)
     assert staged is not None and sorted(staged.results) == [first.index]
+
+
+def test_checkpoints_are_data_and_come_back_the_same(tmp_path: Path) -> None:
+    folder = _inputs(tmp_path)
+    ctx = run_context("r1")
+    for settings in (SETTINGS, replace(SETTINGS, near=replace(SETTINGS.near, near_dedup=False))):
+        result = process_shard(_plan(folder)[0], str(tmp_path / "lake"), ctx, settings)
+        again = decode_shard(encode_shard(result))
+        assert (again.index, again.files, again.counts) == (
+            result.index,
+            result.files,
+            result.counts,
+        )
+        assert again.site_counts == result.site_counts
+        for name in ("doc_ids", "content_hashes"):
+            assert getattr(again.articles, name) == getattr(result.articles, name)
+        for name in ("numbers", "published", "signatures"):
+            mine, theirs = getattr(again.articles, name), getattr(result.articles, name)
+            assert (mine is None and theirs is None) or (
+                mine.dtype == theirs.dtype and np.array_equal(mine, theirs, equal_nan=True)
+            )
+
+
+class _Planted:
+    """What a hostile lake writer would pickle: unpickling it creates a file."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple:
+        return (Path.write_text, (self.marker, "ran"))
+
+
+def test_a_foreign_or_torn_checkpoint_is_discarded_never_run(tmp_path: Path) -> None:
+    folder, lake = _inputs(tmp_path), Lake(tmp_path / "lake")
+    fingerprint = _fingerprint(folder, lake)
+    first, second = _stage_dead_run(lake, folder, fingerprint, "dead")
+    shards = Path(lake.root) / "_staging" / "dead" / "_shards"
+    marker = tmp_path / "pwned"
+    (shards / f"{second.index:06d}.arrow").write_bytes(pickle.dumps(_Planted(marker)))
+    (shards / "999999.arrow").write_bytes(encode_shard(first)[:200])  # torn
+    (Path(lake.root) / "_staging" / "dead" / "_CRAWL.json").write_text('{"format": "other/9"}')
+
+    staged, actions = resume.take_over(lake, fingerprint, resume=True)
+    assert staged is not None and sorted(staged.results) == [first.index]  # the rest run again
+    assert staged.crawl is None
+    assert not marker.exists()
+    assert len(actions) == 3 and all(a.startswith("run dead: discarded ") for a in actions)
+    assert any("'other/9'" in a for a in actions)
+    with pytest.raises(CheckpointError):
+        decode_shard(b"\x80\x04not arrow")
 
 
 def test_dead_runs_with_another_plan_or_without_resume_are_discarded(tmp_path: Path) -> None:
