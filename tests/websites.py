@@ -6,6 +6,7 @@ import http.server
 import random
 import threading
 import time
+import urllib.parse
 from dataclasses import dataclass, field
 from email.utils import formatdate
 
@@ -94,7 +95,7 @@ class NewsSite:
     → /sitemap-1.xml (6-7), /sitemap-2.xml (8-9); robots.txt disallows /private/; /slow,
     /drip (a body trickling for seconds),
     /flaky (500 then 200), /limited (429 Retry-After: 1 then 200), /loop-a ⇄ /loop-b,
-    /huge (50 MB of HTML), /binary.html (PNG bytes said to be HTML), /image.png, /etag.html
+    /away?to=<url> (a 302 there), /huge (50 MB of HTML), /binary.html (PNG bytes said to be HTML), /image.png, /etag.html
     (304 to If-None-Match), /gone (404)."""
 
     host: str = "127.0.0.1"
@@ -156,6 +157,8 @@ class NewsSite:
 
         if path == "/robots.txt":
             send(self.robots_status, self.robots.encode(), "text/plain")
+        elif path == "/away":  # a redirect to wherever ?to= says, another site's page too
+            send(302, b"", Location=urllib.parse.unquote(handler.path.split("?to=", 1)[1]))
         elif path.startswith("/news/") and path.endswith(".html"):
             send(200, article_html(int(path[6:-5])))
         elif path == "/private/secret.html":

@@ -26,7 +26,6 @@ import random
 import socket
 import threading
 import time
-import urllib.robotparser
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -37,6 +36,7 @@ from typing import Literal
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
+from protego import Protego
 
 from newsmill.schemas.reasons import Reason
 from newsmill.tasks import __version__
@@ -362,7 +362,7 @@ class _Job:
 
 @dataclass(slots=True)
 class _Robots:
-    rules: urllib.robotparser.RobotFileParser | None  # None: unreachable, stay away
+    rules: Protego | None  # None: unreachable, stay away
     detail: str = ""
 
 
@@ -551,6 +551,7 @@ class Fetcher:
                     f"redirect loop: {' -> '.join([*seen[seen.index(url) :], url])}",
                 )
             seen.append(url)
+            self._check_robots(job, None, url)  # the hop's own site may refuse it
         raise FetchError(
             Reason.FETCH_TOO_MANY_REDIRECTS,
             f"more than {self.settings.max_redirects} redirects (max_redirects): {' -> '.join(seen)}",
@@ -662,32 +663,34 @@ class Fetcher:
 
     # robots.txt
 
-    def _check_robots(self, job: _Job, scheduler: HostScheduler) -> None:
+    def _check_robots(self, job: _Job, scheduler: HostScheduler | None, url: str = "") -> None:
+        """Refuse `url` (the job's, or a redirect hop's) when its site's robots.txt does."""
+        url = url or job.request.url
         if not self.settings.obey_robots or job.request.role == "robots":
             return
-        parts = urlsplit(job.request.url)
+        parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
         with self._robots_lock:
             loading = self._robots_loading.setdefault(origin, threading.Lock())
         with loading:  # one robots.txt request per origin, whoever asks first
             robots = self._robots.get(origin)
             if robots is None:
-                self._target(job.request.url)  # a URL refused outright needs no robots.txt
+                self._target(url)  # a URL refused outright needs no robots.txt
                 robots = self._robots[origin] = self._load_robots(origin)
                 delay = self._crawl_delay(robots.rules) if robots.rules is not None else None
-                if delay is not None:
-                    scheduler.set_delay(job.host, delay)
+                if delay is not None and scheduler is not None:
+                    scheduler.set_delay(host_of(origin), delay)
         if robots.rules is None:
             raise FetchError(
                 Reason.FETCH_ROBOTS_UNAVAILABLE, robots.detail, transient=True, retry_now=False
             )
-        if not robots.rules.can_fetch(self.settings.user_agent, job.request.url):
+        if not robots.rules.can_fetch(url, self.settings.user_agent):
             raise FetchError(
                 Reason.FETCH_ROBOTS_DISALLOWED,
-                f"{origin}/robots.txt disallows {job.request.url} for our user agent",
+                f"{origin}/robots.txt disallows {url} for our user agent",
             )
 
-    def _crawl_delay(self, rules: urllib.robotparser.RobotFileParser) -> float | None:
+    def _crawl_delay(self, rules: Protego) -> float | None:
         delay = rules.crawl_delay(self.settings.user_agent)
         if delay is None or float(delay) <= self.settings.host_delay_s:
             return None
@@ -710,9 +713,6 @@ class Fetcher:
                 None,
                 f"{origin}/robots.txt could not be read ({why}): the site is not fetched this run",
             )
-        rules = urllib.robotparser.RobotFileParser()
         if 400 <= response.status < 500 or response.status in REDIRECTS:
-            rules.allow_all = True  # type: ignore[attr-defined]
-        else:
-            rules.parse(response.body.decode("utf-8", "replace").splitlines())
-        return _Robots(rules)
+            return _Robots(Protego.parse(""))  # RFC 9309: a 4xx means no rules
+        return _Robots(Protego.parse(response.body.decode("utf-8", "replace")))

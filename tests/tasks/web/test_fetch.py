@@ -96,6 +96,39 @@ def test_robots_rules_are_matched_against_the_configured_user_agent(news_site: N
     assert news_site.requested("/robots.txt")[-1].headers["User-Agent"] == named.user_agent
 
 
+@pytest.mark.parametrize(
+    ("robots", "allowed", "disallowed"),
+    [
+        # the longest matching rule wins, whatever its order
+        ("Disallow: /news/\nAllow: /news/1.html", ["/news/1.html"], ["/news/2.html"]),
+        ("Allow: /news/1.html\nDisallow: /news/", ["/news/1.html"], ["/news/2.html"]),
+        # * matches any run of characters, $ anchors the end
+        ("Disallow: /*.png$", ["/image.png?size=2", "/news/1.html"], ["/image.png"]),
+        ("Disallow: /news/*.html", ["/etag.html"], ["/news/3.html"]),
+        # at equal length, Allow wins
+        ("Disallow: /news/1.html\nAllow: /news/1.html", ["/news/1.html"], []),
+    ],
+)
+def test_robots_txt_is_read_as_rfc_9309_says(
+    news_site: NewsSite, robots: str, allowed: list[str], disallowed: list[str]
+) -> None:
+    news_site.robots = "User-agent: *\n" + robots + "\n"
+    results = fetch(news_site, *allowed, *disallowed)
+    refused = {p for p, r in results.items() if r.reason == Reason.FETCH_ROBOTS_DISALLOWED}
+    assert refused == set(disallowed)
+
+
+def test_a_redirect_to_another_site_obeys_that_sites_robots_txt(news_site: NewsSite) -> None:
+    other = NewsSite(robots="User-agent: *\nDisallow: /news/\n").start()
+    try:
+        target = other.url("/news/1.html")
+        result = fetch(news_site, f"/away?to={target}")[f"/away?to={target}"]
+        assert result.reason == Reason.FETCH_ROBOTS_DISALLOWED and target in result.detail
+        assert other.requested("/robots.txt") and not other.requested("/news/1.html")
+    finally:
+        other.stop()
+
+
 def test_a_redirect_loop_shows_its_chain(news_site: NewsSite) -> None:
     detail = fetch(news_site, "/loop-a")["/loop-a"].detail
     assert "redirect loop" in detail and "/loop-a -> " in detail and detail.endswith("/loop-a")
