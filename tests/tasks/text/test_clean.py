@@ -1,5 +1,6 @@
 import unicodedata
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -111,3 +112,33 @@ def test_plain_text_takes_only_stated_title_and_byline() -> None:
     )
     assert split_off_headline_and_byline(prose).author is None
     assert split_off_headline_and_byline(prose).title is None
+
+
+@pytest.mark.parametrize(
+    ("line", "title"),
+    [
+        ("# A headline ##", "A headline"),
+        ("# C# for newsrooms", "C# for newsrooms"),
+        ("# Closing hashes#", "Closing hashes"),
+        ("# ##", None),
+        ("#No space", None),
+        ("# " + "long words " * 40, None),  # 440 characters: a paragraph, not a headline
+    ],
+)
+def test_a_markdown_headline_is_one_short_line(line: str, title: str | None) -> None:
+    doc = Document("a.md", "h", "text", "", paragraphs=[line, "Body text here."])
+    assert split_off_headline_and_byline(doc).title == title
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        "# " + "#" * 1_000_000,  # took minutes with the backtracking pattern
+        "# a" + " " * 1_000_000 + "b",
+        "By " + "Anna Smith, " * 100_000,
+    ],
+)
+def test_adversarial_megabyte_lines_are_body_text(first: str) -> None:
+    doc = Document("a.md", "h", "text", "", paragraphs=[first, "Body text here."])
+    taken = split_off_headline_and_byline(doc)
+    assert (taken.title, taken.author, len(taken.paragraphs)) == (None, None, 2)
