@@ -114,6 +114,9 @@ def stage_dedup_state(
     for staged in writer.iter_staged(DUPLICATES, ["source", "input_hash", "level"]):
         documents = staged.filter(pc.equal(staged["level"], "document"))
         writer.write_table(INPUT_KEYS, rows.input_keys_table(documents, ctx, articles=False))
-    for staged in writer.iter_staged(REJECTS, ["source", "input_hash"]):
-        writer.write_table(INPUT_KEYS, rows.input_keys_table(staged, ctx, articles=False))
+    for staged in writer.iter_staged(REJECTS, ["source", "input_hash", "reason"]):
+        # an input that met a bug is not remembered: a later newsmill tries it again
+        retried = pc.ends_with(staged["reason"], "_unexpected")
+        kept = staged.filter(pc.invert(retried))
+        writer.write_table(INPUT_KEYS, rows.input_keys_table(kept, ctx, articles=False))
     writer.write_table(SITE_PARAGRAPHS, rows.site_paragraphs_table(site_counts, ctx))

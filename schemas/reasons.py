@@ -37,6 +37,11 @@ class Reason(StrEnum):
     EXTRACT_TIMEOUT = "extract_timeout"
     EXTRACT_FAILED = "extract_failed"
     CLEAN_EMPTY_TEXT = "clean_empty_text"
+    CLEAN_UNEXPECTED = "clean_unexpected"
+    DEDUP_UNEXPECTED = "dedup_unexpected"
+    FIELDS_UNEXPECTED = "fields_unexpected"
+    BOILERPLATE_UNEXPECTED = "boilerplate_unexpected"
+    MENTIONS_UNEXPECTED = "mentions_unexpected"
     SHARD_FAILED = "shard_failed"
 
     @property
@@ -119,6 +124,21 @@ REASONS: dict[Reason, str] = {
     Reason.EXTRACT_TIMEOUT: "HTML extraction took longer than `extract_timeout_s` and was stopped.",
     Reason.EXTRACT_FAILED: "The HTML extractor raised an error on this page.",
     Reason.CLEAN_EMPTY_TEXT: "Nothing but whitespace or control characters is left after cleaning.",
+    **{
+        reason: (
+            f"The {reason.stage} step raised an error on this input that no check foresaw (the "
+            "detail names the exception): this input is rejected and the rest of its work unit "
+            "goes on. It is not remembered as ingested, so a later run, with the bug fixed, "
+            "tries it again."
+        )
+        for reason in (
+            Reason.CLEAN_UNEXPECTED,
+            Reason.DEDUP_UNEXPECTED,
+            Reason.FIELDS_UNEXPECTED,
+            Reason.BOILERPLATE_UNEXPECTED,
+            Reason.MENTIONS_UNEXPECTED,
+        )
+    },
     Reason.SHARD_FAILED: (
         "The work unit holding this input (a group of files, or a byte range of a JSONL "
         "file) failed: at once for an error outside the per-input checks that would recur, "

@@ -296,7 +296,8 @@ REJECTS = TableSpec(
         _col(
             "stage",
             pa.string(),
-            "Stage that rejected it: discover, fetch, read, parse, extract, clean, shard.",
+            "Stage that rejected it: discover, fetch, read, parse, extract, clean, dedup, fields, "
+            "boilerplate, mentions, shard.",
             False,
         ),
         _col("reason", pa.string(), "Stable snake_case reason code (see README).", False),

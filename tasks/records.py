@@ -111,14 +111,28 @@ class StageOutput:
     counts: dict[str, int]
 
 
+# the stages whose per-document errors reject the document: `<stage>_unexpected`
+_UNEXPECTED = {reason.stage: reason for reason in Reason if reason.value.endswith("_unexpected")}
+_MAX_DETAIL_CHARS = 500
+
+
 def run_stage(
     stage: str, docs: list[Document], step: Callable[[Document], Document | Reject]
 ) -> StageOutput:
-    """Apply a per-document step to a batch; count total, kept and dropped_<reason>."""
+    """Apply a per-document step to a batch; count total, kept and dropped_<reason>. An
+    exception the step raises on one document rejects that document as
+    `<stage>_unexpected` (with the exception's type and message) and the batch goes on."""
     kept: list[Document] = []
     rejects: list[Reject] = []
+    unexpected = _UNEXPECTED.get(stage.split("_", 1)[0])
     for doc in docs:
-        result = step(doc)
+        try:
+            result = step(doc)
+        except Exception as error:  # one input's surprise must not cost its whole shard
+            if unexpected is None:
+                raise
+            detail = f"{type(error).__name__}: {error}"[:_MAX_DETAIL_CHARS]
+            result = Reject(doc.source, unexpected, detail, doc.input_hash, doc.line_number)
         (rejects if isinstance(result, Reject) else kept).append(result)  # type: ignore[arg-type]
     return StageOutput(kept, rejects, count_stage(stage, len(docs), kept, rejects))
 

@@ -316,13 +316,32 @@ def parse_jsonl_record(
         return reject(Reason.READ_UNDECODABLE, "no text encoding decodes this line")
     try:
         record: Any = json.loads(decoded.text)
+    except RecursionError:
+        return reject(Reason.PARSE_INVALID_JSON, "not valid JSON: nested too deep to read")
     except ValueError as error:
         text = decoded.text.strip()
         hint = " (truncated record?)" if text.startswith("{") and not text.endswith("}") else ""
         return reject(Reason.PARSE_INVALID_JSON, f"not valid JSON{hint}: {error}")
     if not isinstance(record, dict):
         return reject(Reason.PARSE_NOT_OBJECT, f"a JSON {type(record).__name__}, not an object")
+    if _ESCAPED_SURROGATE.search(decoded.text):
+        record = _without_lone_surrogates(record)
     return _document_from_record(record, source, input_hash, line_number, decoded.encoding, reject)
+
+
+# JSON may escape half of a UTF-16 pair ("\ud800"), which no UTF-8 text can hold
+_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    """The record with each lone surrogate replaced by U+FFFD, as a decoder does."""
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, list):
+        return [_without_lone_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_lone_surrogates(k): _without_lone_surrogates(v) for k, v in value.items()}
+    return value
 
 
 def _string_field(record: dict[str, Any], *names: str) -> str | None:

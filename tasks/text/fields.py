@@ -55,7 +55,10 @@ def parse_published(raw: str | None, now: datetime, language: str | None = None)
                 parsed = _date_in_words(value, language)
     if parsed is None:
         return None
-    parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    try:
+        parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except OverflowError:  # "9999-12-31T23:00:00-05:00" is past the last representable day
+        return None
     if not _EARLIEST <= parsed <= now + _FUTURE_SLACK:
         return None
     return parsed

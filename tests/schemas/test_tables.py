@@ -32,5 +32,9 @@ def test_every_reason_is_described_with_a_stage_prefix() -> None:
             "parse",
             "extract",
             "clean",
+            "dedup",
+            "fields",
+            "boilerplate",
+            "mentions",
             "shard",
         }

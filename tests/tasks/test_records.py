@@ -54,3 +54,25 @@ def test_a_stage_routes_rejects_out_and_counts_each_reason() -> None:
     batch.apply(run_stage("clean", batch.docs, lambda d: d))
     assert len(batch.docs) == 3 and len(batch.rejects) == 2
     assert batch.counts["read.total"] == 5 and batch.counts["clean.total"] == 3
+
+
+def test_an_error_on_one_document_rejects_it_and_the_batch_goes_on() -> None:
+    docs = [doc(f"{n}.txt", "x" * n) for n in range(3)]
+
+    def step(d: Document) -> Document:
+        if d.source == "1.txt":
+            raise KeyError("a field no check foresaw")
+        return d
+
+    output = run_stage("fields", docs, step)
+    assert [d.source for d in output.docs] == ["0.txt", "2.txt"]
+    [reject] = output.rejects
+    assert (reject.source, reject.reason, reject.input_hash) == (
+        "1.txt",
+        Reason.FIELDS_UNEXPECTED,
+        docs[1].input_hash,
+    )
+    assert reject.detail == "KeyError: 'a field no check foresaw'"
+    assert output.counts["fields.dropped_fields_unexpected"] == 1
+    # "dedup_paragraphs" rejects as the dedup stage
+    assert run_stage("dedup_paragraphs", docs, step).rejects[0].reason is Reason.DEDUP_UNEXPECTED

@@ -1,3 +1,4 @@
+import json
 import pickle
 from pathlib import Path
 
@@ -56,3 +57,29 @@ def test_exact_copies_between_shards_keep_the_first_shard(tmp_path: Path) -> Non
     assert second.signatures is not None and second.signatures.shape == (0, 32)
     assert exact.copies == copies
     np.testing.assert_array_equal(first.signatures, results[0].articles.signatures)
+
+
+def test_poison_records_cost_only_themselves(tmp_path: Path) -> None:
+    """A lone surrogate, dates past the calendar's ends once in UTC and 100k-deep nesting
+    each failed the whole shard; now the first three are articles, the last one reject."""
+    fine = "The harbour opens a new ferry line to the islands on Monday morning, officials said."
+    lines = [
+        json.dumps({"id": "ok", "text": fine}),
+        '{"id": "surrogate", "text": "A lone \\ud800 half of a pair. ' + fine + '"}',
+        json.dumps({"id": "late", "published": "9999-12-31T23:00:00-05:00", "text": fine + " 2"}),
+        json.dumps({"id": "early", "published": "0001-01-01T00:00:00+05:00", "text": fine + " 3"}),
+        '{"id": "deep", "x": ' + "[" * 100_000 + "]" * 100_000 + "}",
+    ]
+    source = tmp_path / "src" / "poison.jsonl"
+    source.parent.mkdir()
+    source.write_text("\n".join(lines) + "\n")
+    [shard] = plan_shards(discover_sources([str(source.parent)]).files, 8 << 20, 10)
+    result = process_shard(shard, str(tmp_path / "lake"), run_context("r1"), SETTINGS)
+    staging = tmp_path / "lake" / STAGING_DIR / "r1"
+    articles = pq.read_table(staging / "articles").to_pylist()
+    rejects = pq.read_table(staging / "rejects").to_pylist()
+    assert sorted(a["external_id"] for a in articles) == ["early", "late", "ok", "surrogate"]
+    assert [(r["line_number"], r["reason"]) for r in rejects] == [(5, "parse_invalid_json")]
+    surrogate = next(a for a in articles if a["external_id"] == "surrogate")
+    assert "A lone \ufffd half" in surrogate["text"]
+    assert result.counts["inputs.seen"] == 5

@@ -18,6 +18,9 @@ NOW = datetime(2026, 11, 28, tzinfo=UTC)
         ("Thu, 23 Mar 2023 14:00:00 +0100", datetime(2023, 3, 23, 13, tzinfo=UTC)),
         ("1668502800", datetime(2022, 11, 15, 9, tzinfo=UTC)),
         ("last Tuesday", None),
+        # past the ends of the calendar once moved to UTC: no date, never an error
+        ("9999-12-31T23:00:00-05:00", None),
+        ("0001-01-01T00:00:00+05:00", None),
         ("2999-01-01", None),
         ("", None),
         (None, None),
