@@ -144,6 +144,15 @@ def _read_warc(file: SourceFile, settings: ReadSettings) -> Iterator[Document | 
             yield Reject(
                 file.source_name, Reason.READ_CORRUPT_WARC, f"the archive is damaged: {error}"
             )
+        except (AttributeError, TypeError, ValueError) as error:
+            # warcio fails this way on a record it cannot parse (a response without
+            # WARC-Target-URI): the records read so far stay, the rest of the file is rejected
+            yield Reject(
+                file.source_name,
+                Reason.READ_CORRUPT_WARC,
+                f"the archive has a record warcio cannot parse ({type(error).__name__}: "
+                f"{error}); the records after it are not read",
+            )
 
 
 def _warc_skip_kind(record: Any) -> str | None:
@@ -196,7 +205,7 @@ def _read_whole_file(file: SourceFile, settings: ReadSettings) -> Iterator[Docum
     limit = settings.max_input_bytes
     if file.size > limit and file.suffix not in JSONL_SUFFIXES:
         yield Reject(
-            file.path,
+            file.source_name,
             Reason.READ_TOO_LARGE,
             f"{file.size:,} bytes is over the {limit:,}-byte limit (max_input_mb)",
         )
@@ -206,22 +215,24 @@ def _read_whole_file(file: SourceFile, settings: ReadSettings) -> Iterator[Docum
             head = handle.read(4096)
             kind = sniff_kind(head, file.suffix)
             if kind == "jsonl":
-                yield from _parse_jsonl_lines(file.path, _lines_of(head, handle, 1), settings)
+                yield from _parse_jsonl_lines(
+                    file.source_name, _lines_of(head, handle, 1), settings
+                )
                 return
             data = head + _read_limited(handle, limit - len(head))
         except _TooLarge:
             yield Reject(
-                file.path,
+                file.source_name,
                 Reason.READ_TOO_LARGE,
                 f"decompressed content is over the {limit:,}-byte limit (max_input_mb)",
             )
             return
         except (EOFError, zlib.error, gzip.BadGzipFile) as error:
             yield Reject(
-                file.path, Reason.READ_CORRUPT_GZIP, f"the gzip stream is damaged: {error}"
+                file.source_name, Reason.READ_CORRUPT_GZIP, f"the gzip stream is damaged: {error}"
             )
             return
-    yield _document_from_bytes(file.path, data, kind, hash_bytes(data))
+    yield _document_from_bytes(file.source_name, data, kind, hash_bytes(data))
 
 
 def _document_from_bytes(source: str, data: bytes, kind: str, input_hash: str) -> Document | Reject:
@@ -275,7 +286,7 @@ def _read_jsonl_range(part: FilePart, settings: ReadSettings) -> Iterator[Docume
         handle.seek(part.start)
         data = handle.read(part.end - part.start)
     lines = ((part.first_line + i, line) for i, line in enumerate(data.split(b"\n")))
-    yield from _parse_jsonl_lines(part.file.path, lines, settings)
+    yield from _parse_jsonl_lines(part.file.source_name, lines, settings)
 
 
 def _parse_jsonl_lines(

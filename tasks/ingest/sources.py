@@ -25,6 +25,16 @@ WARC_SUFFIXES = frozenset({".warc"})
 READABLE_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES | WARC_SUFFIXES
 
 
+def printable_path(path: str) -> str:
+    """`path` as text: unchanged when it is UTF-8, else its undecodable bytes (which the OS
+    hands Python as surrogate escapes) written as `\\xNN`, so two names stay two names."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(path).decode("utf-8", "backslashreplace")
+    return path
+
+
 @dataclass(frozen=True, slots=True)
 class SourceFile:
     path: str
@@ -34,7 +44,9 @@ class SourceFile:
 
     @property
     def source_name(self) -> str:
-        return self.name or self.path
+        """What rows call the file: its path, with any byte that is not UTF-8 written as
+        `\\xNN` (a file name is bytes; a table's text column is UTF-8)."""
+        return printable_path(self.name or self.path)
 
     @property
     def suffix(self) -> str:

@@ -1,4 +1,5 @@
 import json
+import os
 import pickle
 from pathlib import Path
 
@@ -83,3 +84,21 @@ def test_poison_records_cost_only_themselves(tmp_path: Path) -> None:
     surrogate = next(a for a in articles if a["external_id"] == "surrogate")
     assert "A lone \ufffd half" in surrogate["text"]
     assert result.counts["inputs.seen"] == 5
+
+
+def test_file_names_that_are_not_utf8_or_hold_a_newline_are_carried(tmp_path: Path) -> None:
+    folder = tmp_path / "src"
+    folder.mkdir()
+    text = b"The harbour opens a new ferry line to the islands on Monday morning, officials said."
+    for name in (b"caf\xe9.txt", b"caf\xe8.txt", b"line\nbreak.txt"):  # Latin-1 bytes, a newline
+        with open(os.fsencode(folder) + b"/" + name, "wb") as handle:
+            handle.write(text + name)
+    [shard] = plan_shards(discover_sources([str(folder)]).files, 8 << 20, 10)
+    result = process_shard(shard, str(tmp_path / "lake"), run_context("r1"), SETTINGS)
+    staged = pq.read_table(tmp_path / "lake" / STAGING_DIR / "r1" / "articles")
+    assert sorted(Path(s).name for s in staged["source"].to_pylist()) == [
+        "caf\\xe8.txt",  # two names stay two names
+        "caf\\xe9.txt",
+        "line\nbreak.txt",
+    ]
+    assert result.counts["inputs.seen"] == 3

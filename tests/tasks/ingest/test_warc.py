@@ -88,3 +88,25 @@ def test_a_truncated_archive_keeps_what_came_before_the_damage(tmp_path: Path) -
         [reject] = read.rejects
         assert reject.reason is Reason.READ_CORRUPT_WARC
         assert reject.source.startswith(f"{cut}@") and "truncated" in reject.detail
+
+
+def test_a_response_without_a_target_uri_costs_the_rest_of_its_archive_not_the_shard(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "odd.warc.gz"
+    with open(path, "wb") as handle:
+        writer = WARCWriter(handle, gzip=True)
+        _response(writer, "https://example.org/a", ARTICLE.encode(), "text/html")
+        headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
+        record = writer.create_warc_record(
+            "https://example.org/b",
+            "response",
+            payload=io.BytesIO(b"<p>b</p>"),
+            http_headers=headers,
+        )
+        record.rec_headers.remove_header("WARC-Target-URI")  # warcio raises on reading it
+        writer.write_record(record)
+    read = _read(path)
+    assert [d.url for d in read.docs] == ["https://example.org/a"]
+    [reject] = read.rejects
+    assert reject.reason is Reason.READ_CORRUPT_WARC and "cannot parse" in reject.detail
