@@ -215,9 +215,8 @@ def _read_whole_file(file: SourceFile, settings: ReadSettings) -> Iterator[Docum
             head = handle.read(4096)
             kind = sniff_kind(head, file.suffix)
             if kind == "jsonl":
-                yield from _parse_jsonl_lines(
-                    file.source_name, _lines_of(head, handle, 1), settings
-                )
+                lines = _lines_of(head, handle, 1, settings.max_input_bytes)
+                yield from _parse_jsonl_lines(file.source_name, lines, settings)
                 return
             data = head + _read_limited(handle, limit - len(head))
         except _TooLarge:
@@ -266,18 +265,42 @@ def _document_from_bytes(source: str, data: bytes, kind: str, input_hash: str) -
     )
 
 
-def _lines_of(head: bytes, handle: _ByteStream, first_line: int) -> Iterator[tuple[int, bytes]]:
-    """(line number, line bytes) from a stream whose first bytes were already read."""
+@dataclass(frozen=True, slots=True)
+class _LongLine:
+    """A line past the size limit: only its start is kept, never the whole of it."""
+
+    start: bytes
+    size: int
+
+
+def _lines_of(
+    head: bytes, handle: _ByteStream, first_line: int, max_line_bytes: int
+) -> Iterator[tuple[int, bytes | _LongLine]]:
+    """(line number, line bytes) from a stream whose first bytes were already read. A line
+    is gathered as a list of pieces (a growing bytes object costs quadratic time on a 100 MB
+    line) and, once past `max_line_bytes`, no longer kept: memory stays within the limit."""
     line_number = first_line
-    pending = head
+    pieces: list[bytes] = []
+    size = 0
     # read1: a damaged gzip raises only after handing over what it decoded before the damage
     read = getattr(handle, "read1", handle.read)  # some remote files have no read1
-    for chunk in itertools.chain(iter(lambda: read(1 << 16), b""), [b"\n"]):
-        pending += chunk
-        *complete, pending = pending.split(b"\n")
-        for line in complete:
-            yield line_number, line
+    for chunk in itertools.chain([head], iter(lambda: read(1 << 16), b""), [b"\n"]):
+        start = 0
+        while (end := chunk.find(b"\n", start)) != -1:
+            piece = chunk[start:end]
+            size += len(piece)
+            if size > max_line_bytes:
+                yield line_number, _LongLine(b"".join(pieces)[:4096] + piece[:4096], size)
+            else:
+                yield line_number, b"".join(pieces) + piece
             line_number += 1
+            pieces, size, start = [], 0, end + 1
+        rest = chunk[start:]
+        size += len(rest)
+        if size <= max_line_bytes:
+            pieces.append(rest)
+        elif pieces and sum(map(len, pieces)) > 4096:
+            pieces = [b"".join(pieces)[:4096]]  # the start of a long line, for its reject
 
 
 def _read_jsonl_range(part: FilePart, settings: ReadSettings) -> Iterator[Document | Reject]:
@@ -290,11 +313,20 @@ def _read_jsonl_range(part: FilePart, settings: ReadSettings) -> Iterator[Docume
 
 
 def _parse_jsonl_lines(
-    path: str, lines: Iterable[tuple[int, bytes]], settings: ReadSettings
+    path: str, lines: Iterable[tuple[int, bytes | _LongLine]], settings: ReadSettings
 ) -> Iterator[Document | Reject]:
     """One Document or Reject per non-blank line; a damaged gzip ends with a file reject."""
     try:
         for line_number, raw in lines:
+            if isinstance(raw, _LongLine):
+                yield Reject(
+                    f"{path}:{line_number}",
+                    Reason.READ_TOO_LARGE,
+                    f"line of over {raw.size:,} bytes is over the limit (max_input_mb)",
+                    hash_bytes(raw.start),
+                    line_number,
+                )
+                continue
             line = raw.rstrip(b"\r")
             if not line.strip():
                 continue
