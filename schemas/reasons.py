@@ -85,7 +85,8 @@ REASONS: dict[Reason, str] = {
     ),
     Reason.FETCH_TOO_LARGE: (
         "The body is over `max_body_mb`; the download stopped there. The part received is "
-        "kept in the raw zone, marked truncated."
+        "kept in the raw zone, marked truncated. Also a gzipped feed or sitemap that expands "
+        "past 50 MB (the sitemap protocol's limit) when decompressed: it is not read."
     ),
     Reason.FETCH_NOT_HTML: (
         "An article URL answered with a content type that is not HTML (an image, a PDF, …)."

@@ -186,10 +186,16 @@ def _discovered(
             if result.outcome != "fetched" or request.role == "robots" or response is None:
                 continue
             sitemaps: list[str] = []
-            if request.role == "feed":
-                links = discover.feed_links(response.body, response.url)
-            else:
-                sitemaps, links = discover.sitemap_links(response.body, response.url)
+            try:
+                if request.role == "feed":
+                    links = discover.feed_links(response.body, response.url)
+                else:
+                    sitemaps, links = discover.sitemap_links(response.body, response.url)
+            except discover.TooLargeWhenDecompressed as error:
+                detail = f"the {request.role} is refused: {error}"
+                body_hash = hash_bytes(response.body)
+                recorder.reject(Reject(request.url, Reason.FETCH_TOO_LARGE, detail, body_hash))
+                continue
             if not links and not sitemaps:
                 what = "feed (RSS, Atom or JSON)" if request.role == "feed" else "sitemap"
                 detail = f"no links found: not a {what}, or an empty one"

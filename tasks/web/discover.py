@@ -14,8 +14,8 @@ A URL's identity in the lake is its courlan-normalised form, so `HTTP://Example.
 utm_source=x#top` and `http://example.com/a` are one page.
 """
 
-import gzip
 import io
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -102,13 +102,28 @@ def read_url_list(path: str) -> Iterator[tuple[int, str]]:
                 yield number, line
 
 
+# sitemaps.org: a sitemap is at most 50 MB uncompressed; no feed comes near it
+MAX_DECOMPRESSED_BYTES = 50 * 1024 * 1024
+
+
+class TooLargeWhenDecompressed(ValueError):
+    """A gzipped feed or sitemap that expands past MAX_DECOMPRESSED_BYTES (a gzip bomb)."""
+
+
 def _text(body: bytes) -> str:
-    """A feed's or sitemap's text; `.xml.gz` sitemaps come gzipped whatever their headers say."""
+    """A feed's or sitemap's text; `.xml.gz` sitemaps come gzipped whatever their headers say,
+    and are decompressed only up to the sitemap protocol's 50 MB."""
     if body.startswith(GZIP_MAGIC):
+        inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
         try:
-            body = gzip.decompress(body)
-        except (OSError, EOFError):
+            body = inflate.decompress(body, MAX_DECOMPRESSED_BYTES + 1)
+        except zlib.error:
             return ""
+        if len(body) > MAX_DECOMPRESSED_BYTES:
+            raise TooLargeWhenDecompressed(
+                f"it expands past {MAX_DECOMPRESSED_BYTES // 2**20} MB when decompressed "
+                "(the sitemap protocol's limit)"
+            )
     decoded = decode_bytes(body)
     return decoded.text if decoded is not None else ""
 

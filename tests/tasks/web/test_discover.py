@@ -2,6 +2,7 @@ import gzip
 
 import pytest
 
+from newsmill.tasks.web import discover
 from newsmill.tasks.web.discover import (
     WebSources,
     clean_url,
@@ -94,6 +95,16 @@ def test_gzipped_and_text_sitemaps_are_read() -> None:
         "http://news.example/news/g.html",
         "http://news.example/news/h.html",
     ]
+
+
+def test_a_gzipped_sitemap_that_expands_past_50_mb_is_refused_unread() -> None:
+    """A 4 MB gzipped sitemap of blanks took 8.7 GB of memory; it stops at the protocol's cap."""
+    bomb = gzip.compress(URLSET[:-10] + b" " * (60 * 1024 * 1024) + URLSET[-10:], 9)
+    assert len(bomb) < 200_000
+    with pytest.raises(discover.TooLargeWhenDecompressed, match="50 MB"):
+        discover.sitemap_links(bomb, "https://example.org/sitemap.xml.gz")
+    with pytest.raises(discover.TooLargeWhenDecompressed):
+        discover.feed_links(bomb, "https://example.org/feed.xml")
 
 
 @pytest.mark.parametrize(
