@@ -113,7 +113,18 @@ def _planned_run(
 
 
 def _record_failure(run: Run, error: Exception, logger: RunLogger) -> None:
-    """An error would recur on resuming: drop the run's files and record it as failed."""
+    """An error would recur on resuming: drop the run's files and record it as failed.
+    A run that failed inside its commit, once the journal was written, is committed: the
+    next run finishes its renames (`Lake.recover`), and no failed row contradicts it."""
+    if run.writer.journaled:
+        logger.error(
+            "run %s failed while its files were moved into place (%s: %s); it is committed, "
+            "and the next run on this lake completes the move",
+            run.summary.run_id,
+            type(error).__name__,
+            error,
+        )
+        return
     run.writer.abort()
     summary = run.summary
     summary.status, summary.error = "failed", f"{type(error).__name__}: {error}"

@@ -265,6 +265,7 @@ class RunWriter:
         self._files: list[str] = []
         self._files_lock = threading.Lock()
         self._buffered = 0
+        self.journaled = False  # the commit's journal is written: the run is committed
 
     def _staged(self, relative: str) -> str:
         return f"{self.staging}/{relative}"
@@ -455,6 +456,9 @@ class RunWriter:
         runs_files = [f for f in self._files if f.startswith(f"{RUNS.name}/")]
         ordered = [f for f in self._files if f not in runs_files] + runs_files
         self._store.write_atomic(self._staged(JOURNAL_NAME), json.dumps(ordered).encode())
+        # From here the run is committed: if a rename fails (a full disk, a file in the way),
+        # the journal stays, and the next run's `recover` finishes the renames
+        self.journaled = True
         self._lake._apply_journal(self.run_id, ordered)
         self._store.remove_tree(self.staging)
 
@@ -472,6 +476,10 @@ class RunWriter:
         self._store.write_atomic(self._staged(CRAWL_CHECKPOINT), payload)
 
     def abort(self) -> None:
+        """Drop the run's staged files; once its journal exists they are the commit's to
+        finish (by the next run's `recover`), never to drop."""
+        if self.journaled:
+            return
         for writer in self._writers.values():
             with contextlib.suppress(Exception):
                 writer.close()
