@@ -22,6 +22,7 @@ from newsmill.flows.settings import Settings, flow_parameter_docs, flow_signatur
 from newsmill.tasks import shard as shard_module
 from newsmill.tasks.dedup.exact import ExactAcrossShards
 from newsmill.tasks.dedup.near import RunSignatures
+from newsmill.tasks.errors import is_transient
 from newsmill.tasks.extras import require
 from newsmill.tasks.ingest.sources import Shard, plan_shards
 from newsmill.tasks.lake import resume
@@ -93,6 +94,8 @@ def _shard_results(
         try:
             result = future.result()
         except Exception as error:
+            if not is_transient(error):
+                raise  # a bug in newsmill: the run fails, and nothing of it is committed
             get_run_logger().error(
                 "shard %d failed %d time(s), its %d input part(s) become rejects: %s",
                 shard.index,

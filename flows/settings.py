@@ -61,7 +61,7 @@ class Settings:
     )
     shard_retries: int = setting(
         2,
-        "A shard that fails with a transient error (a lost worker, a timeout, a network or storage hiccup) is tried again this many times, with exponential backoff; a shard that still fails, or fails with any other error, has its inputs become shard_failed rejects, and the run goes on.",
+        "A shard that fails with a transient error (a lost worker, a timeout, a network or storage hiccup) is tried again this many times, with exponential backoff; a shard that still fails has its inputs become shard_failed rejects, and the run goes on. Any other error is a bug and fails the run.",
         zero="no retries",
         shapes_output=False,
     )

@@ -142,8 +142,8 @@ REASONS: dict[Reason, str] = {
     },
     Reason.SHARD_FAILED: (
         "The work unit holding this input (a group of files, or a byte range of a JSONL "
-        "file) failed: at once for an error outside the per-input checks that would recur, "
-        "or on every try (`shard_retries`) for a transient one (a lost worker, a timeout). "
-        "The detail has the error; a later run tries the input again."
+        "file) failed on every try (`shard_retries`) with a transient error (a lost worker, "
+        "a timeout, a storage hiccup). The detail has the error; a later run tries the input "
+        "again. Any other error is a bug and fails the run."
     ),
 }
