@@ -3,7 +3,9 @@
 import argparse
 import contextlib
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -335,7 +337,20 @@ def _query(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stop_on_sigterm() -> None:
+    """SIGTERM (a scheduler, `kill`, a container stopping) unwinds as an exit does, not as a
+    kill: context managers close, the lake lock is released, and Prefect's temporary API
+    and the run's worker processes stop instead of outliving newsmill."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, stop)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _stop_on_sigterm()
     args = build_parser().parse_args(argv)
     if args.command == "run":
         return _run(args)

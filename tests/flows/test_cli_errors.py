@@ -1,8 +1,12 @@
 """The CLI's contract before and around a run: exit status 2 with one line for what the user
 must fix, help that explains, and a busy lake refused or waited for."""
 
+import re
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from tests.conftest import NEWSMILL, ROOT, run_newsmill
@@ -138,3 +142,41 @@ def test_query_on_a_missing_lake_is_a_one_line_error(prefect_env, tmp_path: Path
     assert result.stderr.strip().splitlines() == [
         f"newsmill: no lake at {tmp_path / 'none'}: run `newsmill run SOURCE... --lake {tmp_path / 'none'}` first"
     ]
+
+
+def test_sigterm_stops_the_run_and_its_temporary_prefect_api(ephemeral_env, tmp_path: Path) -> None:
+    """Killed politely (a scheduler, a container stopping), newsmill stopped but the
+    temporary API it had started kept listening, and holding its output open."""
+    source = tmp_path / "export.jsonl"
+    line = '{"text": "The harbour opens a new ferry line to the islands on Monday morning."}\n'
+    source.write_text(line * 20_000)
+    log = tmp_path / "out.log"
+    with open(log, "w") as out:
+        run = subprocess.Popen(
+            [str(NEWSMILL), "run", str(source), "--lake", str(tmp_path / "lake")],
+            env=ephemeral_env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
+        deadline = time.monotonic() + 120
+        while not (port := _temporary_api_port(log.read_text())) and time.monotonic() < deadline:
+            assert run.poll() is None, log.read_text()
+            time.sleep(0.2)
+        assert port, log.read_text()
+        run.send_signal(signal.SIGTERM)
+        assert run.wait(timeout=60) == 128 + signal.SIGTERM
+    deadline = time.monotonic() + 10
+    while _listening(port) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _listening(port), "the temporary API outlived newsmill"
+
+
+def _temporary_api_port(output: str) -> int | None:
+    found = re.search(r"Starting temporary server on http://127\.0\.0\.1:(\d+)", output)
+    return int(found.group(1)) if found else None
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
