@@ -136,6 +136,15 @@ PARAGRAPHS = TableSpec(
     ),
 )
 
+# entities and quotes: what found them
+_MENTIONS_RULES_VERSION = _col(
+    "rules_version",
+    pa.string(),
+    "The entity and quote rule versions that made the row (and the spaCy pipeline "
+    "with its version under `--ner spacy:…`).",
+    False,
+)
+
 ENTITIES = TableSpec(
     name="entities",
     description=(
@@ -176,13 +185,7 @@ ENTITIES = TableSpec(
         ),
         _col("mentions", pa.int32(), "Mentions of this canonical entity in the article.", False),
         _col("first_start", pa.int32(), "Offset of the article's first mention of it.", False),
-        _col(
-            "rules_version",
-            pa.string(),
-            "The entity and quote rule versions that made the row (and the spaCy pipeline "
-            "with its version under `--ner spacy:…`).",
-            False,
-        ),
+        _MENTIONS_RULES_VERSION,
         _col("run_id", pa.string(), "Run that wrote the row.", False),
         *_PUBLICATION_PARTITION,
     ),
@@ -209,13 +212,7 @@ QUOTES = TableSpec(
         _col("verb", pa.string(), "The reporting verb (`said`, `stated`, `called` …), lower case."),
         _col("start", pa.int32(), "Offset of the quote's first word in `articles.text`.", False),
         _col("end", pa.int32(), "Offset just past its last character.", False),
-        _col(
-            "rules_version",
-            pa.string(),
-            "The entity and quote rule versions that made the row (and the spaCy pipeline "
-            "with its version under `--ner spacy:…`).",
-            False,
-        ),
+        _MENTIONS_RULES_VERSION,
         _col("run_id", pa.string(), "Run that wrote the row.", False),
         *_PUBLICATION_PARTITION,
     ),
