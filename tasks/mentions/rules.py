@@ -128,7 +128,8 @@ APPOSITION = re.compile(r"^\s*,\s*(?:a|an|the|its|his|her)\s+((?:[\w'’-]+\s+){
 
 
 def rule_mentions(text: str) -> list[Entity]:
-    mentions = _capitalised_mentions(text)
+    shouted = _shouted_lines(text)
+    mentions = _capitalised_mentions(text, shouted)
     sides = _sides(text)
     if sides:  # a match report: "Belgium" and "Liverpool" are the teams, organisations
         mentions = [
@@ -156,7 +157,7 @@ def rule_mentions(text: str) -> list[Entity]:
             for m in mentions
         ]
     mentions = _in_tables(text, mentions)
-    return _datelines(text, [_with_plc(text, m) for m in mentions])
+    return _datelines(text, [_with_plc(text, m) for m in mentions], shouted)
 
 
 def _in_tables(text: str, mentions: list[Entity]) -> list[Entity]:
@@ -210,7 +211,7 @@ def _table_lines(text: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]
 
 
 def _with_plc(text: str, mention: Entity) -> Entity:
-    """ "Kelvin plc": British companies write their legal form in small letters."""
+    """British companies write their legal form in small letters: "Kelvin plc"."""
     if (
         text[mention.end : mention.end + 4] != " plc"
         or text[mention.end + 4 : mention.end + 5].isalnum()
@@ -229,10 +230,9 @@ def _clubs(text: str) -> set[str]:
     return names
 
 
-def _datelines(text: str, mentions: list[Entity]) -> list[Entity]:
+def _datelines(text: str, mentions: list[Entity], shouted: list[tuple[int, int]]) -> list[Entity]:
     """A dateline's place is a place ("MÂCON, France —"), whatever its capitals made of it;
-    its canonical name is written as a name is ("Mâcon")."""
-    shouted = _shouted_lines(text)
+    its canonical name is written as a name is ("Mâcon"); not on a line all in capitals."""
     datelines = {
         found.start(1): found.group(1)
         for start, line in _lines(text)
@@ -296,9 +296,8 @@ def _sides(text: str) -> set[str]:
     }
 
 
-def _capitalised_mentions(text: str) -> list[Entity]:
+def _capitalised_mentions(text: str, shouted: list[tuple[int, int]]) -> list[Entity]:
     lowered_words = set(LOWER_CASE_WORD.findall(text))
-    shouted = _shouted_lines(text)
     mentions: list[Entity] = []
     for match in SPAN.finditer(text):
         if len(mentions) >= MAX_ENTITIES:
