@@ -1,4 +1,6 @@
 import json
+import os
+import socket
 from pathlib import Path
 
 from newsmill.tasks.ingest.read import ReadSettings, read_part
@@ -95,3 +97,21 @@ def test_sources_on_s3_are_found_like_local_ones_and_their_changes_seen(bucket: 
     before = version_marker(f"{bucket}/in/a.txt")
     fs.pipe(f"{bucket}/in/a.txt", b"two")  # same size, new content
     assert before and version_marker(f"{bucket}/in/a.txt") != before
+
+
+def test_fifos_sockets_and_symlink_loops_are_no_inputs_and_never_block(tmp_path: Path) -> None:
+    """Reading a FIFO would wait forever and a symlink loop never ends; neither is a file."""
+    folder = tmp_path / "src"
+    folder.mkdir()
+    (folder / "story.txt").write_text("The ferry leaves at nine.")
+    os.mkfifo(folder / "pipe.txt")
+    with socket.socket(socket.AF_UNIX) as listening:
+        listening.bind(str(folder / "socket.txt"))
+        (folder / "loop-a.txt").symlink_to(folder / "loop-b.txt")
+        (folder / "loop-b.txt").symlink_to(folder / "loop-a.txt")
+        (folder / "sub").mkdir()
+        (folder / "sub" / "up").symlink_to(folder)  # a folder that contains itself
+        found = discover_sources([str(folder)])
+        assert [Path(f.path).name for f in found.files] == ["story.txt"]
+        named = [str(folder / n) for n in ("pipe.txt", "socket.txt", "loop-a.txt")]
+        assert discover_sources(named).unmatched == named
