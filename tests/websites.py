@@ -2,6 +2,8 @@
 must survive. Tests start it (`NewsSite.start`), read its request log, and stop it."""
 
 import contextlib
+import functools
+import gzip
 import http.server
 import random
 import threading
@@ -82,6 +84,12 @@ def article_html(number: int) -> bytes:
     ).encode()
 
 
+@functools.cache
+def gzip_bomb() -> bytes:
+    """~200 KB of gzip that decodes to 200 MB (made once, when a test first asks)."""
+    return gzip.compress(b"<html><body>" + b" " * (200 * 1024 * 1024), 9)
+
+
 @dataclass
 class Hit:
     path: str
@@ -95,7 +103,8 @@ class NewsSite:
     → /sitemap-1.xml (6-7), /sitemap-2.xml (8-9); robots.txt disallows /private/; /slow,
     /drip (a body trickling for seconds),
     /flaky (500 then 200), /limited (429 Retry-After: 1 then 200), /loop-a ⇄ /loop-b,
-    /away?to=<url> (a 302 there), /huge (50 MB of HTML), /binary.html (PNG bytes said to be HTML), /image.png, /etag.html
+    /away?to=<url> (a 302 there), /huge (50 MB of HTML), /bomb.html (200 KB of gzip, 200 MB decoded),
+    /gzipped.html (an article in two gzip members), /binary.html (PNG bytes said to be HTML), /image.png, /etag.html
     (304 to If-None-Match), /gone (404)."""
 
     host: str = "127.0.0.1"
@@ -218,6 +227,12 @@ class NewsSite:
             send(302, b"", Location=target)
         elif path == "/huge":
             self._send_huge(handler)
+        elif path == "/bomb.html":  # 200 KB on the wire, 200 MB once decoded
+            send(200, gzip_bomb(), Content_Encoding="gzip")
+        elif path == "/gzipped.html":  # a page in two gzip members, as some servers send
+            body = article_html(7)
+            halves = gzip.compress(body[:100]) + gzip.compress(body[100:])
+            send(200, halves, Content_Encoding="gzip")
         elif path == "/binary.html":
             send(200, PNG)
         elif path == "/image.png":

@@ -3,6 +3,7 @@
 import itertools
 import threading
 import time
+import tracemalloc
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -20,7 +21,7 @@ from newsmill.tasks.web.fetch import (
     is_public_address,
     retry_after_seconds,
 )
-from tests.websites import NewsSite
+from tests.websites import NewsSite, article_html, gzip_bomb
 
 # fast manners for tests; each test changes what it is about
 FAST = FetchSettings(
@@ -79,6 +80,28 @@ def test_the_body_is_cut_at_the_limit_and_marked(news_site: NewsSite) -> None:
     assert result.response is not None and result.response.truncated
     assert len(result.response.body) == FAST.max_body_bytes
     assert "1,048,576-byte limit" in result.detail
+
+
+def test_a_gzip_bomb_is_decoded_only_up_to_the_limit(news_site: NewsSite) -> None:
+    """httpx inflated each network chunk whole: 64 KB of this bomb became 64 MB at once."""
+    gzip_bomb()  # made before measuring
+    tracemalloc.start()
+    try:
+        result = fetch(news_site, "/bomb.html")["/bomb.html"]
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result.response is not None and result.response.truncated
+    assert len(result.response.body) == FAST.max_body_bytes
+    assert result.response.body.startswith(b"<html><body>   ")
+    # the property under test, not a speed target: never much more than the limit held
+    assert peak < 8 * FAST.max_body_bytes
+
+
+def test_a_gzipped_page_in_two_members_is_decoded_whole(news_site: NewsSite) -> None:
+    result = fetch(news_site, "/gzipped.html")["/gzipped.html"]
+    assert result.outcome == "fetched" and result.response is not None
+    assert result.response.body == article_html(7)
 
 
 def test_a_body_that_trickles_past_the_total_timeout_is_cut(news_site: NewsSite) -> None:
