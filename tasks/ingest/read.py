@@ -67,7 +67,7 @@ def sniff_kind(head: bytes, suffix: str) -> str:
         try:
             if isinstance(json.loads(first_line), dict):
                 return "jsonl"
-        except ValueError:
+        except (ValueError, RecursionError):  # deep nesting recurses before it fails
             pass
     if suffix in JSONL_SUFFIXES:
         return "jsonl"

@@ -181,3 +181,11 @@ def test_a_huge_line_in_a_gzipped_export_is_rejected_without_being_held(tmp_path
     assert isinstance(reject, Reject) and reject.reason is Reason.READ_TOO_LARGE
     assert (reject.source, reject.line_number) == (f"{path}:2", 2)
     assert reject.input_hash
+
+
+def test_a_first_line_nested_too_deep_to_sniff_is_read_not_raised(tmp_path: Path) -> None:
+    """Sniffing parses the first 4 KB as JSON; 4,000 open brackets recursed out of it."""
+    path = tmp_path / "odd.txt"
+    path.write_bytes(b'{"x": ' + b"[" * 4_000 + b"]" * 4_000 + b"}\n")  # 8 KB, in the limit
+    [result] = _read(path)
+    assert isinstance(result, Document) and result.source_kind == "text"
