@@ -137,8 +137,10 @@ def _teasers_in(text: str, teasers: dict[str, int]) -> tuple[int, int]:
     """How many linked headlines own lines of the extracted text, and those lines' words."""
     owners: set[int] = set()
     words = 0
+    if not teasers:
+        return 0, 0
     for line in text.split("\n"):
-        owner = teasers.get(" ".join(line.split())) if teasers else None
+        owner = teasers.get(" ".join(line.split()))
         if owner is not None:
             owners.add(owner)
             words += _prose_words(line)
@@ -152,23 +154,19 @@ def running_text_words(text: str) -> int:
 
 
 def _prose_words(line: str) -> int:
-    spaced = len(line.split())
-    if spaced >= _RUNNING_TEXT_MIN_WORDS and UNSPACED.search(line) is None:
-        return spaced
-    if (
-        spaced >= _RUNNING_TEXT_MIN_WORDS
+    """The line's words (`count_words`) if it is long enough to be prose, else 0."""
+    prose = (
+        len(line.split()) >= _RUNNING_TEXT_MIN_WORDS
         or len(UNSPACED.findall(line)) >= _RUNNING_TEXT_MIN_UNSPACED
-    ):
-        return count_words(line)
-    return 0
+    )
+    return count_words(line) if prose else 0
 
 
 def no_article(extracted: dict[str, Any] | None, min_article_words: int) -> str | None:
     """Why the page holds no article, or None when it holds one."""
     words = running_text_words(extracted["text"]) if extracted is not None else 0
-    if words < min_article_words:
+    if extracted is None or words < min_article_words:
         return "no article text found in the HTML (only navigation, banners or empty)"
-    assert extracted is not None
     headlines, teaser_words = extracted["teasers"]
     if (
         headlines >= _INDEX_MIN_HEADINGS
@@ -187,10 +185,9 @@ def apply_extraction(
 ) -> Document | Reject:
     """Fill a Document from an extraction result; fields the input already had win."""
     why = no_article(extracted, min_article_words)
-    if why is not None or extracted is None:
-        return Reject(
-            doc.source, Reason.EXTRACT_NO_ARTICLE, why or "", doc.input_hash, doc.line_number
-        )
+    if why is not None:
+        return Reject(doc.source, Reason.EXTRACT_NO_ARTICLE, why, doc.input_hash, doc.line_number)
+    assert extracted is not None  # no_article says why when there is no extraction
     title = doc.title or extracted["title"]
     lines = extracted["text"].split("\n")
     if title and lines and lines[0].strip() == title.strip():

@@ -56,7 +56,7 @@ def given_names() -> frozenset[str]:
         for attribute in ("first_names", "first_names_male", "first_names_female"):
             listed = vars(provider).get(attribute) if provider else None
             if isinstance(listed, (dict, list, tuple)):
-                names.update(_given_name(n) for n in listed if _is_given_name(n))
+                names.update(without_diacritics(n) for n in listed if _is_given_name(n))
     names |= {without_diacritics(n.title()) for n in lexicon()["GIVEN"]}
     # faker's US list carries some words that are titles or organisation words ("Council")
     not_given = places() | TITLES | ORG_WORDS
@@ -67,10 +67,6 @@ def _is_given_name(name: object) -> bool:
     """One capitalised word of letters (faker's lists for scripts without case, such as
     Japanese or Thai, give nothing the capitalised-span rules could meet)."""
     return isinstance(name, str) and name.istitle() and name.replace("-", "").isalpha()
-
-
-def _given_name(name: str) -> str:
-    return without_diacritics(name)
 
 
 def is_given_name(word: str) -> bool:

@@ -15,12 +15,12 @@ utm_source=x#top` and `http://example.com/a` are one page.
 """
 
 import io
-import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import courlan
+import httpx
 import xxhash
 from trafilatura.feeds import FeedParameters, find_links
 from trafilatura.sitemaps import DETECT_SITEMAP_LINK, SitemapObject
@@ -28,6 +28,7 @@ from trafilatura.sitemaps import DETECT_SITEMAP_LINK, SitemapObject
 from newsmill.tasks.ingest.decode import decode_bytes
 from newsmill.tasks.ingest.read import GZIP_MAGIC
 from newsmill.tasks.ingest.sources import open_input
+from newsmill.tasks.web.fetch import Inflater
 
 FEED_PREFIX, SITEMAP_PREFIX, URL_LIST_PREFIX = "feed:", "sitemap:", "urls:"
 
@@ -114,10 +115,9 @@ def _text(body: bytes) -> str:
     """A feed's or sitemap's text; `.xml.gz` sitemaps come gzipped whatever their headers say,
     and are decompressed only up to the sitemap protocol's 50 MB."""
     if body.startswith(GZIP_MAGIC):
-        inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
         try:
-            body = inflate.decompress(body, MAX_DECOMPRESSED_BYTES + 1)
-        except zlib.error:
+            body = Inflater.for_encoding("gzip")(body, MAX_DECOMPRESSED_BYTES + 1)
+        except httpx.DecodingError:
             return ""
         if len(body) > MAX_DECOMPRESSED_BYTES:
             raise TooLargeWhenDecompressed(

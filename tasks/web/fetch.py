@@ -361,15 +361,17 @@ class _Job:
     exchanges: list[Exchange] = field(default_factory=list)
 
 
-class _Inflater:
-    """Decodes a gzip or deflate body chunk by chunk, never more than asked per chunk."""
+class Inflater:
+    """Decodes a gzip or deflate body chunk by chunk, never more than asked per chunk (a
+    body in several gzip members whole); a body that does not decode raises
+    `httpx.DecodingError`."""
 
     def __init__(self, wbits: int | None) -> None:
         self._wbits = wbits
         self._zlib = zlib.decompressobj(wbits) if wbits is not None else None
 
     @classmethod
-    def for_encoding(cls, encoding: str) -> "_Inflater":
+    def for_encoding(cls, encoding: str) -> "Inflater":
         encoding = encoding.strip().lower()
         if encoding in ("gzip", "x-gzip"):
             return cls(16 + zlib.MAX_WBITS)
@@ -417,7 +419,7 @@ class Fetcher:
         self._client = httpx.Client(
             timeout=timeout,
             follow_redirects=False,
-            # only what _Inflater decodes with a cap, whatever httpx could decode
+            # only what Inflater decodes with a cap, whatever httpx could decode
             headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"},
             limits=httpx.Limits(max_connections=max(settings.fetch_concurrency, 1) * 2),
             trust_env=False,  # no proxy from the environment: the address check must hold
@@ -674,7 +676,7 @@ class Fetcher:
         network chunk whole, and 64 KB of a gzip bomb is 64 MB."""
         settings = self.settings
         deadline = time.monotonic() + settings.total_timeout_s
-        inflate = _Inflater.for_encoding(response.headers.get("content-encoding", ""))
+        inflate = Inflater.for_encoding(response.headers.get("content-encoding", ""))
         body = bytearray()
         for raw in response.iter_raw():
             body += inflate(raw, settings.max_body_bytes + 1 - len(body))

@@ -97,6 +97,15 @@ def test_gzipped_and_text_sitemaps_are_read() -> None:
     ]
 
 
+def test_a_sitemap_gzipped_in_two_members_is_read_whole() -> None:
+    middle = URLSET.index(b"</url>") + len(b"</url>")
+    gz = gzip.compress(URLSET[:middle]) + gzip.compress(URLSET[middle:])
+    assert sitemap_links(gz, "http://news.example/sitemap.xml.gz")[1] == [
+        "http://news.example/news/e.html",
+        "http://news.example/news/f.html",
+    ]
+
+
 def test_a_gzipped_sitemap_that_expands_past_50_mb_is_refused_unread() -> None:
     """A 4 MB gzipped sitemap of blanks took 8.7 GB of memory; it stops at the protocol's cap."""
     bomb = gzip.compress(URLSET[:-10] + b" " * (60 * 1024 * 1024) + URLSET[-10:], 9)
