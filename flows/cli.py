@@ -337,26 +337,46 @@ def _query(args: argparse.Namespace) -> int:
     return 0
 
 
-def _stop_on_sigterm() -> None:
+class _SigtermStop:
     """SIGTERM (a scheduler, `kill`, a container stopping) unwinds as an exit does, not as a
     kill: context managers close, the lake lock is released, and Prefect's temporary API
-    and the run's worker processes stop instead of outliving newsmill."""
+    and the run's worker processes stop instead of outliving newsmill.
 
-    def stop(signum: int, frame: object) -> None:
+    The signal is remembered as well as raised: a SIGTERM that lands inside a flow run is
+    turned by Prefect into a crashed flow and an ordinary exception, and the exit code must
+    still say the run was stopped (128 + signal), not that it failed."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+
+    def install(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, self)
+
+    def __call__(self, signum: int, frame: object) -> None:
+        self.signum = signum
         raise SystemExit(128 + signum)
 
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, stop)
+    def exit_code(self, code: int) -> int:
+        return code if self.signum is None else 128 + self.signum
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    _stop_on_sigterm()
+    stop = _SigtermStop()
+    stop.install()
     args = build_parser().parse_args(argv)
-    if args.command == "run":
-        return _run(args)
-    if args.command == "serve":
-        return _serve(args)
-    return _query(args)
+    try:
+        if args.command == "run":
+            code = _run(args)
+        elif args.command == "serve":
+            code = _serve(args)
+        else:
+            code = _query(args)
+    except Exception:
+        if stop.signum is None:
+            raise
+        code = EXIT_RUN_FAILED
+    return stop.exit_code(code)
 
 
 if __name__ == "__main__":

@@ -180,3 +180,26 @@ def _temporary_api_port(output: str) -> int | None:
 def _listening(port: int) -> bool:
     with socket.socket() as probe:
         return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_sigterm_turned_into_an_ordinary_error_still_exits_143() -> None:
+    """Prefect turns a SIGTERM that lands inside a flow run into a crashed flow and an
+    ordinary exception; the exit status must still say "stopped", not "failed" (1)."""
+    script = """
+import os, signal, sys
+from newsmill.flows import cli
+
+def query_interrupted_inside_a_flow(args):
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)
+        signal.pause()
+    except BaseException as crash:
+        raise RuntimeError("flow run crashed") from crash
+
+cli._query = query_interrupted_inside_a_flow
+sys.exit(cli.main(["query", "select 1"]))
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT
+    )
+    assert result.returncode == 128 + signal.SIGTERM, result.stderr
