@@ -30,7 +30,7 @@ from newsmill.tasks.lake.rows import RunContext
 from newsmill.tasks.lake.runs import reject_counts, shard_counts
 from newsmill.tasks.mentions import speakers
 from newsmill.tasks.mentions.speakers import MentionSettings
-from newsmill.tasks.records import Reject, ShardBatch, run_stage
+from newsmill.tasks.records import Reject, ShardBatch, StageOutput, run_stage
 from newsmill.tasks.setting import setting
 from newsmill.tasks.text import boilerplate, clean, fields
 from newsmill.tasks.text.boilerplate import BoilerplateSettings, SiteParagraphCounts
@@ -78,13 +78,37 @@ def shared_extractor(settings: ExtractSettings) -> HtmlExtractor:
 def process_shard(
     shard: Shard, lake_root: str, ctx: RunContext, settings: ShardSettings
 ) -> ShardResult:
-    """Run every per-document stage over one shard and stage its rows (file names carry
-    the shard number, so shards can stage at once)."""
+    """Run every per-document stage over one shard, one read batch at a time, and stage its
+    rows (file names carry the shard number, so shards can stage at once)."""
     lake = Lake(lake_root)
     index = exact.LakeIndex(lake)
     site_counts = SiteParagraphCounts(lake)
+    writer = lake.start_run(ctx.run_id, settings.write_buffer_rows, part=f"{shard.index:06d}")
+    counts: Counter[str] = Counter()
+    articles: list[ArticleChunk] = []
+    for read_batch in read.read_shard_batches(shard, settings.read):
+        batch = _through_stages(read_batch, index, site_counts, ctx, settings)
+        previous = index.latest_articles(doc.source for doc in batch.docs)
+        for table, these in rows.batch_rows(
+            ctx, batch.docs, batch.duplicates, batch.rejects, previous
+        ).items():
+            writer.write(TABLES[table], these)
+        counts.update(shard_counts(batch))
+        articles.append(article_chunk(batch.docs, settings.near))
+    return ShardResult(
+        shard.index, writer.close(), counts, ArticleChunk.joined(articles), site_counts.in_run
+    )
+
+
+def _through_stages(
+    read_batch: StageOutput,
+    index: exact.LakeIndex,
+    site_counts: SiteParagraphCounts,
+    ctx: RunContext,
+    settings: ShardSettings,
+) -> ShardBatch:
     batch = ShardBatch()
-    batch.apply(exact.skip_known_inputs(read.read_shard(shard, settings.read), index)[0])
+    batch.apply(exact.skip_known_inputs(read_batch, index)[0])
     batch.apply(shared_extractor(settings.extract).extract_documents(batch.docs))
     batch.apply(run_stage("clean", batch.docs, clean.clean_document))
     batch.apply(run_stage("dedup_paragraphs", batch.docs, exact.remove_repeated_paragraphs))
@@ -104,19 +128,7 @@ def process_shard(
     add_mentions = functools.partial(speakers.add_mentions, settings=settings.mentions)
     batch.apply(run_stage("mentions", batch.docs, add_mentions))
     batch.docs, batch.duplicates = exact.dedup_against(batch.docs, index)
-    writer = lake.start_run(ctx.run_id, settings.write_buffer_rows, part=f"{shard.index:06d}")
-    previous = index.latest_articles(doc.source for doc in batch.docs)
-    for table, these in rows.batch_rows(
-        ctx, batch.docs, batch.duplicates, batch.rejects, previous
-    ).items():
-        writer.write(TABLES[table], these)
-    return ShardResult(
-        shard.index,
-        writer.close(),
-        shard_counts(batch),
-        article_chunk(batch.docs, settings.near),
-        site_counts.in_run,
-    )
+    return batch
 
 
 def failed_shard(
@@ -137,7 +149,7 @@ def failed_shard(
     writer.write(REJECTS, [rows.reject_row(r, ctx) for r in rejects])
     counts = reject_counts(rejects)
     counts["shards.failed"] += 1
-    return ShardResult(shard.index, writer.close(), counts, article_chunk([], settings.near), {})
+    return ShardResult(shard.index, writer.close(), counts, ArticleChunk.joined([]), {})
 
 
 def _part_description(part: FilePart) -> str:

@@ -266,6 +266,17 @@ class ArticleChunk:
             None if self.signatures is None else self.signatures[keep],
         )
 
+    @classmethod
+    def joined(cls, chunks: Sequence["ArticleChunk"]) -> "ArticleChunk":
+        signatures = [c.signatures for c in chunks if c.signatures is not None]
+        return cls(
+            [doc_id for c in chunks for doc_id in c.doc_ids],
+            [h for c in chunks for h in c.content_hashes],
+            np.concatenate([np.empty((0, 6), np.int32), *(c.numbers for c in chunks)]),
+            np.concatenate([np.empty(0, np.float64), *(c.published for c in chunks)]),
+            np.concatenate(signatures) if signatures else None,
+        )
+
     def article(self, i: int) -> SignedArticle:
         return _signed(self.doc_ids[i], float(self.published[i]), self.numbers[i])
 

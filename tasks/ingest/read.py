@@ -27,7 +27,14 @@ from newsmill.tasks.ingest.sources import (
     SourceFile,
     open_input,
 )
-from newsmill.tasks.records import Document, Reject, StageOutput, count_stage, hash_bytes
+from newsmill.tasks.records import (
+    Document,
+    Reject,
+    ShardBatch,
+    StageOutput,
+    count_stage,
+    hash_bytes,
+)
 from newsmill.tasks.setting import setting
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -48,6 +55,11 @@ class ReadSettings:
         20.0,
         "Inputs (files, decompressed files, JSONL lines) larger than this are rejected as read_too_large.",
         unit="MB",
+    )
+    read_batch_inputs: int = setting(
+        5_000,
+        "A shard goes through the stages this many inputs at a time, which bounds a worker's memory when one file holds very many records (a .jsonl.gz is one shard however large).",
+        unit="inputs",
     )
 
     @property
@@ -433,16 +445,32 @@ def _document_from_record(
     )
 
 
-def read_shard(shard: Shard, settings: ReadSettings) -> StageOutput:
-    """Every input of a shard: Documents go on, Rejects are routed out."""
+def read_shard_batches(shard: Shard, settings: ReadSettings) -> Iterator[StageOutput]:
+    """Every input of a shard, `read_batch_inputs` at a time (at least one batch, maybe
+    empty): one file can hold millions of records (a .jsonl.gz is not split into shards),
+    and a worker holds only one batch of them."""
     docs: list[Document] = []
     rejects: list[Reject] = []
     skipped: Counter[str] = Counter()
-    for part in shard.parts:
-        for item in read_part(part, settings):
-            if isinstance(item, Skipped):
-                skipped[f"read.skipped.{item.kind}"] += 1
-            else:
-                (rejects if isinstance(item, Reject) else docs).append(item)  # type: ignore[arg-type]
-    counts = count_stage("read", len(docs) + len(rejects), docs, rejects)
-    return StageOutput(docs, rejects, {**counts, **skipped})
+    yielded = False
+    items = (item for part in shard.parts for item in read_part(part, settings))
+    for item in itertools.chain(items, [None]):
+        if isinstance(item, Skipped):
+            skipped[f"read.skipped.{item.kind}"] += 1
+        elif isinstance(item, Reject):
+            rejects.append(item)
+        elif item is not None:
+            docs.append(item)
+        full = len(docs) + len(rejects) >= settings.read_batch_inputs
+        if full or (item is None and (docs or rejects or skipped or not yielded)):
+            counts = count_stage("read", len(docs) + len(rejects), docs, rejects)
+            yield StageOutput(docs, rejects, {**counts, **skipped})
+            docs, rejects, skipped, yielded = [], [], Counter(), True
+
+
+def read_shard(shard: Shard, settings: ReadSettings) -> StageOutput:
+    """Every input of a shard at once: for shards known to be small."""
+    whole = ShardBatch()
+    for batch in read_shard_batches(shard, settings):
+        whole.apply(StageOutput(whole.docs + batch.docs, batch.rejects, batch.counts))
+    return StageOutput(whole.docs, whole.rejects, whole.counts)

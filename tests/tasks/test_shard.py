@@ -1,6 +1,8 @@
+import gzip
 import json
 import os
 import pickle
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -8,6 +10,7 @@ import pyarrow.parquet as pq
 
 from newsmill.tasks.dedup.exact import ExactAcrossShards
 from newsmill.tasks.dedup.near import NearDupSettings
+from newsmill.tasks.ingest.read import ReadSettings
 from newsmill.tasks.ingest.sources import discover_sources, plan_shards
 from newsmill.tasks.lake.checkpoints import encode_shard
 from newsmill.tasks.lake.lake import STAGING_DIR
@@ -102,3 +105,30 @@ def test_file_names_that_are_not_utf8_or_hold_a_newline_are_carried(tmp_path: Pa
         "line\nbreak.txt",
     ]
     assert result.counts["inputs.seen"] == 3
+
+
+def test_a_shard_read_in_batches_stages_what_it_stages_read_whole(tmp_path: Path) -> None:
+    """Exact copies across batch boundaries are still copies: the batches share one index."""
+    texts = [
+        f"The council votes on the {topic} budget for the harbour district on Monday, said "
+        f"the mayor, who expects {n} objections."
+        for n, topic in enumerate(["tram", "ferry", "library", "school", "bridge"] * 6)
+    ]
+    source = tmp_path / "src" / "export.jsonl.gz"
+    source.parent.mkdir()
+    lines = [json.dumps({"id": str(i), "text": texts[i % 40 % 30]}) for i in range(90)]
+    source.write_bytes(gzip.compress("\n".join(lines).encode()))
+    [shard] = plan_shards(discover_sources([str(source.parent)]).files, 8 << 20, 10)
+    tables = {}
+    for batch_inputs in (7, 5_000):
+        settings = replace(SETTINGS, read=ReadSettings(read_batch_inputs=batch_inputs))
+        lake = tmp_path / f"lake-{batch_inputs}"
+        result = process_shard(shard, str(lake), run_context("r1"), settings)
+        assert result.counts["inputs.seen"] == 90
+        assert result.counts["duplicates.document.exact"] == 60
+        staged = lake / STAGING_DIR / "r1"
+        tables[batch_inputs] = [
+            sorted(pq.read_table(staged / name).column(column).to_pylist())
+            for name, column in [("articles", "external_id"), ("duplicates", "duplicate_of")]
+        ] + [result.articles.doc_ids]
+    assert tables[7] == tables[5_000]

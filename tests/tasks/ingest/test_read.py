@@ -8,8 +8,15 @@ from pathlib import Path
 import pytest
 
 from newsmill.schemas.reasons import Reason
-from newsmill.tasks.ingest.read import ReadSettings, parse_jsonl_record, read_part, sniff_kind
-from newsmill.tasks.ingest.sources import FilePart, SourceFile
+from newsmill.tasks.ingest.read import (
+    ReadSettings,
+    parse_jsonl_record,
+    read_part,
+    read_shard,
+    read_shard_batches,
+    sniff_kind,
+)
+from newsmill.tasks.ingest.sources import FilePart, Shard, SourceFile
 from newsmill.tasks.records import Document, Reject
 
 SETTINGS = ReadSettings(max_input_mb=0.01)  # 10 KiB keeps the oversized cases small
@@ -189,3 +196,35 @@ def test_a_first_line_nested_too_deep_to_sniff_is_read_not_raised(tmp_path: Path
     path.write_bytes(b'{"x": ' + b"[" * 4_000 + b"]" * 4_000 + b"}\n")  # 8 KB, in the limit
     [result] = _read(path)
     assert isinstance(result, Document) and result.source_kind == "text"
+
+
+def test_a_gzipped_export_of_many_tiny_records_is_read_a_batch_at_a_time(tmp_path: Path) -> None:
+    """A .jsonl.gz is one shard however many records it holds: 254 KB of tiny records took
+    10 GB when the shard was read whole. Now a worker holds one batch of documents."""
+    settings = replace(SETTINGS, read_batch_inputs=1_000)
+    records = "\n".join(json.dumps({"text": f"Ferry {i} sails at dawn."}) for i in range(40_000))
+    path = tmp_path / "export.jsonl.gz"
+    path.write_bytes(gzip.compress(records.encode()))
+    shard = Shard(0, (FilePart(SourceFile(str(path), path.stat().st_size, True)),))
+    sizes = []
+    tracemalloc.start()
+    try:
+        for batch in read_shard_batches(shard, settings):
+            sizes.append(len(batch.docs))
+            assert batch.counts["read.total"] == len(batch.docs)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert sizes == [1_000] * 40
+    whole = read_shard(shard, settings)
+    assert len(whole.docs) == 40_000 and whole.counts["read.total"] == 40_000
+    # the property under test, not a memory target: 40 batches are never held at once
+    assert peak < 8_000_000
+
+
+def test_an_empty_shard_is_one_empty_batch(tmp_path: Path) -> None:
+    path = tmp_path / "blank.jsonl"
+    path.write_text("\n\n")
+    shard = Shard(0, (FilePart(SourceFile(str(path), path.stat().st_size, True)),))
+    [batch] = read_shard_batches(shard, SETTINGS)
+    assert (batch.docs, batch.rejects, batch.counts["read.total"]) == ([], [], 0)
