@@ -212,6 +212,13 @@ class NewsSite:
                 handler.wfile.write(body[start : start + 100])
                 handler.wfile.flush()
                 time.sleep(0.1)
+        elif path == "/header-drip":  # a header line every 0.1 s for 10 s: reads never wait
+            handler.wfile.write(b"HTTP/1.1 200 OK\r\n")
+            for n in range(100):
+                handler.wfile.write(f"X-Drip-{n}: {n}\r\n".encode())
+                handler.wfile.flush()
+                time.sleep(0.1)
+            handler.wfile.write(b"Content-Length: 0\r\n\r\n")
         elif path == "/flaky":
             if count == 1:
                 send(500, b"internal error", "text/plain")

@@ -43,6 +43,7 @@ from newsmill.schemas.reasons import Reason
 from newsmill.tasks import __version__
 from newsmill.tasks.errors import FetchError
 from newsmill.tasks.setting import setting
+from newsmill.tasks.web import deadline
 
 Role = Literal["article", "feed", "sitemap", "robots"]
 Outcome = Literal["fetched", "not_modified", "rejected", "failed"]
@@ -421,7 +422,9 @@ class Fetcher:
             follow_redirects=False,
             # only what Inflater decodes with a cap, whatever httpx could decode
             headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"},
-            limits=httpx.Limits(max_connections=max(settings.fetch_concurrency, 1) * 2),
+            transport=deadline.transport(
+                limits=httpx.Limits(max_connections=max(settings.fetch_concurrency, 1) * 2)
+            ),
             trust_env=False,  # no proxy from the environment: the address check must hold
         )
         self._robots: dict[str, _Robots] = {}
@@ -647,14 +650,15 @@ class Fetcher:
         extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
         message = self._client.build_request("GET", pinned, headers=headers, extensions=extensions)
         fetched_at = datetime.now(UTC)
-        try:
-            response = self._client.send(message, stream=True)
+        with deadline.deadline(self.settings.total_timeout_s):
             try:
-                body, truncated = self._read_body(response, url)
-            finally:
-                response.close()
-        except httpx.HTTPError as error:
-            raise self._transport_error(error, url) from None
+                response = self._client.send(message, stream=True)
+                try:
+                    body, truncated = self._read_body(response, url)
+                finally:
+                    response.close()
+            except httpx.HTTPError as error:
+                raise self._transport_error(error, url) from None
         self._count("fetch.requests")
         sent = tuple((k, v) for k, v in message.headers.items() if k.lower() != "host")
         return Exchange(
@@ -671,27 +675,31 @@ class Fetcher:
         )
 
     def _read_body(self, response: httpx.Response, url: str) -> tuple[bytes, bool]:
-        """(body, cut off at max_body_mb); over total_timeout_s it is a timeout. A gzip or
+        """(body, cut off at max_body_mb); past the attempt's deadline it is a timeout. A gzip or
         deflate body is decoded here, never past max_body_mb: httpx would inflate each
         network chunk whole, and 64 KB of a gzip bomb is 64 MB."""
         settings = self.settings
-        deadline = time.monotonic() + settings.total_timeout_s
         inflate = Inflater.for_encoding(response.headers.get("content-encoding", ""))
         body = bytearray()
         for raw in response.iter_raw():
             body += inflate(raw, settings.max_body_bytes + 1 - len(body))
             if len(body) > settings.max_body_bytes:
                 return bytes(body[: settings.max_body_bytes]), True
-            if time.monotonic() > deadline:
-                raise FetchError(
-                    Reason.FETCH_TIMEOUT,
-                    f"the response took over {settings.total_timeout_s:g} s (total_timeout_s): {url}",
-                    transient=True,
-                )
+            if deadline.passed():
+                raise self._over_deadline(url)
         return bytes(body), False
+
+    def _over_deadline(self, url: str) -> FetchError:
+        return FetchError(
+            Reason.FETCH_TIMEOUT,
+            f"the response took over {self.settings.total_timeout_s:g} s (total_timeout_s): {url}",
+            transient=True,
+        )
 
     def _transport_error(self, error: httpx.HTTPError, url: str) -> FetchError:
         settings = self.settings
+        if deadline.passed():
+            return self._over_deadline(url)
         if isinstance(error, httpx.ConnectTimeout):
             why = f"connecting took over {settings.connect_timeout_s:g} s (connect_timeout_s)"
         elif isinstance(error, httpx.ReadTimeout):

@@ -110,6 +110,15 @@ def test_a_body_that_trickles_past_the_total_timeout_is_cut(news_site: NewsSite)
     assert result.reason == Reason.FETCH_TIMEOUT and "total_timeout_s" in result.detail
 
 
+def test_headers_that_trickle_past_the_total_timeout_are_cut(news_site: NewsSite) -> None:
+    """A header line a second never trips the read timeout; the attempt ran ~300 s."""
+    settings = replace(FAST, total_timeout_s=0.5, read_timeout_s=2, fetch_retries=0)
+    started = time.monotonic()
+    result = fetch(news_site, "/header-drip", settings=settings)["/header-drip"]
+    assert result.reason == Reason.FETCH_TIMEOUT and "total_timeout_s" in result.detail
+    assert time.monotonic() - started < 5  # the server drips for 10 s
+
+
 def test_robots_rules_are_matched_against_the_configured_user_agent(news_site: NewsSite) -> None:
     news_site.robots = "User-agent: NightlyBot\nDisallow: /\n\nUser-agent: *\nDisallow:\n"
     named = replace(FAST, user_agent="NightlyBot/2.0 (+mailto:desk@example.org)")
