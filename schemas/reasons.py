@@ -37,10 +37,12 @@ class Reason(StrEnum):
     EXTRACT_TIMEOUT = "extract_timeout"
     EXTRACT_FAILED = "extract_failed"
     CLEAN_EMPTY_TEXT = "clean_empty_text"
+    CLEAN_TIMEOUT = "clean_timeout"
     CLEAN_UNEXPECTED = "clean_unexpected"
     DEDUP_UNEXPECTED = "dedup_unexpected"
     FIELDS_UNEXPECTED = "fields_unexpected"
     BOILERPLATE_UNEXPECTED = "boilerplate_unexpected"
+    MENTIONS_TIMEOUT = "mentions_timeout"
     MENTIONS_UNEXPECTED = "mentions_unexpected"
     SHARD_FAILED = "shard_failed"
 
@@ -125,6 +127,13 @@ REASONS: dict[Reason, str] = {
     Reason.EXTRACT_TIMEOUT: "HTML extraction took longer than `extract_timeout_s` and was stopped.",
     Reason.EXTRACT_FAILED: "The HTML extractor raised an error on this page.",
     Reason.CLEAN_EMPTY_TEXT: "Nothing but whitespace or control characters is left after cleaning.",
+    **{
+        reason: (
+            f"The {reason.stage} step ran longer than `document_timeout_s` on this input and "
+            "was stopped; the rest of its work unit goes on."
+        )
+        for reason in (Reason.CLEAN_TIMEOUT, Reason.MENTIONS_TIMEOUT)
+    },
     **{
         reason: (
             f"The {reason.stage} step raised an error on this input that no check foresaw (the "

@@ -1,5 +1,6 @@
 """Plain records passed between stages: a document on its way to the lake, or a reject."""
 
+import contextlib
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ import xxhash
 from newsmill.schemas.reasons import Reason
 from newsmill.tasks.mentions.entity import Entity
 from newsmill.tasks.mentions.quotes import Quote
+from newsmill.tasks.timelimit import TimeLimitExceeded, time_limit
 
 
 def hash_bytes(data: bytes) -> str:
@@ -113,21 +115,30 @@ class StageOutput:
 
 # the stages whose per-document errors reject the document: `<stage>_unexpected`
 _UNEXPECTED = {reason.stage: reason for reason in Reason if reason.value.endswith("_unexpected")}
+_TIMEOUT = {reason.stage: reason for reason in Reason if reason.value.endswith("_timeout")}
 _MAX_DETAIL_CHARS = 500
 
 
 def run_stage(
-    stage: str, docs: list[Document], step: Callable[[Document], Document | Reject]
+    stage: str,
+    docs: list[Document],
+    step: Callable[[Document], Document | Reject],
+    time_limit_s: float | None = None,
 ) -> StageOutput:
     """Apply a per-document step to a batch; count total, kept and dropped_<reason>. An
     exception the step raises on one document rejects that document as
-    `<stage>_unexpected` (with the exception's type and message) and the batch goes on."""
+    `<stage>_unexpected` (with the exception's type and message), a document over
+    `time_limit_s` as `<stage>_timeout`, and the batch goes on."""
     kept: list[Document] = []
     rejects: list[Reject] = []
     unexpected = _UNEXPECTED.get(stage.split("_", 1)[0])
     for doc in docs:
         try:
-            result = step(doc)
+            with contextlib.nullcontext() if time_limit_s is None else time_limit(time_limit_s):
+                result = step(doc)
+        except TimeLimitExceeded:
+            detail = f"{stage} ran over {time_limit_s:g} s (document_timeout_s) and was stopped"
+            result = Reject(doc.source, _TIMEOUT[stage], detail, doc.input_hash, doc.line_number)
         except Exception as error:  # one input's surprise must not cost its whole shard
             if unexpected is None:
                 raise

@@ -45,6 +45,11 @@ class ShardSettings:
     boilerplate: BoilerplateSettings = field(default_factory=BoilerplateSettings)
     near: NearDupSettings = field(default_factory=NearDupSettings)
     mentions: MentionSettings = field(default_factory=MentionSettings)
+    document_timeout_s: float = setting(
+        20.0,
+        "Time limit per document in the clean and in the mentions stage (extraction has extract_timeout_s); a document over it is rejected as clean_timeout or mentions_timeout.",
+        unit="s",
+    )
     write_buffer_rows: int = setting(
         20_000,
         "Rows buffered in memory before they are written to the run's staging files.",
@@ -110,7 +115,8 @@ def _through_stages(
     batch = ShardBatch()
     batch.apply(exact.skip_known_inputs(read_batch, index)[0])
     batch.apply(shared_extractor(settings.extract).extract_documents(batch.docs))
-    batch.apply(run_stage("clean", batch.docs, clean.clean_document))
+    limit = settings.document_timeout_s
+    batch.apply(run_stage("clean", batch.docs, clean.clean_document, limit))
     batch.apply(run_stage("dedup_paragraphs", batch.docs, exact.remove_repeated_paragraphs))
     add_fields = functools.partial(fields.add_fields, now=ctx.started_at, settings=settings.fields)
     batch.apply(run_stage("fields", batch.docs, add_fields))
@@ -126,7 +132,7 @@ def _through_stages(
         batch.apply(run_stage("boilerplate", batch.docs, remove))
     # after boilerplate: offsets index the article's final text
     add_mentions = functools.partial(speakers.add_mentions, settings=settings.mentions)
-    batch.apply(run_stage("mentions", batch.docs, add_mentions))
+    batch.apply(run_stage("mentions", batch.docs, add_mentions, limit))
     batch.docs, batch.duplicates = exact.dedup_against(batch.docs, index)
     return batch
 

@@ -1,5 +1,7 @@
 """The records stages pass along: stable ids, and how a stage's results are counted."""
 
+import contextlib
+
 from newsmill.schemas.reasons import Reason
 from newsmill.tasks.records import (
     Document,
@@ -76,3 +78,21 @@ def test_an_error_on_one_document_rejects_it_and_the_batch_goes_on() -> None:
     assert output.counts["fields.dropped_fields_unexpected"] == 1
     # "dedup_paragraphs" rejects as the dedup stage
     assert run_stage("dedup_paragraphs", docs, step).rejects[0].reason is Reason.DEDUP_UNEXPECTED
+
+
+def test_a_document_over_the_time_limit_is_rejected_and_the_batch_goes_on() -> None:
+    """The step's own `except Exception` does not swallow the stop."""
+    docs = [doc(f"{n}.txt", "x" * n) for n in range(3)]
+
+    def step(d: Document) -> Document:
+        while d.source == "1.txt":  # a pathological input: no end in sight
+            with contextlib.suppress(Exception):
+                sum(range(1000))
+        return d
+
+    output = run_stage("mentions", docs, step, time_limit_s=0.2)
+    assert [d.source for d in output.docs] == ["0.txt", "2.txt"]
+    [reject] = output.rejects
+    assert (reject.source, reject.reason) == ("1.txt", Reason.MENTIONS_TIMEOUT)
+    assert "ran over 0.2 s (document_timeout_s)" in reject.detail
+    assert output.counts["mentions.dropped_mentions_timeout"] == 1

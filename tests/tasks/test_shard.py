@@ -132,3 +132,13 @@ def test_a_shard_read_in_batches_stages_what_it_stages_read_whole(tmp_path: Path
             for name, column in [("articles", "external_id"), ("duplicates", "duplicate_of")]
         ] + [result.articles.doc_ids]
     assert tables[7] == tables[5_000]
+
+
+def test_the_document_time_limit_reaches_the_stages(tmp_path: Path) -> None:
+    """A limit of a nanosecond: no document gets through clean."""
+    settings = replace(SETTINGS, document_timeout_s=1e-9)
+    [shard] = _shards(SAMPLES / "seed_article.txt")
+    result = process_shard(shard, str(tmp_path), run_context("r1"), settings)
+    rejects = pq.read_table(tmp_path / STAGING_DIR / "r1" / "rejects").to_pylist()
+    assert [r["reason"] for r in rejects] == ["clean_timeout"]
+    assert result.counts["rejects.clean_timeout"] == 1 and not len(result.articles)
