@@ -6,7 +6,10 @@ stores), so no reader ever sees it empty or half-written, and a run only ever de
 lock that carries its own token. While it runs, the holder renews the lock's lease (every
 third of `lease_s`). A lock is taken over only when its holder is provably gone: it ran on
 this host and its process is gone, or the process with its PID started at another time (the
-PID was reused); or, from any host, its lease ran out. A lock that cannot be read was not
+PID was reused); or, from any host, its lease ran out. Reading the lock and then
+replacing or deleting it (renewal, takeover, release) is one step among this host's
+processes (`Store.serialised`), so a starter never deletes the lock another has just
+taken. A lock that cannot be read was not
 written by newsmill: it is left alone, and the run stops saying so.
 """
 
@@ -57,7 +60,7 @@ def hold(
         if holder is None:
             continue  # let go of meanwhile
         if _provably_gone(holder):
-            _remove_if_held_by(store, path, holder.get("token"))
+            _remove_if_still_gone(store, path, holder.get("token"))
             continue
         if time.monotonic() >= deadline:
             waited = f"; waited {wait_s:g} s" if wait_s else ""
@@ -117,11 +120,12 @@ def _foreign_lock(store: Store, path: str, why: str) -> LakeError:
 def _renew(store: Store, path: str, owner: dict[str, Any], stop: threading.Event) -> None:
     """Renew the lease while the run holds the lock (and it is still ours)."""
     while not stop.wait(owner["lease_s"] / 3):
-        with contextlib.suppress(LakeError, OSError):
+        with contextlib.suppress(LakeError, OSError), store.serialised(path):
             holder = _holder(store, path)
             if holder is None or holder.get("token") != owner["token"]:
                 return  # taken over: our lease had run out
-            store.write_atomic(path, json.dumps(owner | {"renewed_at": time.time()}).encode())
+            renewed = owner | {"renewed_at": time.time()}
+            store.write_atomic(path, json.dumps(renewed).encode())
 
 
 def _provably_gone(holder: dict[str, Any]) -> bool:
@@ -143,9 +147,18 @@ def _provably_gone(holder: dict[str, Any]) -> bool:
 def _remove_if_held_by(store: Store, path: str, token: str | None) -> None:
     """Delete the lock if it is still the one with this token (newsmill 0.1's locks have
     none)."""
-    with contextlib.suppress(LakeError):
+    with contextlib.suppress(LakeError), store.serialised(path):
         holder = _holder(store, path)
         if holder is not None and holder.get("token") == token:
+            store.remove(path)
+
+
+def _remove_if_still_gone(store: Store, path: str, token: str | None) -> None:
+    """Take over: delete the lock if it is still the dead holder's and it has not renewed
+    its lease meanwhile (a stalled holder that woke up keeps its lock)."""
+    with contextlib.suppress(LakeError), store.serialised(path):
+        holder = _holder(store, path)
+        if holder is not None and holder.get("token") == token and _provably_gone(holder):
             store.remove(path)
 
 

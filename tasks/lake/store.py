@@ -6,6 +6,9 @@ and object stores give in different ways:
   object store (an object appears whole or not at all);
 - create a file only if it does not exist (the lock): O_EXCL locally; a conditional PUT
   (`If-None-Match: *`, S3 since 2024) on object stores;
+- read a file, check it and replace or delete it as one step (taking over a dead run's
+  lock, renewing a lease): an flock on a guard file locally; on object stores the lease
+  alone (a takeover needs the holder stalled past its lease);
 - move a file into place: an atomic rename locally; copy then delete on object stores,
   which have no rename (each object still appears whole; the journal makes the set of moves
   complete even after a crash).
@@ -15,9 +18,11 @@ environment variables, ~/.aws, an instance role); newsmill never reads, prints o
 """
 
 import contextlib
+import fcntl
 import os
 import shutil
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -111,6 +116,21 @@ class Store:
         finally:
             os.remove(tmp)
         return True
+
+    @contextlib.contextmanager
+    def serialised(self, path: str) -> Iterator[None]:
+        """Make a read-check-write of `path` one step among processes on this host (an
+        flock on `<path>.guard`, a file never deleted). Object stores have no such lock:
+        there a takeover relies on the lease having run out, so its holder is stalled."""
+        if not self.local:
+            yield
+            return
+        with open(f"{path}.guard", "ab") as guard:
+            fcntl.flock(guard, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(guard, fcntl.LOCK_UN)
 
     def move(self, source: str, target: str) -> None:
         if self.local:

@@ -12,7 +12,8 @@ import pytest
 
 from newsmill.tasks.errors import LakeError
 from newsmill.tasks.lake.lake import Lake
-from newsmill.tasks.lake.lock import LOCK_NAME, process_started
+from newsmill.tasks.lake.lock import LOCK_NAME, _remove_if_still_gone, process_started
+from newsmill.tasks.lake.store import Store
 
 
 def test_a_lock_newsmill_cannot_read_is_left_alone_and_named(tmp_path: Path) -> None:
@@ -58,10 +59,16 @@ def _start(lake: str, run_id: str, barrier, holders: str) -> None:  # type: igno
         barrier.wait()
 
 
+@pytest.mark.parametrize("stale", [False, True], ids=["free", "stale-lock"])
 @pytest.mark.parametrize("trial", range(10))
 def test_of_twenty_processes_starting_at_once_exactly_one_holds_the_lake(
-    tmp_path: Path, trial: int
+    tmp_path: Path, trial: int, stale: bool
 ) -> None:
+    """Also when they all find a dead run's lock and race to take it over: reading the
+    stale lock and deleting it is one step, so no starter deletes the winner's new lock."""
+    if stale:
+        dead = {"pid": 1, "host": "gone", "run_id": "dead", "token": "t", "lease_s": 1.0}
+        (tmp_path / LOCK_NAME).write_text(json.dumps(dead | {"renewed_at": time.time() - 9}))
     context = multiprocessing.get_context("fork")
     barrier = context.Barrier(20)
     holders = tmp_path / "holders.log"
@@ -99,4 +106,20 @@ def test_the_holder_renews_its_lease_while_it_runs(tmp_path: Path) -> None:
         assert renewed["renewed_at"] > first and renewed["run_id"] == "long"
         with pytest.raises(LakeError, match="in use by run long"), Lake(tmp_path).lock("other"):
             pass
+    assert not lock.exists()
+
+
+def test_a_holder_that_renewed_after_it_looked_dead_keeps_its_lock(tmp_path: Path) -> None:
+    """A starter read a stalled holder's lock with its lease run out; before the starter
+    deleted it, the holder woke and renewed. The takeover re-reads under the guard."""
+    holder = {"pid": 1, "host": "far", "run_id": "stalled", "token": "t", "lease_s": 1.0}
+    lock = tmp_path / LOCK_NAME
+    lock.write_text(json.dumps(holder | {"renewed_at": time.time() - 9}))
+    store = Store(tmp_path)
+    seen = json.loads(lock.read_text())  # what the starter judged dead
+    lock.write_text(json.dumps(holder | {"renewed_at": time.time()}))  # the holder renews
+    _remove_if_still_gone(store, str(lock), seen["token"])
+    assert json.loads(lock.read_text())["run_id"] == "stalled"
+    lock.write_text(json.dumps(holder | {"renewed_at": time.time() - 9}))  # stalled for good
+    _remove_if_still_gone(store, str(lock), seen["token"])
     assert not lock.exists()
