@@ -1,38 +1,56 @@
-"""Chaos, part 1: thousands of malformed inputs through every reader and every stage.
+"""Chaos: malformed inputs, kill -9 at random moments, and starters racing for one lake.
 
-A seeded generator writes N inputs of every kind newsmill reads — text, HTML, JSONL lines,
-gzip, WARC — most of them broken on purpose: bad and mixed encodings, truncation, NUL
-bytes, lone surrogates, deep nesting, absurd dates, huge lines, gzip bombs, empty files,
-binary data under a text name, odd file names. They are cut into shards as a run cuts
-them and each shard goes through `process_shard`, the real per-document stages (one
-core, no Prefect). Printed: crashes (a shard that raised; must be 0), and whether every
-input is accounted for exactly once (`inputs.seen` = articles + document duplicates +
-rejects, and the generator's own count), with the rejects by reason.
+Part 1 (`--part malformed`): a seeded generator writes N inputs of every kind newsmill
+reads — text, HTML, JSONL lines, gzip, WARC — most of them broken on purpose: bad and mixed
+encodings, truncation, NUL bytes, lone surrogates, deep nesting, absurd dates, huge lines,
+gzip bombs, empty files, binary data under a text name, odd file names. They are cut into
+shards as a run cuts them and each shard goes through `process_shard`, the real
+per-document stages (one core, no Prefect). Printed: crashes (a shard that raised; must be
+0), and whether every input is accounted for exactly once (`inputs.seen` = articles +
+document duplicates + rejects), with the rejects by reason.
 
-    .venv/bin/python benchmarks/chaos.py [--inputs 10000] [--seed 1]
+Part 2 (`--part kills`): `newsmill run` on a make_corpus.py corpus of 20k documents, killed
+with SIGKILL (its whole process group: the temporary Prefect API and the workers too) at
+random moments, each kill followed by a start that resumes; after the last kill a run goes
+to the end. After every kill the visible lake is checked (every Parquet file outside
+`_staging` whole, no article twice, no run half visible unless its commit journal waits
+for the next run); at the end the tables are compared with an uninterrupted run's.
+Printed: kills, where they landed, differences (must be 0).
 
-Not here yet: part 2 (kill -9 at random moments of a 20k run, then resume, compared with
-an uninterrupted run) and part 3 (20 concurrent starters on one lake; the lock's test
-covers it in tests/tasks/lake/test_lock.py).
+Part 3 (`--part starters`): 20 `newsmill run` processes started at the same moment on one
+lake, repeated: exactly one may write (the others exit 2, the lake is in use) and the lake
+holds each input once.
+
+    .venv/bin/python benchmarks/chaos.py [--part all|malformed|kills|starters]
+        [--inputs 10000] [--docs 20000] [--kills 50] [--trials 20] [--seed 1]
 """
 
 import argparse
+import contextlib
 import gzip
 import io
 import json
+import os
 import random
 import shutil
+import signal
+import subprocess
 import time
 import traceback
+import urllib.request
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from common import WORK
+import duckdb
+import pyarrow.parquet as pq
+from common import NEWSMILL, WORK, build_corpus, count_lines, newsmill_env
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from newsmill.tasks.ingest.sources import discover_sources, plan_shards
+from newsmill.tasks.lake.lake import CHECKPOINT_DIR, JOURNAL_NAME, STAGING_DIR
 from newsmill.tasks.lake.rows import RunContext
 from newsmill.tasks.shard import ShardSettings, process_shard
 from newsmill.tasks.versions import PIPELINE_VERSION
@@ -163,18 +181,12 @@ def generate(folder: Path, n: int, seed: int) -> int:
     return count
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--inputs", type=int, default=10_000)
-    parser.add_argument("--seed", type=int, default=1)
-    args = parser.parse_args()
+def malformed(inputs: int, seed: int) -> None:
     root = WORK / "chaos"
     shutil.rmtree(root, ignore_errors=True)
     folder, lake = root / "inputs", root / "lake"
     folder.mkdir(parents=True)
-    generated = generate(folder, args.inputs, args.seed)
+    generated = generate(folder, inputs, seed)
     files = discover_sources([str(folder)]).files
     shards = plan_shards(files, 1 << 20, 50)
     settings = ShardSettings()
@@ -206,6 +218,256 @@ def main() -> None:
     print(f"  unaccounted (seen - articles - duplicates - rejects): {seen - accounted}")
     for reason, n in sorted(rejects.items(), key=lambda item: -item[1]):
         print(f"    {reason:<32} {n}")
+
+
+# what differs between two runs of the same inputs by design: who wrote a row, and when
+RUN_COLUMNS = ("run_id", "ingested_at", "run_date", "fetched_at", "year")
+COMPARED = (
+    "articles",
+    "paragraphs",
+    "entities",
+    "quotes",
+    "duplicates",
+    "rejects",
+    "minhash",
+    "input_keys",
+)
+RUN_SHARD_MB = "0.5"  # ~120 shards of the 20k corpus: kills land between checkpoints
+
+
+def kills(docs: int, n_kills: int, seed: int, env: dict[str, str]) -> None:
+    source = build_corpus(docs) / "articles.jsonl"
+    root = WORK / "chaos-kills"
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    rng = random.Random(seed)
+    reference = root / "reference"
+    started = time.monotonic()
+    _run_to_end(source, reference, env)
+    full_s = time.monotonic() - started
+    expected = _fingerprints(reference)
+    print(
+        f"chaos part 2: {count_lines(source)} documents ({source}), an uninterrupted run "
+        f"takes {full_s:.0f} s; SIGKILL at uniform random moments of up to that"
+    )
+    landed: Counter[str] = Counter()
+    campaigns, killed, differences, bad_states = 0, 0, 0, []
+    while killed < n_kills:
+        lake = root / f"lake-{campaigns:02d}"
+        for _ in range(min(5, n_kills - killed)):  # a few kills, each resumed, then the end
+            process = _start(source, lake, env=env)
+            try:
+                process.wait(timeout=rng.uniform(1.0, full_s))
+                break  # it finished before its kill moment: the rest of this lake is done
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+            killed += 1
+            state = _visible_state(lake, expected["articles"][0])
+            landed[state.landed] += 1
+            if state.problem:
+                bad_states.append(f"kill {killed}: {state.problem}")
+        _run_to_end(source, lake, env)
+        found = _fingerprints(lake)
+        differing = [t for t in COMPARED if found[t] != expected[t]]
+        differences += len(differing)
+        if differing:
+            print(f"  lake {lake.name}: differs in {', '.join(differing)}")
+        campaigns += 1
+    print(f"  kills {killed} over {campaigns} lakes, each followed by a resuming start")
+    for where, n in landed.most_common():
+        print(f"    landed {where:<44} {n}")
+    print(f"  bad visible states after a kill (partial file, doubled article): {len(bad_states)}")
+    for problem in bad_states[:10]:
+        print(f"    {problem}")
+    print(
+        f"  tables differing from the uninterrupted run (of {len(COMPARED)} per lake): "
+        f"{differences}"
+    )
+
+
+def _start(
+    source: Path, lake: Path, *extra: str, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    command = [
+        NEWSMILL,
+        "run",
+        str(source),
+        "--lake",
+        str(lake),
+        "--shard-mb",
+        RUN_SHARD_MB,
+        "--quiet",
+        *extra,
+    ]
+    return subprocess.Popen(
+        command,
+        env=env or newsmill_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # its own process group: the kill takes the API and workers
+    )
+
+
+def _run_to_end(source: Path, lake: Path, env: dict[str, str]) -> None:
+    process = _start(source, lake, env=env)
+    _, stderr = process.communicate()
+    if process.returncode != 0:
+        raise SystemExit(f"newsmill failed on {lake}:\n{stderr.decode()[-3000:]}")
+
+
+class _State:
+    def __init__(self, landed: str, problem: str = "") -> None:
+        self.landed, self.problem = landed, problem
+
+
+def _visible_state(lake: Path, articles_expected: int) -> _State:
+    """Where a kill left the lake, and what is wrong with what a reader sees there."""
+    staging = lake / STAGING_DIR
+    journaled = any(staging.glob(f"*/{JOURNAL_NAME}"))
+    checkpoints = len(list(staging.glob(f"*/{CHECKPOINT_DIR}/*")))
+    visible = [p for p in lake.rglob("*.parquet") if STAGING_DIR not in p.parts]
+    for path in visible:
+        try:
+            pq.read_metadata(path)
+        except Exception as error:  # any unreadable file is the finding
+            return _State("?", f"partial file {path}: {error}")
+    articles = [p for p in visible if p.relative_to(lake).parts[0] == "articles"]
+    rows, distinct = (0, 0)
+    if articles:
+        rows, distinct = duckdb.sql(
+            f"select count(*), count(distinct doc_id) from read_parquet({[str(p) for p in articles]})"
+        ).fetchall()[0]
+    if rows != distinct:
+        return _State("?", f"{rows - distinct} articles visible twice")
+    if journaled:
+        return _State("in the commit (journal left for the next start)")
+    if rows == articles_expected:
+        return _State("after the commit")
+    if rows:
+        return _State("?", f"{rows} of {articles_expected} articles visible, no journal")
+    if checkpoints:
+        return _State("in the shards (some staged)")
+    return _State("before any shard was staged (start-up, planning)")
+
+
+def _fingerprints(lake: Path) -> dict[str, tuple[int, int, int]]:
+    """Per table: rows, distinct rows, and an order-free sum of row hashes, over the
+    columns that do not name the run."""
+    found = {}
+    for table in COMPARED:
+        files = [str(p) for p in (lake / table).rglob("*.parquet")]
+        if not files:
+            found[table] = (0, 0, 0)
+            continue
+        relation = duckdb.sql(
+            f"select * from read_parquet({files}, hive_partitioning=true, union_by_name=true)"
+        )
+        kept = ", ".join(f'"{c}"' for c in relation.columns if c not in RUN_COLUMNS)
+        found[table] = duckdb.sql(
+            f"select count(*), count(distinct t), coalesce(sum(hash(t)::hugeint), 0)::varchar "
+            f"from (select {kept} from relation) t"
+        ).fetchall()[0]
+    return found
+
+
+def starters(trials: int, docs: int, env: dict[str, str]) -> None:
+    """20 runs started at one moment on one lake."""
+    source = build_corpus(docs) / "articles.jsonl"
+    root = WORK / "chaos-starters"
+    shutil.rmtree(root, ignore_errors=True)
+    bad, exit_codes = 0, Counter[int]()
+    for trial in range(trials):
+        lake = root / f"lake-{trial:02d}"
+        processes = [_start(source, lake, env=env) for _ in range(20)]
+        codes = [p.wait() for p in processes]
+        exit_codes.update(codes)
+        wrote, completed = duckdb.sql(
+            f"select count(*) filter (where articles > 0), "
+            f"count(*) filter (where status = 'completed') "
+            f"from read_parquet('{lake}/runs/**/*.parquet', hive_partitioning=true)"
+        ).fetchall()[0]
+        rows, distinct = duckdb.sql(
+            f"select count(*), count(distinct doc_id) "
+            f"from read_parquet('{lake}/articles/**/*.parquet', hive_partitioning=true)"
+        ).fetchall()[0]
+        ok = wrote == 1 and rows == distinct and completed == codes.count(0)
+        bad += not ok
+        if not ok:
+            print(
+                f"  trial {trial}: {wrote} runs wrote articles, {completed} completed, "
+                f"exit codes {sorted(codes)}, {rows - distinct} articles twice"
+            )
+    print(f"chaos part 3: {trials} trials of 20 starters at once on one lake ({docs} documents)")
+    print(
+        f"  exit codes over all starts: {dict(sorted(exit_codes.items()))} "
+        "(2: the lake was in use; 0: ran, first or after the writer had finished)"
+    )
+    print(f"  trials where other than exactly one run wrote, or an article is there twice: {bad}")
+
+
+@contextlib.contextmanager
+def prefect_server(root: Path) -> Iterator[dict[str, str]]:
+    """One Prefect server for every newsmill start, as scheduled runs have: 20 temporary
+    APIs starting at once on a small machine would measure Prefect, not the lake."""
+    root.mkdir(parents=True, exist_ok=True)
+    env = {**newsmill_env(), "PREFECT_HOME": str(root / "prefect-home")}
+    port = 4300 + os.getpid() % 500
+    server = subprocess.Popen(
+        [
+            str(Path(NEWSMILL).with_name("prefect")),
+            "server",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/api"
+    try:
+        deadline = time.monotonic() + 120
+        while not _healthy(url):
+            if time.monotonic() > deadline:
+                raise SystemExit("the Prefect server did not start in 120 s")
+            time.sleep(1)
+        yield {**env, "PREFECT_API_URL": url}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--part", choices=["all", "malformed", "kills", "starters"], default="all")
+    parser.add_argument("--inputs", type=int, default=10_000, help="part 1's inputs")
+    parser.add_argument("--docs", type=int, default=20_000, help="part 2's corpus")
+    parser.add_argument("--kills", type=int, default=50, help="part 2's kills")
+    parser.add_argument("--trials", type=int, default=20, help="part 3's trials")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    if args.part in ("all", "malformed"):
+        malformed(args.inputs, args.seed)
+    if args.part == "malformed":
+        return
+    with prefect_server(WORK / "chaos-prefect") as env:
+        if args.part in ("all", "kills"):
+            kills(args.docs, args.kills, args.seed, env)
+        if args.part in ("all", "starters"):
+            starters(args.trials, 500, env)
 
 
 def _now() -> datetime:
