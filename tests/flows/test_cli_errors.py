@@ -1,14 +1,20 @@
 """The CLI's contract before and around a run: exit status 2 with one line for what the user
 must fix, help that explains, and a busy lake refused or waited for."""
 
+import json
 import re
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import pyarrow.parquet as pq
+import pytest
+
+from newsmill.tasks.lake.lake import STAGING_DIR
 from tests.conftest import NEWSMILL, ROOT, run_newsmill
 from tests.flows.test_cli_runs import count, table
 
@@ -203,3 +209,48 @@ sys.exit(cli.main(["query", "select 1"]))
         [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT
     )
     assert result.returncode == 128 + signal.SIGTERM, result.stderr
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 256 KB tmpfs: a lake on a full disk, for real."""
+    mount_point = tmp_path / "small-disk"
+    mount_point.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount_point)],
+        capture_output=True,
+        text=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {mounted.stderr.strip()}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def test_a_lake_on_a_full_disk_fails_cleanly_and_the_next_run_succeeds(
+    prefect_env, tmp_path: Path, small_disk: Path
+) -> None:
+    source = tmp_path / "export.jsonl"
+    words = "harbour council ferry vote budget tram library frost"
+    with open(source, "w") as out:
+        for n in range(2000):
+            text = " ".join(f"{word}{n}x{k}" for k in range(12) for word in words.split())
+            out.write(json.dumps({"id": str(n), "text": text}) + "\n")
+    lake = small_disk / "lake"
+    run = ["run", str(source), "--lake", str(lake), "--quiet"]
+    failed = run_newsmill(prefect_env, *run)
+    assert failed.returncode == 1, failed.stderr[-2000:]
+    assert "No space left on device" in failed.stderr
+    assert "newsmill: run failed, nothing was committed: OSError" in failed.stderr
+    visible = [p for p in lake.rglob("*.parquet") if STAGING_DIR not in p.parts]
+    assert not [p for p in visible if p.relative_to(lake).parts[0] != "runs"]
+    for path in visible:  # at most the failed run's row, and whole
+        assert pq.read_table(path).column("status").to_pylist() == ["failed"]
+
+    subprocess.run(["mount", "-o", "remount,size=64m", str(small_disk)], check=True)
+    done = run_newsmill(prefect_env, *run)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert count(lake, f"select count(*) from {table(lake, 'articles')}") == 2000
+    assert not list((lake / STAGING_DIR).iterdir())
