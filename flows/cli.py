@@ -337,14 +337,15 @@ def _query(args: argparse.Namespace) -> int:
     return 0
 
 
-class _SigtermStop:
-    """SIGTERM (a scheduler, `kill`, a container stopping) unwinds as an exit does, not as a
-    kill: context managers close, the lake lock is released, and Prefect's temporary API
-    and the run's worker processes stop instead of outliving newsmill.
+class _StopSignals:
+    """SIGTERM (a scheduler, `kill`, a container stopping) and SIGINT (Ctrl-C) unwind as an
+    exit does, not as a kill: context managers close, the lake lock is released, and
+    Prefect's temporary API and the run's worker processes stop instead of outliving
+    newsmill. The exit status is 128 + the signal, with one line instead of a traceback.
 
-    The signal is remembered as well as raised: a SIGTERM that lands inside a flow run is
-    turned by Prefect into a crashed flow and an ordinary exception, and the exit code must
-    still say the run was stopped (128 + signal), not that it failed."""
+    The signal is remembered as well as raised: one that lands inside a flow run is turned
+    by Prefect into a crashed flow and an ordinary exception, and the exit status must
+    still say the run was stopped, not that it failed."""
 
     def __init__(self) -> None:
         self.signum: int | None = None
@@ -352,17 +353,27 @@ class _SigtermStop:
     def install(self) -> None:
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, self)
+            signal.signal(signal.SIGINT, self)
 
     def __call__(self, signum: int, frame: object) -> None:
-        self.signum = signum
+        if self.signum is None:
+            self.signum = signum
         raise SystemExit(128 + signum)
 
     def exit_code(self, code: int) -> int:
-        return code if self.signum is None else 128 + self.signum
+        if self.signum is None:
+            return code
+        name = signal.Signals(self.signum).name
+        print(
+            f"newsmill: stopped by {name}; a run stopped midway resumes when the same "
+            "command runs again",
+            file=sys.stderr,
+        )
+        return 128 + self.signum
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    stop = _SigtermStop()
+    stop = _StopSignals()
     stop.install()
     args = build_parser().parse_args(argv)
     try:
@@ -372,7 +383,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             code = _serve(args)
         else:
             code = _query(args)
-    except Exception:
+    except (Exception, SystemExit):
         if stop.signum is None:
             raise
         code = EXIT_RUN_FAILED

@@ -150,9 +150,13 @@ def test_query_on_a_missing_lake_is_a_one_line_error(prefect_env, tmp_path: Path
     ]
 
 
-def test_sigterm_stops_the_run_and_its_temporary_prefect_api(ephemeral_env, tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stop_signal_stops_the_run_and_its_temporary_prefect_api(
+    ephemeral_env, tmp_path: Path, stop: signal.Signals
+) -> None:
     """Killed politely (a scheduler, a container stopping), newsmill stopped but the
-    temporary API it had started kept listening, and holding its output open."""
+    temporary API it had started kept listening, and holding its output open; Ctrl-C
+    ended in a traceback."""
     source = tmp_path / "export.jsonl"
     line = '{"text": "The harbour opens a new ferry line to the islands on Monday morning."}\n'
     source.write_text(line * 20_000)
@@ -170,8 +174,10 @@ def test_sigterm_stops_the_run_and_its_temporary_prefect_api(ephemeral_env, tmp_
             assert run.poll() is None, log.read_text()
             time.sleep(0.2)
         assert port, log.read_text()
-        run.send_signal(signal.SIGTERM)
-        assert run.wait(timeout=60) == 128 + signal.SIGTERM
+        run.send_signal(stop)
+        assert run.wait(timeout=60) == 128 + stop
+    assert f"newsmill: stopped by {stop.name}" in log.read_text()
+    assert "Traceback" not in log.read_text()
     deadline = time.monotonic() + 10
     while _listening(port) and time.monotonic() < deadline:
         time.sleep(0.2)
