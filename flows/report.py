@@ -1,5 +1,9 @@
 """What the CLI shows: the end-of-run summary and query results from the lake."""
 
+# annotations stay strings: a DuckDB type object held by an annotation outlives the
+# interpreter's teardown and DuckDB prints a "nanobind: leaked" report at every exit
+from __future__ import annotations
+
 import os
 from pathlib import Path
 

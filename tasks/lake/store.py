@@ -17,6 +17,10 @@ Credentials come from the file system's own configuration (for S3: the standard 
 environment variables, ~/.aws, an instance role); newsmill never reads, prints or logs them.
 """
 
+# annotations stay strings: a DuckDB type object held by an annotation outlives the
+# interpreter's teardown and DuckDB prints a "nanobind: leaked" report at every exit
+from __future__ import annotations
+
 import contextlib
 import fcntl
 import os

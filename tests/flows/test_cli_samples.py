@@ -258,6 +258,14 @@ def test_summary_names_counts_and_a_duckdb_one_liner_that_works(sample_run) -> N
     assert "shard 1/1" in result.stderr  # progress lines
 
 
+def test_a_run_ends_without_noise(sample_run) -> None:
+    """DuckDB printed ~40 lines of `nanobind: leaked …` at the end of every run: a DuckDB
+    type held by an annotation outlived the interpreter's teardown."""
+    _, result = sample_run
+    assert "leaked" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_rerun_adds_nothing_but_a_runs_row(sample_run, prefect_env, tmp_path: Path) -> None:
     lake, _ = sample_run
     copy = tmp_path / "lake"
