@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from newsmill.flows.settings import DEFAULT_LAKE, SETTINGS, Settings, load_settings
 from newsmill.tasks import __version__
@@ -102,8 +103,15 @@ def _setting_leaves() -> list[tuple[str, type, object]]:
     return list(_leaves(Settings()))
 
 
+class _Parser(argparse.ArgumentParser):
+    """A usage error is one line naming what is wrong, not the whole usage block first."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_CANNOT_RUN, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="newsmill",
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -266,13 +274,17 @@ def _run(args: argparse.Namespace) -> int:
     if not web and not discover_sources(file_sources).files:
         return _fail(f"no sources matched: {' '.join(file_sources)}")
     try:
-        Lake(settings.lake).ensure_writable()
+        lake = Lake(settings.lake)
+        lake.ensure_writable()
+        if not settings.lease_wait_s:
+            lake.refuse_if_held()  # one line and exit 2 before Prefect starts
     except LakeError as error:
         return _fail(str(error))
 
     for name, value in PREFECT_DEFAULTS.items():
         os.environ.setdefault(name, value)
-    if args.quiet:
+    if args.quiet:  # Prefect's own lines too (the temporary API starting and stopping)
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
         os.environ.setdefault("PREFECT_LOGGING_LOGGERS_PREFECT_FLOW_RUNS_LEVEL", "WARNING")
     from newsmill.flows.pipeline import newsmill_flow
 
@@ -373,9 +385,9 @@ class _StopSignals:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     stop = _StopSignals()
     stop.install()
-    args = build_parser().parse_args(argv)
     try:
         if args.command == "run":
             code = _run(args)

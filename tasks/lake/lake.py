@@ -98,6 +98,9 @@ class Lake:
         """Hold the lake for one run (see `lock.hold`)."""
         return lock.hold(self.store, run_id, wait_s, on_wait, lease_s)
 
+    def refuse_if_held(self) -> None:
+        lock.refuse_if_held(self.store)
+
     def recover(self) -> list[str]:
         """Finish journaled commits; delete staging of runs that died before committing,
         but for runs that can be resumed (see `staged_runs`)."""

@@ -63,12 +63,7 @@ def hold(
             _remove_if_still_gone(store, path, holder.get("token"))
             continue
         if time.monotonic() >= deadline:
-            waited = f"; waited {wait_s:g} s" if wait_s else ""
-            raise LakeError(
-                f"lake {store.url} is in use by run {holder.get('run_id')} "
-                f"(pid {holder.get('pid')} on {holder.get('host')}){waited}; try again "
-                "when it ends, or wait for it with --lease-wait-s"
-            )
+            raise _in_use(store, holder, wait_s)
         if not waiting and on_wait is not None:
             on_wait(holder)
         waiting = True
@@ -84,6 +79,23 @@ def hold(
         stop.set()
         renewer.join()
         _remove_if_held_by(store, path, owner["token"])
+
+
+def refuse_if_held(store: Store) -> None:
+    """Fail at once when a live run holds the lake: spares a start that would only be
+    refused (the run still takes the lock properly when it begins)."""
+    holder = _holder(store, store.path(LOCK_NAME))
+    if holder is not None and not _provably_gone(holder):
+        raise _in_use(store, holder, 0)
+
+
+def _in_use(store: Store, holder: dict[str, Any], wait_s: float) -> LakeError:
+    waited = f"; waited {wait_s:g} s" if wait_s else ""
+    return LakeError(
+        f"lake {store.url} is in use by run {holder.get('run_id')} "
+        f"(pid {holder.get('pid')} on {holder.get('host')}){waited}; try again "
+        "when it ends, or wait for it with --lease-wait-s"
+    )
 
 
 def process_started(pid: int) -> int | None:

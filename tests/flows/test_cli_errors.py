@@ -14,8 +14,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from newsmill.flows.cli import main
 from newsmill.tasks.lake.lake import STAGING_DIR
-from tests.conftest import NEWSMILL, ROOT, run_newsmill
+from tests.conftest import NEWSMILL, ROOT, SEED, run_newsmill
 from tests.flows.test_cli_runs import count, table
 
 
@@ -102,11 +103,11 @@ def test_a_second_run_fails_fast_or_waits_for_the_lease(prefect_env, tmp_path: P
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        refused = run_newsmill(
-            prefect_env, "run", str(tmp_path / "a.txt"), "--lake", str(lake), "--quiet"
-        )
+        refused = run_newsmill(prefect_env, "run", str(tmp_path / "a.txt"), "--lake", str(lake))
         assert refused.returncode == 2
-        assert "newsmill: lake " in refused.stderr and "in use by run holder-run" in refused.stderr
+        # one line, before any flow run: it took ~6 s, a traceback and a Failed flow run
+        [line] = refused.stderr.splitlines()
+        assert line.startswith("newsmill: lake ") and "in use by run holder-run" in line
         assert not (lake / "articles").exists()
 
         waiter = subprocess.Popen(
@@ -260,3 +261,32 @@ def test_a_lake_on_a_full_disk_fails_cleanly_and_the_next_run_succeeds(
     assert done.returncode == 0, done.stderr[-2000:]
     assert count(lake, f"select count(*) from {table(lake, 'articles')}") == 2000
     assert not list((lake / STAGING_DIR).iterdir())
+
+
+def test_quiet_prints_only_the_summary(ephemeral_env, tmp_path: Path) -> None:
+    """--quiet still printed Prefect's lines about its temporary API."""
+    result = run_newsmill(ephemeral_env, "run", str(SEED), "--lake", str(tmp_path), "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert result.stdout.startswith("newsmill run ") and "articles written   1" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (
+            ["run", "x", "--shard-mb", "abc"],
+            "newsmill run: argument --shard-mb: invalid float value: 'abc' "
+            "(see newsmill run --help)",
+        ),
+        (["run", "x", "--nope"], "newsmill: unrecognized arguments: --nope (see newsmill --help)"),
+    ],
+)
+def test_a_bad_flag_is_one_line_naming_it(
+    argv: list[str], line: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The whole usage block (30 lines) came before the error."""
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err.splitlines() == [line]
