@@ -37,7 +37,7 @@ newsmill turns raw news text into cleaned, deduplicated, partitioned Parquet tab
                                         serve scheduled and manual runs (Prefect)
 
 Settings come from flags, NEWSMILL_<NAME> environment variables, or a TOML file
-(--config, or NEWSMILL_CONFIG), in that order of precedence.
+(--config, else NEWSMILL_CONFIG, else ./newsmill.toml), in that order of precedence.
 """
 
 RUN_EPILOG = """\
@@ -157,7 +157,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--lake", metavar="DIR", help=f"{SETTINGS['lake'].help} (default: {DEFAULT_LAKE})"
     )
-    run.add_argument("--config", metavar="FILE", type=Path, help="TOML file of settings")
+    run.add_argument(
+        "--config",
+        metavar="FILE",
+        type=Path,
+        help="TOML file of settings (default: ./newsmill.toml, if there is one)",
+    )
     run.add_argument("--quiet", action="store_true", help="no progress lines, only the summary")
     _add_setting_flags(run)
 
@@ -233,7 +238,7 @@ def _fail(message: str, code: int = EXIT_CANNOT_RUN) -> int:
 def _run(args: argparse.Namespace) -> int:
     overrides = {name: getattr(args, name, None) for name, _, _ in _setting_leaves()}
     try:
-        settings = load_settings(args.config, os.environ, overrides)
+        settings = load_settings(args.config, os.environ, overrides, Path("newsmill.toml"))
     except SettingsError as error:
         return _fail(str(error))
     if settings.dask_address and not os.environ.get("PREFECT_API_URL"):

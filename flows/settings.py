@@ -7,6 +7,7 @@ e.g. `[extract]`, for readability; the table name is ignored).
 """
 
 import dataclasses
+import difflib
 import inspect
 import os
 import tomllib
@@ -201,12 +202,18 @@ def load_settings(
     config: Path | None = None,
     env: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
+    local_config: Path | None = None,
 ) -> Settings:
-    """Defaults < TOML < NEWSMILL_* environment < explicit overrides (CLI flags)."""
+    """Defaults < TOML < NEWSMILL_* environment < explicit overrides (CLI flags). The TOML
+    file is `config`, else NEWSMILL_CONFIG, else `local_config` (the CLI passes
+    ./newsmill.toml) if it exists."""
     defaults = Settings()
     known = {name for name, _, _ in _leaves(defaults)}
     env = env or {}
+    _refuse_unknown_variables(env, known)
     config = config or (Path(env[f"{ENV_PREFIX}CONFIG"]) if f"{ENV_PREFIX}CONFIG" in env else None)
+    if config is None and local_config is not None and local_config.is_file():
+        config = local_config
     values: dict[str, Any] = {}
     if config is not None:
         try:
@@ -227,6 +234,16 @@ def load_settings(
     settings = _with_values(defaults, values)
     _validate(settings)
     return settings
+
+
+def _refuse_unknown_variables(env: Mapping[str, str], known: set[str]) -> None:
+    """A misspelt NEWSMILL_* variable was ignored in silence; now it names the setting
+    meant."""
+    names = {f"{ENV_PREFIX}{name.upper()}" for name in known} | {f"{ENV_PREFIX}CONFIG"}
+    for variable in sorted(v for v in env if v.startswith(ENV_PREFIX) and v not in names):
+        closest = difflib.get_close_matches(variable, names, n=1)
+        hint = f"; did you mean {closest[0]}?" if closest else " (docs/settings.md lists them)"
+        raise SettingsError(f"unknown setting variable {variable}{hint}")
 
 
 def _validate(settings: Settings) -> None:

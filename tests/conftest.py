@@ -28,7 +28,7 @@ PREFECT_OFFLINE = {
     "DO_NOT_TRACK": "1",
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
 }
-SHARED_SERVER = "NEWSMILL_TEST_PREFECT_API_URL"  # set by the main test process for its workers
+SHARED_SERVER = "TESTS_SHARED_PREFECT_API_URL"  # set by the main test process for its workers
 SHARED_SERVER_KEY = pytest.StashKey[tuple[subprocess.Popen[bytes], str]]()
 
 

@@ -35,6 +35,30 @@ def test_config_can_come_from_the_environment(tmp_path: Path) -> None:
     assert load_settings(None, {"NEWSMILL_CONFIG": str(config)}).shard.extract.extract_workers == 1
 
 
+def test_newsmill_toml_in_the_working_folder_is_found_and_yields_to_the_rest(
+    tmp_path: Path,
+) -> None:
+    """The README's example is headed `# newsmill.toml`; that file was ignored."""
+    local = tmp_path / "newsmill.toml"
+    local.write_text("extract_workers = 1\nshard_mb = 3\n")
+    assert load_settings(local_config=local).shard.extract.extract_workers == 1
+    named = tmp_path / "c.toml"
+    named.write_text("shard_mb = 5\n")
+    assert load_settings(named, local_config=local).shard_mb == 5  # --config wins
+    env = {"NEWSMILL_CONFIG": str(named)}
+    assert load_settings(None, env, local_config=local).shard_mb == 5
+    assert load_settings(local_config=tmp_path / "absent.toml").shard_mb == 8  # the default
+
+
+def test_a_misspelt_variable_is_an_error_naming_the_setting_meant() -> None:
+    with pytest.raises(
+        SettingsError, match="NEWSMILL_NEAR_TRESHOLD; did you mean NEWSMILL_NEAR_THRESHOLD"
+    ):
+        load_settings(None, {"NEWSMILL_NEAR_TRESHOLD": "0.9"})
+    with pytest.raises(SettingsError, match="unknown setting variable NEWSMILL_ZZZ"):
+        load_settings(None, {"NEWSMILL_ZZZ": "1"})
+
+
 @pytest.mark.parametrize(
     ("toml", "env", "message"),
     [
