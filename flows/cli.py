@@ -310,12 +310,15 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from newsmill.flows.deployments import load_deployments
+    from newsmill.flows.deployments import load_deployments, unmatched_sources
 
     try:
         specs = load_deployments(args.deployments)
     except SettingsError as error:
         return _fail(str(error))
+    unmatched = unmatched_sources(specs)
+    if unmatched:
+        return _fail(f"{args.deployments}: sources that match no file: {'; '.join(unmatched)}")
     for spec in specs:
         print(f"{spec.name}: {spec.schedule_text}; sources {' '.join(spec.sources)}")
     if args.check:

@@ -73,6 +73,19 @@ def load_deployments(path: Path) -> list[DeploymentSpec]:
     return specs
 
 
+def unmatched_sources(specs: list[DeploymentSpec]) -> list[str]:
+    """`<deployment>: <source>` for each file source that matches nothing from here (a
+    scheduled run of it would find nothing to do, every time)."""
+    from newsmill.tasks.ingest.sources import discover_sources
+    from newsmill.tasks.web.discover import split_sources
+
+    return [
+        f"{spec.name}: {source}"
+        for spec in specs
+        for source in discover_sources(split_sources(spec.sources)[0]).unmatched
+    ]
+
+
 def _spec(entry: Any, shared: Mapping[str, Any], where: str) -> DeploymentSpec:
     entry = _table(entry, where)
     unknown = set(entry) - DEPLOYMENT_KEYS

@@ -14,6 +14,7 @@ from typing import Any
 from prefect.runtime import flow_run
 
 from newsmill.flows.settings import Settings
+from newsmill.tasks.errors import SettingsError
 from newsmill.tasks.ingest.sources import Shard, discover_sources, plan_shards
 from newsmill.tasks.lake import resume
 from newsmill.tasks.lake.lake import Lake, RunWriter
@@ -88,6 +89,8 @@ def _planned_run(
     discovery = discover_sources(file_sources, exclude=lake.local_root)
     for argument in discovery.unmatched:
         logger.warning("source %r matched no file", argument)
+    if not discovery.files and not web:
+        raise SettingsError(f"no sources matched: {' '.join(sources)}")
     shards = plan_shards(discovery.files, settings.shard_bytes, settings.shard_max_files)
     fingerprint = resume.plan_fingerprint(
         shards, settings.output_settings(), pipeline_version, lake.committed_runs(), web

@@ -10,7 +10,7 @@ import pytest
 from newsmill.flows.lifecycle import open_run
 from newsmill.flows.settings import Settings
 from newsmill.schemas.tables import RUNS
-from newsmill.tasks.errors import LakeError
+from newsmill.tasks.errors import LakeError, SettingsError
 from newsmill.tasks.lake.lake import STAGING_DIR, Lake
 
 LOG = logging.getLogger("test-lifecycle")
@@ -62,3 +62,16 @@ def test_an_interrupt_leaves_the_run_to_resume_and_a_commit_makes_it_visible(
     assert runs(tmp_path / "lake") == [
         {"run_id": first.summary.run_id, "status": "completed", "error": None}
     ]
+
+
+def test_a_run_whose_sources_match_nothing_fails_and_holds_nothing(tmp_path: Path) -> None:
+    """A scheduled run of a folder that is not there finished 'Completed' with 0 shards."""
+    settings = Settings.from_flat({"lake": str(tmp_path / "lake")})
+    missing = [str(tmp_path / "not-there")]
+    with (
+        pytest.raises(SettingsError, match="no sources matched"),
+        open_run(missing, settings, "v", LOG),
+    ):
+        pass
+    with Lake(tmp_path / "lake").lock("next"):  # let go
+        pass

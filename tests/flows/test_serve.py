@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from newsmill.flows.deployments import load_deployments
+from newsmill.flows.deployments import load_deployments, unmatched_sources
 from newsmill.tasks.errors import SettingsError
 from tests.conftest import NEWSMILL, ROOT, SAMPLES, post, run_newsmill
 
@@ -203,6 +203,20 @@ def test_a_bad_deployments_file_is_a_clear_error(
     path.write_text(f"[[deployment]]\n{entry}\n")
     with pytest.raises(SettingsError, match=complaint):
         load_deployments(path)
+
+
+def test_check_names_deployment_sources_that_match_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The shipped file pointed a nightly deployment at a folder that does not exist."""
+    monkeypatch.chdir(ROOT)
+    assert unmatched_sources(load_deployments(ROOT / "flows" / "deployments.toml")) == []
+    path = tmp_path / "d.toml"
+    path.write_text(
+        '[[deployment]]\nname = "ok"\nsources = ["data/samples", "feed:https://example.org/rss"]\n'
+        '[[deployment]]\nname = "gone"\nsources = ["data/samples/jsonl"]\n'
+    )
+    assert unmatched_sources(load_deployments(path)) == ["gone: data/samples/jsonl"]
 
 
 def test_deployments_on_a_work_pool_run_on_a_prefect_worker(
