@@ -203,6 +203,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--lake", metavar="DIR", default=None, help=f"lake folder (default: {DEFAULT_LAKE})"
     )
     query.add_argument(
+        "--format",
+        choices=("table", "csv", "json", "parquet"),
+        default="table",
+        help="table (for people, the default), csv, json (one object per line) or parquet "
+        "(needs --output)",
+    )
+    query.add_argument(
+        "--output", metavar="FILE", type=Path, help="write the result here, not to stdout"
+    )
+    query.add_argument(
         "--allow-writes",
         action="store_true",
         help="also run statements that write or reach outside the lake (COPY ... TO, ATTACH, "
@@ -350,10 +360,16 @@ def _query(args: argparse.Namespace) -> int:
     from newsmill.flows.report import query_lake
 
     lake = args.lake or os.environ.get("NEWSMILL_LAKE", DEFAULT_LAKE)
+    if args.format == "parquet" and args.output is None:
+        return _fail("--format parquet needs --output FILE")
     try:
-        query_lake(lake, args.sql, allow_writes=args.allow_writes)
-    except Exception as error:  # DuckDB errors are the user's SQL: one line, no traceback
-        return _fail(str(error).splitlines()[0] if str(error) else type(error).__name__)
+        with contextlib.ExitStack() as stack:
+            output = stack.enter_context(open(args.output, "wb")) if args.output else None
+            query_lake(lake, args.sql, args.allow_writes, args.format, output)
+    except (
+        Exception
+    ) as error:  # DuckDB errors are the user's SQL: its message and hints, no traceback
+        return _fail(str(error).strip() or type(error).__name__)
     return 0
 
 

@@ -4,10 +4,15 @@
 # interpreter's teardown and DuckDB prints a "nanobind: leaked" report at every exit
 from __future__ import annotations
 
+import json
 import os
+import sys
 from pathlib import Path
+from typing import BinaryIO
 
 import duckdb
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
 from newsmill.flows.settings import Settings
 from newsmill.schemas.tables import TABLES
@@ -47,17 +52,18 @@ def render_summary(summary: RunSummary, settings: Settings, seconds: float) -> s
 
 
 def connect_lake(location: str | Path) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with a view per lake table that has data, and the ready views."""
+    """An in-memory DuckDB with a view per lake table (a table no run has written yet is
+    an empty view with its declared columns) and the ready views."""
     lake = Lake(location)
     connection = lake.store.duckdb()
-    present = set()
     for name, spec in TABLES.items():
         if lake.store.has_files(lake.table_path(spec), ".parquet"):
             connection.execute(f"create view {name} as select * from {lake.scan(spec)}")
-            present.add(name)
-    if "paragraphs" in present:
-        for name, (_, sql) in VIEWS.items():
-            connection.execute(f"create view {name} as {sql}")
+        else:
+            connection.register(f"_empty_{name}", spec.schema.empty_table())
+            connection.execute(f"create view {name} as select * from _empty_{name}")
+    for name, (_, sql) in VIEWS.items():
+        connection.execute(f"create view {name} as {sql}")
     return connection
 
 
@@ -72,8 +78,18 @@ class QueryRefused(ValueError):
     """A statement a read-only query may not run."""
 
 
-def query_lake(location: str | Path, sql: str, allow_writes: bool = False) -> None:
-    """Run SQL on the lake's tables and print the result. Read-only unless `allow_writes`:
+QUERY_FORMATS = ("table", "csv", "json", "parquet")
+
+
+def query_lake(
+    location: str | Path,
+    sql: str,
+    allow_writes: bool = False,
+    output_format: str = "table",
+    output: BinaryIO | None = None,
+) -> None:
+    """Run SQL on the lake's tables and write the result to `output` (stdout): a table for
+    people, or CSV, JSON lines or Parquet for programs. Read-only unless `allow_writes`:
     only SELECT, EXPLAIN and PRAGMA statements, and no file outside the lake is read or
     written (no COPY … TO, ATTACH, INSTALL, read_csv('/etc/…')): a query from a shared
     notebook or a BI tool's SQL box cannot change the lake or reach the machine."""
@@ -86,7 +102,22 @@ def query_lake(location: str | Path, sql: str, allow_writes: bool = False) -> No
     if not allow_writes:
         refuse_writes(sql)
         confine_to_lake(connection, lake)
-    connection.sql(sql).show(max_width=200)
+    result = connection.sql(sql)
+    if result is None:  # a statement with no result (an --allow-writes COPY)
+        return
+    if output_format == "table" and output is None:
+        result.show(max_width=200)
+        return
+    output = output or sys.stdout.buffer
+    if output_format == "table":
+        output.write(f"{result}\n".encode())
+    elif output_format == "csv":
+        pacsv.write_csv(result.to_arrow_table(), output)
+    elif output_format == "json":
+        for row in result.to_arrow_table().to_pylist():
+            output.write(json.dumps(row, default=str, ensure_ascii=False).encode() + b"\n")
+    else:
+        pq.write_table(result.to_arrow_table(), output)
 
 
 def refuse_writes(sql: str) -> None:
