@@ -81,6 +81,13 @@ ARTICLES = TableSpec(
         _col("external_id", pa.string(), "The `id` field of a JSONL record, if any."),
         _col("url", pa.string(), "Canonical URL (HTML metadata or JSONL `url`); null for text."),
         _col("domain", pa.string(), "Host of `url` without a leading `www.`."),
+        _col(
+            "site",
+            pa.string(),
+            "Registered domain of `url`: the public suffix and one label before it "
+            "(edition.cnn.com → cnn.com, news.bbc.co.uk → bbc.co.uk), so a publisher's hosts "
+            "group; by the Public Suffix List that the `tld` package bundles (offline).",
+        ),
         _col("site_name", pa.string(), "Publisher name from HTML metadata."),
         _col("title", pa.string(), "Headline (HTML metadata, JSONL `title`, Markdown `# `)."),
         _col("author", pa.string(), "Byline (HTML metadata, JSONL `author`, a leading `By …`)."),

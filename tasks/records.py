@@ -54,6 +54,7 @@ class Document:
     language: str | None = None
     language_score: float | None = None
     domain: str | None = None
+    site: str | None = None
     content_hash: str | None = None
     paragraph_hashes: list[str] = field(default_factory=list)
     dropped_paragraphs: list["ParagraphDuplicate"] = field(default_factory=list)

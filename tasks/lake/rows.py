@@ -57,6 +57,7 @@ def article_row(doc: Document, ctx: RunContext, supersedes: str | None) -> dict[
         "external_id": doc.external_id,
         "url": doc.url,
         "domain": doc.domain,
+        "site": doc.site,
         "site_name": doc.site_name,
         "title": doc.title,
         "author": doc.author,

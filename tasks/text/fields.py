@@ -9,6 +9,7 @@ from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from urllib.parse import urlsplit
 
+import courlan
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
 from newsmill.tasks.records import Document
@@ -16,7 +17,7 @@ from newsmill.tasks.setting import setting
 
 # v2: `n_words` counts each character of a script without spaces (Chinese, Thai …) as a
 # word; dates written in words are read
-FIELDS_VERSION = "fields_v2"
+FIELDS_VERSION = "fields_v3"
 _LANGUAGE_SAMPLE_CHARS = 300  # py3langid's cost is linear in this; news prose is clear by then
 _MIN_LETTERS_FOR_LANGUAGE = 20
 _EARLIEST = datetime(1800, 1, 1, tzinfo=UTC)
@@ -101,15 +102,29 @@ def _dateparser_languages() -> frozenset[str]:
 
 
 def domain_of(url: str | None) -> str | None:
+    host = _host(url)
+    return host.removeprefix("www.") if host else None
+
+
+def site_of(url: str | None) -> str | None:
+    """The registered domain: what a publisher registered, whatever its subdomains."""
+    host = _host(url)
+    return _registered_domain(host) if host else None
+
+
+def _host(url: str | None) -> str | None:
     if not url:
         return None
     try:
-        host = urlsplit(url).hostname
+        return urlsplit(url).hostname
     except ValueError:
         return None
-    if not host:
-        return None
-    return host.removeprefix("www.")
+
+
+@lru_cache(maxsize=65_536)
+def _registered_domain(host: str) -> str | None:
+    # courlan asks `tld`, which carries the Public Suffix List: blog.github.io stays whole
+    return courlan.extract_domain(f"http://{host}/")
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,4 +143,5 @@ def add_fields(doc: Document, now: datetime, settings: FieldSettings | None = No
         language=language,
         language_score=score,
         domain=domain_of(doc.url),
+        site=site_of(doc.url),
     )

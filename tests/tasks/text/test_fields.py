@@ -3,7 +3,13 @@ from datetime import UTC, datetime
 import pytest
 
 from newsmill.tasks.records import Document
-from newsmill.tasks.text.fields import add_fields, detect_language, domain_of, parse_published
+from newsmill.tasks.text.fields import (
+    add_fields,
+    detect_language,
+    domain_of,
+    parse_published,
+    site_of,
+)
 
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
 
@@ -81,3 +87,21 @@ def test_add_fields_never_invents_a_url_or_date_for_text(seed_text: str) -> None
     doc = add_fields(Document("s.txt", "h", "text", "", paragraphs=seed_text.split("\n")), NOW)
     assert (doc.url, doc.domain, doc.published_at, doc.title) == (None, None, None, None)
     assert doc.language == "en" and doc.language_score is not None and doc.language_score > 0.9
+
+
+@pytest.mark.parametrize(
+    ("url", "site"),
+    [
+        ("https://edition.cnn.com/2024/05/01/world/x.html", "cnn.com"),
+        ("https://www.bbc.co.uk/news/articles/x", "bbc.co.uk"),
+        ("https://news.bbc.co.uk/1/hi/x.stm", "bbc.co.uk"),
+        ("https://blog.github.io/post", "blog.github.io"),  # github.io is a public suffix
+        ("https://www.lemonde.fr/international/article/x.html", "lemonde.fr"),
+        ("http://127.0.0.1:8000/news/1.html", None),
+        ("not a url", None),
+        (None, None),
+    ],
+)
+def test_site_is_the_registered_domain(url: str | None, site: str | None) -> None:
+    """`domain` keeps the host (edition.cnn.com), so a publisher's hosts did not group."""
+    assert site_of(url) == site
