@@ -53,6 +53,8 @@ format: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/python -m newsmill.schemas.docs > docs/tables.md
+	$(BIN)/python -m newsmill.schemas.docs --format json > docs/tables.json
+	$(BIN)/python -m newsmill.schemas.docs --format dbt > docs/sources.yml
 	$(BIN)/python -m newsmill.flows.settings > docs/settings.md
 
 # Re-pin after changing dependencies in pyproject.toml.
