@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from newsmill.flows.settings import DEFAULT_LAKE, SETTINGS, Settings, load_settings
+from newsmill.schemas.views import VIEWS
 from newsmill.tasks import __version__
 from newsmill.tasks.errors import SettingsError
 
@@ -192,6 +193,26 @@ def build_parser() -> argparse.ArgumentParser:
         "`prefect worker start --pool POOL` to run, instead of serving them from this process",
     )
 
+    catalog = commands.add_parser(
+        "catalog",
+        help="write a DuckDB catalog of the lake for BI tools",
+        description="Write a DuckDB database file with a view per lake table (empty tables "
+        "included, with their declared columns and types) and the ready views: "
+        f"{', '.join(VIEWS)}. Open it in the DuckDB UI, the duckdb CLI (1.5 and later), "
+        "Superset, Metabase or Evidence; every later `newsmill run` on this lake refreshes it. "
+        "The views read the lake's files where they are: move the lake, write the catalog again.",
+    )
+    catalog.add_argument(
+        "file",
+        nargs="?",
+        type=Path,
+        help="the catalog file (default: newsmill.duckdb beside the lake's folder; runs refresh "
+        "only that one)",
+    )
+    catalog.add_argument(
+        "--lake", metavar="DIR", default=None, help=f"lake folder (default: {DEFAULT_LAKE})"
+    )
+
     query = commands.add_parser(
         "query",
         help="run DuckDB SQL on the lake",
@@ -356,6 +377,22 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _catalog(args: argparse.Namespace) -> int:
+    from newsmill.tasks.errors import LakeError
+    from newsmill.tasks.lake.catalog import default_catalog_path, write_catalog
+    from newsmill.tasks.lake.lake import Lake
+
+    lake = Lake(args.lake or os.environ.get("NEWSMILL_LAKE", DEFAULT_LAKE))
+    try:
+        lake.ensure_exists()
+        path = args.file or default_catalog_path(lake)
+        write_catalog(lake, path)
+    except (LakeError, OSError) as error:
+        return _fail(str(error))
+    print(f"catalog written: {path} (the lake's tables and {len(VIEWS)} ready views)")
+    return 0
+
+
 def _query(args: argparse.Namespace) -> int:
     from newsmill.flows.report import query_lake
 
@@ -415,6 +452,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "run":
             code = _run(args)
+        elif args.command == "catalog":
+            code = _catalog(args)
         elif args.command == "serve":
             code = _serve(args)
         else:

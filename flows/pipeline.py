@@ -155,6 +155,7 @@ def ingest(sources: list[str], settings: Settings) -> RunSummary:
         )
         stages.stage_dedup_state(run.writer, run.ctx, quote(site_counts))
         run.commit()
+        run.summary.catalog = stages.refresh_catalog(run.lake)
         create_markdown_artifact(
             markdown=f"```\n{render_summary(run.summary, settings, time.monotonic() - clock)}\n```",
             key="newsmill-run-summary",

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 
 from newsmill.flows.settings import Settings
 from newsmill.schemas.tables import TABLES
-from newsmill.schemas.views import VIEWS
+from newsmill.tasks.lake.catalog import create_views
 from newsmill.tasks.lake.lake import Lake
 from newsmill.tasks.lake.runs import RunSummary
 
@@ -45,6 +45,9 @@ def render_summary(summary: RunSummary, settings: Settings, seconds: float) -> s
         "  query them:",
         f"    duckdb -c \"select title, language, n_words from read_parquet('{lake}/articles/**/*.parquet', hive_partitioning=true) limit 10\"",
         f'    newsmill query --lake {lake} "select reason, count(*) from rejects group by all"',
+        f"  catalog            {os.path.relpath(summary.catalog)} (refreshed: open it in the DuckDB UI, a BI tool or the duckdb CLI)"
+        if summary.catalog
+        else f"  catalog            none yet: `newsmill catalog --lake {lake}` writes one for BI tools",
     ]
     for action in summary.recovered:
         lines.append(f"  recovered: {action}")
@@ -52,18 +55,10 @@ def render_summary(summary: RunSummary, settings: Settings, seconds: float) -> s
 
 
 def connect_lake(location: str | Path) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with a view per lake table (a table no run has written yet is
-    an empty view with its declared columns) and the ready views."""
+    """An in-memory DuckDB with the lake's views (`tasks/lake/catalog.py`)."""
     lake = Lake(location)
     connection = lake.store.duckdb()
-    for name, spec in TABLES.items():
-        if lake.store.has_files(lake.table_path(spec), ".parquet"):
-            connection.execute(f"create view {name} as select * from {lake.scan(spec)}")
-        else:
-            connection.register(f"_empty_{name}", spec.schema.empty_table())
-            connection.execute(f"create view {name} as select * from _empty_{name}")
-    for name, (_, sql) in VIEWS.items():
-        connection.execute(f"create view {name} as {sql}")
+    create_views(connection, lake)
     return connection
 
 
@@ -94,10 +89,7 @@ def query_lake(
     written (no COPY … TO, ATTACH, INSTALL, read_csv('/etc/…')): a query from a shared
     notebook or a BI tool's SQL box cannot change the lake or reach the machine."""
     lake = Lake(location)
-    if not any(lake.store.exists(lake.table_path(spec)) for spec in TABLES.values()):
-        raise FileNotFoundError(
-            f"no lake at {location}: run `newsmill run SOURCE... --lake {location}` first"
-        )
+    lake.ensure_exists()
     connection = connect_lake(location)
     if not allow_writes:
         refuse_writes(sql)

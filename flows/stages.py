@@ -9,6 +9,7 @@ stay in memory (no caching, no persistence); the lake is written through the run
 from collections.abc import Mapping
 from typing import Any
 
+import duckdb
 import pyarrow.compute as pc
 from prefect import Task, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -37,7 +38,7 @@ from newsmill.tasks.dedup.near import (
 )
 from newsmill.tasks.errors import is_transient
 from newsmill.tasks.ingest.sources import Shard
-from newsmill.tasks.lake import rows
+from newsmill.tasks.lake import catalog, rows
 from newsmill.tasks.lake.lake import Lake, RunWriter
 from newsmill.tasks.web import crawl
 from newsmill.tasks.web.discover import WebSources
@@ -100,6 +101,21 @@ def stage_document_duplicates(
         (ARTICLES, PARAGRAPHS, ENTITIES, QUOTES, DUPLICATES, REJECTS),
         without_dropped(resolve_chains(dropped)),
     )
+
+
+@task(name="refresh-catalog", cache_policy=NO_CACHE)
+def refresh_catalog(lake: Lake) -> str | None:
+    """Rewrite the lake's catalog file, if `newsmill catalog` made one, so BI tools see the
+    tables as they are now; a catalog that cannot be written is a warning, not a failed
+    run (the lake is committed)."""
+    if lake.local_root is None or not (path := catalog.default_catalog_path(lake)).exists():
+        return None
+    try:
+        catalog.write_catalog(lake, path)
+    except (duckdb.Error, OSError) as error:
+        get_run_logger().warning("catalog %s not refreshed: %s", path, error)
+        return None
+    return str(path)
 
 
 @task(name="stage-dedup-state", cache_policy=NO_CACHE)

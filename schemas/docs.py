@@ -39,7 +39,12 @@ def render_data_dictionary() -> str:
             nullable = "yes" if col.nullable else "no"
             lines.append(f"| `{col.name}` | `{col.type}` | {nullable} | {col.description} |")
         lines.append("")
-    lines += ["## Views", "", "`newsmill query` defines these over the tables above.", ""]
+    lines += [
+        "## Views",
+        "",
+        "`newsmill query` and `newsmill catalog` define these over the tables above.",
+        "",
+    ]
     for name, (description, _) in VIEWS.items():
         lines += [f"- `{name}`: {description}"]
     lines.append("")

@@ -38,7 +38,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from newsmill.schemas.tables import MINHASH, RUNS, TableSpec
+from newsmill.schemas.tables import MINHASH, RUNS, TABLES, TableSpec
 from newsmill.tasks.errors import LakeError, SchemaError
 from newsmill.tasks.lake import lock
 from newsmill.tasks.lake.store import Store
@@ -97,6 +97,13 @@ class Lake:
     ) -> contextlib.AbstractContextManager[None]:
         """Hold the lake for one run (see `lock.hold`)."""
         return lock.hold(self.store, run_id, wait_s, on_wait, lease_s)
+
+    def ensure_exists(self) -> None:
+        """A lake some run has written to: a table folder is there."""
+        if not any(self.store.exists(self.table_path(spec)) for spec in TABLES.values()):
+            raise LakeError(
+                f"no lake at {self.root}: run `newsmill run SOURCE... --lake {self.root}` first"
+            )
 
     def refuse_if_held(self) -> None:
         lock.refuse_if_held(self.store)

@@ -24,6 +24,7 @@ class RunSummary:
     error: str | None = None
     counts: Counter[str] = field(default_factory=Counter)
     recovered: list[str] = field(default_factory=list)
+    catalog: str | None = None  # the catalog file this run refreshed
 
     def count(self, prefix: str) -> dict[str, int]:
         return {

@@ -246,7 +246,7 @@ def test_pandas_reads_the_tables_directly(sample_run) -> None:
 
 
 def test_summary_names_counts_and_a_duckdb_one_liner_that_works(sample_run) -> None:
-    _, result = sample_run
+    lake, result = sample_run
     out = result.stdout
     assert "inputs seen        25" in out
     assert "articles written   12" in out
@@ -256,6 +256,7 @@ def test_summary_names_counts_and_a_duckdb_one_liner_that_works(sample_run) -> N
     [sql] = re.findall(r'duckdb -c "(.+)"', out)
     assert len(duckdb.sql(sql).fetchall()) == 10
     assert "shard 1/1" in result.stderr  # progress lines
+    assert f"catalog            none yet: `newsmill catalog --lake {lake}`" in out
 
 
 def test_a_run_ends_without_noise(sample_run) -> None:
