@@ -29,6 +29,7 @@ from newsmill.tasks.lake import resume
 from newsmill.tasks.lake.lake import Lake
 from newsmill.tasks.lake.rows import RunContext
 from newsmill.tasks.lake.runs import RunSummary
+from newsmill.tasks.records import StageClock
 from newsmill.tasks.shard import ShardResult
 from newsmill.tasks.versions import PIPELINE_VERSION
 from newsmill.tasks.web.crawl import fetched_pages
@@ -142,19 +143,25 @@ def ingest(sources: list[str], settings: Settings) -> RunSummary:
         # quote(): Prefect otherwise walks every element of a task's arguments looking
         # for futures, which costs more than the step itself on large runs
         near = []
+        run_clock = StageClock()
         if settings.shard.near.near_dedup:
-            near = stages.find_near_duplicates(quote(signatures), run.lake)
+            with run_clock("near"):
+                near = stages.find_near_duplicates(quote(signatures), run.lake)
             run.summary.record_near_duplicates(near)
             logger.info("near duplicates: %d", len(near))
-        stages.stage_document_duplicates(
-            run.writer,
-            run.ctx,
-            quote(exact.copies),
-            quote(near),
-            quote(signatures) if settings.shard.near.near_dedup else None,
-        )
-        stages.stage_dedup_state(run.writer, run.ctx, quote(site_counts))
-        run.commit()
+        with run_clock("finish"):
+            stages.stage_document_duplicates(
+                run.writer,
+                run.ctx,
+                quote(exact.copies),
+                quote(near),
+                quote(signatures) if settings.shard.near.near_dedup else None,
+            )
+            stages.stage_dedup_state(run.writer, run.ctx, quote(site_counts))
+        run.summary.counts.update(run_clock.counts)
+        with run_clock("commit"):  # after its own runs row: in the summary only
+            run.commit()
+        run.summary.counts.update({"time_ms.commit": run_clock.counts["time_ms.commit"]})
         run.summary.catalog = stages.refresh_catalog(run.lake)
         create_markdown_artifact(
             markdown=f"```\n{render_summary(run.summary, settings, time.monotonic() - clock)}\n```",
@@ -201,6 +208,7 @@ def _process_shards(
             if processed:
                 resume.checkpoint(run.writer, result)
                 summary.counts["shards.processed"] += 1
+                summary.counts["inputs.processed"] += result.counts["inputs.seen"]
             kept, copies = exact.admit(result.articles)
             summary.record_shard(result.counts)
             summary.record_exact_duplicates([c.article for c in copies])

@@ -29,11 +29,7 @@ def render_summary(summary: RunSummary, settings: Settings, seconds: float) -> s
     c = summary.counts
     duplicates = {k.replace(".", "/"): v for k, v in summary.count("duplicates.").items()}
     rejects = summary.count("rejects.")
-    lake = (
-        os.path.relpath(summary.lake)
-        if not os.path.relpath(summary.lake).startswith("..")
-        else summary.lake
-    )
+    lake = _shown(summary.lake)
     lines = [
         f"newsmill run {summary.run_id} {summary.status} in {seconds:.1f} s",
         f"  inputs seen        {c['inputs.seen']}  (already ingested, skipped: {c['read.already_ingested']})",
@@ -41,17 +37,24 @@ def render_summary(summary: RunSummary, settings: Settings, seconds: float) -> s
         f"entity mentions: {c['written.entities']}, quotes: {c['written.quotes']})",
         f"  duplicates         {_line(duplicates)}",
         f"  rejects            {c['written.rejects']}  ({_line(rejects)})",
+        f"  time per stage     {summary.stage_times()} (summed over shards and workers)",
         f"  tables             {lake}/{{{','.join(TABLES)}}}",
         "  query them:",
         f"    duckdb -c \"select title, language, n_words from read_parquet('{lake}/articles/**/*.parquet', hive_partitioning=true) limit 10\"",
         f'    newsmill query --lake {lake} "select reason, count(*) from rejects group by all"',
-        f"  catalog            {os.path.relpath(summary.catalog)} (refreshed: open it in the DuckDB UI, a BI tool or the duckdb CLI)"
+        f"  catalog            {_shown(summary.catalog)} (refreshed: open it in the DuckDB UI, a BI tool or the duckdb CLI)"
         if summary.catalog
         else f"  catalog            none yet: `newsmill catalog --lake {lake}` writes one for BI tools",
     ]
     for action in summary.recovered:
         lines.append(f"  recovered: {action}")
     return "\n".join(lines)
+
+
+def _shown(path: str) -> str:
+    """A path relative to the working folder when it is under it, else as it is."""
+    relative = os.path.relpath(path) if "://" not in path else path
+    return path if relative.startswith("..") else relative
 
 
 def connect_lake(location: str | Path) -> duckdb.DuckDBPyConnection:

@@ -105,11 +105,13 @@ def stage_document_duplicates(
 
 @task(name="refresh-catalog", cache_policy=NO_CACHE)
 def refresh_catalog(lake: Lake) -> str | None:
-    """Rewrite the lake's catalog file, if `newsmill catalog` made one, so BI tools see the
-    tables as they are now; a catalog that cannot be written is a warning, not a failed
-    run (the lake is committed)."""
+    """Rewrite the lake's catalog file, if `newsmill catalog` made one for this lake, so BI
+    tools see the tables as they are now; a catalog that cannot be written is a warning,
+    not a failed run (the lake is committed)."""
     if lake.local_root is None or not (path := catalog.default_catalog_path(lake)).exists():
         return None
+    if catalog.catalog_lake(path) != lake.root:
+        return None  # another lake's catalog beside this one, or not a catalog: left alone
     try:
         catalog.write_catalog(lake, path)
     except (duckdb.Error, OSError) as error:

@@ -2,7 +2,9 @@
 
 import contextlib
 import sys
-from collections.abc import Callable
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -157,6 +159,22 @@ def count_stage(
         key = f"{stage}.dropped_{reject.reason.value}"
         counts[key] = counts.get(key, 0) + 1
     return counts
+
+
+class StageClock:
+    """Milliseconds spent in each stage, as counts (`time_ms.<stage>`) that add up over
+    batches, shards and workers like every other count."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+
+    @contextlib.contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.counts[f"time_ms.{stage}"] += round((time.perf_counter() - started) * 1000)
 
 
 @dataclass(slots=True)

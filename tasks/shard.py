@@ -30,7 +30,7 @@ from newsmill.tasks.lake.rows import RunContext
 from newsmill.tasks.lake.runs import reject_counts, shard_counts
 from newsmill.tasks.mentions import speakers
 from newsmill.tasks.mentions.speakers import MentionSettings
-from newsmill.tasks.records import Reject, ShardBatch, StageOutput, run_stage
+from newsmill.tasks.records import Reject, ShardBatch, StageClock, StageOutput, run_stage
 from newsmill.tasks.setting import setting
 from newsmill.tasks.text import boilerplate, clean, fields
 from newsmill.tasks.text.boilerplate import BoilerplateSettings, SiteParagraphCounts
@@ -91,17 +91,28 @@ def process_shard(
     writer = lake.start_run(ctx.run_id, settings.write_buffer_rows, part=f"{shard.index:06d}")
     counts: Counter[str] = Counter()
     articles: list[ArticleChunk] = []
-    for read_batch in read.read_shard_batches(shard, settings.read):
-        batch = _through_stages(read_batch, index, site_counts, ctx, settings)
-        previous = index.latest_articles(doc.source for doc in batch.docs)
-        for table, these in rows.batch_rows(
-            ctx, batch.docs, batch.duplicates, batch.rejects, previous
-        ).items():
-            writer.write(TABLES[table], these)
+    clock = StageClock()
+    batches = read.read_shard_batches(shard, settings.read)
+    while True:
+        with clock("read"):
+            read_batch = next(batches, None)
+        if read_batch is None:
+            break
+        batch = _through_stages(read_batch, index, site_counts, ctx, settings, clock)
+        with clock("write"):
+            previous = index.latest_articles(doc.source for doc in batch.docs)
+            for table, these in rows.batch_rows(
+                ctx, batch.docs, batch.duplicates, batch.rejects, previous
+            ).items():
+                writer.write(TABLES[table], these)
         counts.update(shard_counts(batch))
-        articles.append(article_chunk(batch.docs, settings.near))
+        with clock("sign"):
+            articles.append(article_chunk(batch.docs, settings.near))
+    with clock("write"):
+        files = writer.close()
+    counts.update(clock.counts)
     return ShardResult(
-        shard.index, writer.close(), counts, ArticleChunk.joined(articles), site_counts.in_run
+        shard.index, files, counts, ArticleChunk.joined(articles), site_counts.in_run
     )
 
 
@@ -111,15 +122,35 @@ def _through_stages(
     site_counts: SiteParagraphCounts,
     ctx: RunContext,
     settings: ShardSettings,
+    clock: StageClock,
 ) -> ShardBatch:
     batch = ShardBatch()
-    batch.apply(exact.skip_known_inputs(read_batch, index)[0])
-    batch.apply(shared_extractor(settings.extract).extract_documents(batch.docs))
+    with clock("dedup"):
+        batch.apply(exact.skip_known_inputs(read_batch, index)[0])
+    with clock("extract"):
+        batch.apply(shared_extractor(settings.extract).extract_documents(batch.docs))
     limit = settings.document_timeout_s
-    batch.apply(run_stage("clean", batch.docs, clean.clean_document, limit))
-    batch.apply(run_stage("dedup_paragraphs", batch.docs, exact.remove_repeated_paragraphs))
+    with clock("clean"):
+        batch.apply(run_stage("clean", batch.docs, clean.clean_document, limit))
+    with clock("dedup"):
+        batch.apply(run_stage("dedup_paragraphs", batch.docs, exact.remove_repeated_paragraphs))
     add_fields = functools.partial(fields.add_fields, now=ctx.started_at, settings=settings.fields)
-    batch.apply(run_stage("fields", batch.docs, add_fields))
+    with clock("fields"):
+        batch.apply(run_stage("fields", batch.docs, add_fields))
+    with clock("boilerplate"):
+        _remove_boilerplate(batch, site_counts, settings)
+    # after boilerplate: offsets index the article's final text
+    add_mentions = functools.partial(speakers.add_mentions, settings=settings.mentions)
+    with clock("mentions"):
+        batch.apply(run_stage("mentions", batch.docs, add_mentions, limit))
+    with clock("dedup"):
+        batch.docs, batch.duplicates = exact.dedup_against(batch.docs, index)
+    return batch
+
+
+def _remove_boilerplate(
+    batch: ShardBatch, site_counts: SiteParagraphCounts, settings: ShardSettings
+) -> None:
     if settings.boilerplate.boilerplate_min_articles > 0:
         site_counts.meet(
             key
@@ -130,11 +161,6 @@ def _through_stages(
             boilerplate.remove_boilerplate, counts=site_counts, settings=settings.boilerplate
         )
         batch.apply(run_stage("boilerplate", batch.docs, remove))
-    # after boilerplate: offsets index the article's final text
-    add_mentions = functools.partial(speakers.add_mentions, settings=settings.mentions)
-    batch.apply(run_stage("mentions", batch.docs, add_mentions, limit))
-    batch.docs, batch.duplicates = exact.dedup_against(batch.docs, index)
-    return batch
 
 
 def failed_shard(

@@ -16,6 +16,7 @@ import duckdb
 
 from newsmill.schemas.tables import TABLES, TableSpec
 from newsmill.schemas.views import VIEWS
+from newsmill.tasks import __version__
 from newsmill.tasks.errors import LakeError
 from newsmill.tasks.lake.lake import Lake
 
@@ -23,6 +24,7 @@ from newsmill.tasks.lake.lake import Lake
 # it, where DuckDB 2.0's default storage is refused by every 1.x tool
 CATALOG_STORAGE_VERSION = "v1.5.0"
 CATALOG_NAME = "newsmill.duckdb"
+LAKE_VIEW = "newsmill_catalog"  # which lake the file shows: a run refreshes only its own
 
 
 def create_views(connection: duckdb.DuckDBPyConnection, lake: Lake) -> None:
@@ -60,9 +62,23 @@ def write_catalog(lake: Lake, path: Path) -> None:
         )
         connection.execute("use catalog")
         create_views(connection, lake)
+        connection.execute(
+            f"create view {LAKE_VIEW} as select {_literal(lake.root)} as lake, "
+            f"{_literal(__version__)} as newsmill_version"
+        )
         connection.execute("use memory")
         connection.execute("detach catalog")
     os.replace(temporary, path)
+
+
+def catalog_lake(path: Path) -> str | None:
+    """The lake a catalog file was written for; None when the file is not a catalog."""
+    try:
+        with duckdb.connect(str(path), read_only=True) as connection:
+            [(lake,)] = connection.execute(f"select lake from {LAKE_VIEW}").fetchall()
+    except (duckdb.Error, ValueError):
+        return None
+    return str(lake)
 
 
 def _table_sql(connection: duckdb.DuckDBPyConnection, lake: Lake, spec: TableSpec) -> str:

@@ -12,6 +12,22 @@ from newsmill.tasks import __version__
 from newsmill.tasks.dedup.near import NearDuplicate, SignedArticle
 from newsmill.tasks.records import Reject, ShardBatch
 
+# the order a document meets the stages, then the run-level steps
+STAGE_ORDER = (
+    "read",
+    "extract",
+    "clean",
+    "dedup",
+    "fields",
+    "boilerplate",
+    "mentions",
+    "sign",
+    "write",
+    "near",
+    "finish",
+    "commit",
+)
+
 
 @dataclass
 class RunSummary:
@@ -66,13 +82,27 @@ class RunSummary:
             if article.n_boilerplate_paragraphs:
                 self.counts["duplicates.paragraph.boilerplate"] -= article.n_boilerplate_paragraphs
 
-    def progress_line(self, shard_number: int, shards: int, seconds: float) -> str:
+    def progress_line(self, shards_done: int, shards: int, seconds: float) -> str:
+        """Where the run is, how fast this process goes and when it should be done: the rate
+        and the ETA count only the shards this run processed (not those it resumed)."""
         c = self.counts
+        processed, inputs = c["shards.processed"], c["inputs.processed"]
+        rate = f"{inputs / seconds:,.0f} inputs/s" if processed and seconds > 0 else "resumed"
+        left = shards - shards_done
+        eta = "0:00" if not left else _clock(seconds / processed * left) if processed else "?"
         return (
-            f"shard {shard_number}/{shards}: {c['inputs.seen']} inputs, {c['written.articles']} "
-            f"articles, {c['written.rejects']} rejects so far "
-            f"({c['inputs.seen'] / max(seconds, 1e-9):.0f} inputs/s)"
+            f"shard {shards_done}/{shards} ({shards_done / max(shards, 1):.0%}): "
+            f"{c['inputs.seen']:,} inputs, {c['written.articles']:,} articles before near "
+            f"dedup, {c['written.rejects']:,} rejects; {rate}, ETA {eta}"
         )
+
+    def stage_times(self) -> str:
+        """Seconds per stage, summed over the shards (over workers too: with several, the
+        total exceeds the run's wall time)."""
+        times = self.count("time_ms.")
+        order = {stage: n for n, stage in enumerate(STAGE_ORDER)}
+        stages = sorted(times, key=lambda stage: (order.get(stage, len(order)), stage))
+        return " · ".join(f"{stage} {times[stage] / 1000:.1f} s" for stage in stages) or "none"
 
     def runs_row(self, sources: list[str], settings: Mapping[str, Any]) -> dict[str, Any]:
         # A failed run committed nothing: its totals are zero, counts_json keeps the detail.
@@ -135,3 +165,9 @@ def shard_counts(batch: ShardBatch) -> Counter[str]:
         counts["written.entities"] += len(doc.entities)
         counts["written.quotes"] += len(doc.quotes)
     return counts
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

@@ -257,6 +257,10 @@ def test_summary_names_counts_and_a_duckdb_one_liner_that_works(sample_run) -> N
     assert len(duckdb.sql(sql).fetchall()) == 10
     assert "shard 1/1" in result.stderr  # progress lines
     assert f"catalog            none yet: `newsmill catalog --lake {lake}`" in out
+    assert re.search(r"time per stage     read \d+\.\d s · extract \d+\.\d s · clean", out)
+    [(times,)] = lake_sql(lake, "select counts_json from runs")
+    stages = {k.removeprefix("time_ms.") for k in json.loads(times) if k.startswith("time_ms.")}
+    assert {"read", "extract", "clean", "mentions", "write", "near", "finish"} <= stages
 
 
 def test_a_run_ends_without_noise(sample_run) -> None:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from newsmill.flows import stages
@@ -68,12 +69,23 @@ def test_the_catalog_has_the_declared_types(lake: Path, tmp_path: Path) -> None:
     assert description == VIEWS["rejects_by_reason"][0]
 
 
-def test_a_run_refreshes_the_catalog_only_where_one_was_made(lake: Path) -> None:
+def test_a_run_refreshes_its_own_catalog_and_no_other(lake: Path, tmp_path: Path) -> None:
     default = default_catalog_path(Lake(lake))
     assert default == lake.parent / "newsmill.duckdb"
     default.unlink(missing_ok=True)
     assert stages.refresh_catalog.fn(Lake(lake)) is None and not default.exists()
+
     write_catalog(Lake(lake), default)
-    default.write_bytes(b"stale")  # not a database: a refresh must replace it whole
+    with duckdb.connect(str(default)) as connection:  # what only an old catalog would hold
+        connection.execute("create view stale as select 1")
     assert stages.refresh_catalog.fn(Lake(lake)) == str(default)
-    assert cli(default, "select count(*) > 0 from articles") == [["true"]]
+    assert cli(default, "select count(*) from duckdb_views() where view_name = 'stale'") == [["0"]]
+
+    # another lake in the same folder: its catalog is not this lake's to rewrite
+    other = lake.parent / "other-lake"
+    (other / "runs").mkdir(parents=True, exist_ok=True)
+    write_catalog(Lake(other), default)
+    before = default.read_bytes()
+    assert stages.refresh_catalog.fn(Lake(lake)) is None
+    assert default.read_bytes() == before
+    assert cli(default, "select lake from newsmill_catalog") == [[str(other)]]

@@ -83,3 +83,30 @@ def test_run_ids_sort_by_start_time_and_do_not_collide() -> None:
     ids = {new_run_id(STARTED) for _ in range(50)}
     assert len(ids) == 50 and all(i.startswith("20261202T010000Z-") for i in ids)
     assert Counter(i < new_run_id(datetime(2026, 12, 3, tzinfo=UTC)) for i in ids) == {True: 50}
+
+
+def _summary(**counts: int) -> RunSummary:
+    summary = RunSummary("r", None, "/lake", datetime(2026, 12, 5, tzinfo=UTC))
+    summary.counts.update(counts)
+    return summary
+
+
+def test_progress_counts_only_what_this_run_processed_for_rate_and_eta() -> None:
+    """After a resume the rate read "216277 inputs/s": resumed shards took no time."""
+    summary = _summary(
+        **{"inputs.seen": 9_000, "inputs.processed": 3_000, "shards.processed": 1},
+        **{"written.articles": 8_000, "written.rejects": 12},
+    )
+    line = summary.progress_line(3, 8, seconds=10.0)
+    assert line == (
+        "shard 3/8 (38%): 9,000 inputs, 8,000 articles before near dedup, 12 rejects; "
+        "300 inputs/s, ETA 0:50"
+    )
+    resumed = _summary(**{"inputs.seen": 9_000})
+    assert resumed.progress_line(2, 8, 0.5).endswith("resumed, ETA ?")
+    assert resumed.progress_line(8, 8, 0.5).endswith("resumed, ETA 0:00")
+
+
+def test_stage_times_come_in_pipeline_order() -> None:
+    summary = _summary(**{"time_ms.write": 500, "time_ms.read": 1_250, "time_ms.near": 40})
+    assert summary.stage_times() == "read 1.2 s · write 0.5 s · near 0.0 s"
