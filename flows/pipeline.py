@@ -84,7 +84,8 @@ def _shard_results(
             future = None
             if shard.index not in staged:
                 parameters = {"work": shard, "lake_root": lake.root, "ctx": ctx}
-                future = runner.submit(process, {**parameters, "settings": shard_settings})
+                named = process.with_options(task_run_name=shard.label(len(shards)))
+                future = runner.submit(named, {**parameters, "settings": shard_settings})
             pending.append((shard, future))
         if not pending:
             return

@@ -76,6 +76,20 @@ class Shard:
     index: int
     parts: tuple[FilePart, ...]
 
+    def label(self, shards: int) -> str:
+        """`shard 3/8 · exports.jsonl[8-16MB]`, or `… · a.txt +41 files`: what a person
+        looking at the run's tasks needs to find the inputs."""
+        first = self.parts[0]
+        name = os.path.basename(first.file.source_name) or first.file.source_name
+        if first.end is not None:
+            name += f"[{_megabytes(first.start)}-{_megabytes(first.end)}MB]"
+        more = f" +{len(self.parts) - 1} files" if len(self.parts) > 1 else ""
+        return f"shard {self.index + 1}/{shards} · {name}{more}"
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1_048_576:.0f}" if size >= 1_048_576 else f"{size / 1_048_576:.2f}"
+
 
 @dataclass(frozen=True, slots=True)
 class Discovery:

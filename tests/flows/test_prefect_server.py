@@ -40,17 +40,27 @@ def test_run_shows_on_the_server_with_its_task_runs(
     task_runs = post(
         f"{prefect_server}/task_runs/filter", {"flow_runs": {"id": {"any_": [flow_run_id]}}}
     )
-    names = Counter(t["name"].rsplit("-", 1)[0] for t in task_runs)
     files = discover_sources([str(SAMPLES / "text")]).files
     shards = len(plan_shards(files, Settings().shard_bytes, 2))
     assert shards > 2
-    assert names == {
-        "process-shard": shards,
+    # shard tasks are named for what they read: `shard 2/4 · ferry-crossing-cp1252.txt +1 files`
+    shard_runs = {t["name"].split(" · ")[0]: t for t in task_runs if t["name"].startswith("shard ")}
+    assert set(shard_runs) == {f"shard {n}/{shards}" for n in range(1, shards + 1)}
+    assert all(" · " in t["name"] and ".txt" in t["name"] for t in shard_runs.values())
+    others = Counter(t["name"].rsplit("-", 1)[0] for t in task_runs if t not in shard_runs.values())
+    assert others == {
         "near-dedup": 1,
         "stage-duplicates": 1,
         "stage-dedup-state": 1,
+        "refresh-catalog": 1,
     }
     assert all(t["state_type"] == "COMPLETED" for t in task_runs)
+    # each shard's outcome is in its task's log, for the UI (not on the console)
+    ids = [t["id"] for t in shard_runs.values()]
+    logs = post(f"{prefect_server}/logs/filter", {"logs": {"task_run_id": {"any_": ids}}})
+    logged = {log["task_run_id"] for log in logs if " inputs → " in log["message"]}
+    assert logged == set(ids)
+    assert "inputs → " not in result.stderr
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,13 @@ import socket
 from pathlib import Path
 
 from newsmill.tasks.ingest.read import ReadSettings, read_part
-from newsmill.tasks.ingest.sources import discover_sources, plan_shards
+from newsmill.tasks.ingest.sources import (
+    FilePart,
+    Shard,
+    SourceFile,
+    discover_sources,
+    plan_shards,
+)
 from newsmill.tasks.records import Document
 
 
@@ -115,3 +121,14 @@ def test_fifos_sockets_and_symlink_loops_are_no_inputs_and_never_block(tmp_path:
         assert [Path(f.path).name for f in found.files] == ["story.txt"]
         named = [str(folder / n) for n in ("pipe.txt", "socket.txt", "loop-a.txt")]
         assert discover_sources(named).unmatched == named
+
+
+def test_a_shard_is_labelled_by_what_it_reads() -> None:
+    """Task runs were named `process-shard-602`: nothing to find the inputs by."""
+    export = SourceFile("/data/exports.jsonl", 40 << 20, True)
+    part = FilePart(export, 8 << 20, 16 << 20, 20_001)
+    assert Shard(2, (part,)).label(8) == "shard 3/8 · exports.jsonl[8-16MB]"
+    files = tuple(FilePart(SourceFile(f"/in/{n}.txt", 10, False)) for n in range(42))
+    assert Shard(0, files).label(1) == "shard 1/1 · 0.txt +41 files"
+    small = FilePart(export, 0, 300_000, 1)
+    assert Shard(0, (small,)).label(5) == "shard 1/5 · exports.jsonl[0.00-0.29MB]"
