@@ -17,7 +17,7 @@ from prefect.utilities.annotations import quote
 
 from newsmill.flows import stages
 from newsmill.flows.lifecycle import Run, RunLogger, open_run
-from newsmill.flows.report import render_summary
+from newsmill.flows.report import render_summary_markdown
 from newsmill.flows.settings import Settings, flow_parameter_docs, flow_signature
 from newsmill.tasks import shard as shard_module
 from newsmill.tasks.dedup.exact import ExactAcrossShards
@@ -165,7 +165,7 @@ def ingest(sources: list[str], settings: Settings) -> RunSummary:
         run.summary.counts.update({"time_ms.commit": run_clock.counts["time_ms.commit"]})
         run.summary.catalog = stages.refresh_catalog(run.lake)
         create_markdown_artifact(
-            markdown=f"```\n{render_summary(run.summary, settings, time.monotonic() - clock)}\n```",
+            markdown=render_summary_markdown(run.summary, time.monotonic() - clock),
             key="newsmill-run-summary",
             description=f"newsmill run {run.summary.run_id}",
         )

@@ -51,6 +51,42 @@ def render_summary(summary: RunSummary, settings: Settings, seconds: float) -> s
     return "\n".join(lines)
 
 
+def render_summary_markdown(summary: RunSummary, seconds: float) -> str:
+    """The run as the Prefect UI shows it best: Markdown tables, nothing cut at the width
+    of a code block."""
+    c = summary.counts
+    outcome = [
+        ("inputs seen", c["inputs.seen"]),
+        ("already ingested (skipped)", c["read.already_ingested"]),
+        ("articles written", c["written.articles"]),
+        ("paragraphs", c["written.paragraphs"]),
+        ("entity mentions", c["written.entities"]),
+        ("quotes", c["written.quotes"]),
+        *(
+            (f"duplicates: {k.replace('.', ' / ')}", v)
+            for k, v in summary.count("duplicates.").items()
+        ),
+        ("rejects", c["written.rejects"]),
+        *((f"rejects: `{reason}`", n) for reason, n in summary.count("rejects.").items()),
+    ]
+    times = summary.count("time_ms.")
+    lines = [
+        f"## newsmill run `{summary.run_id}`: {summary.status} in {seconds:.1f} s",
+        "",
+        "| outcome | count |",
+        "| --- | ---: |",
+        *(f"| {name} | {n:,} |" for name, n in outcome),
+        "",
+        "| stage | seconds (summed over shards and workers) |",
+        "| --- | ---: |",
+        *(f"| {stage} | {times[stage] / 1000:.1f} |" for stage in summary.ordered_stages()),
+        "",
+        f"Lake: `{summary.lake}`" + (f"; catalog: `{summary.catalog}`" if summary.catalog else ""),
+    ]
+    lines += [f"- recovered: {action}" for action in summary.recovered]
+    return "\n".join(lines)
+
+
 def _shown(path: str) -> str:
     """A path relative to the working folder when it is under it, else as it is."""
     relative = os.path.relpath(path) if "://" not in path else path

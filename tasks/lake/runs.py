@@ -100,9 +100,13 @@ class RunSummary:
         """Seconds per stage, summed over the shards (over workers too: with several, the
         total exceeds the run's wall time)."""
         times = self.count("time_ms.")
-        order = {stage: n for n, stage in enumerate(STAGE_ORDER)}
-        stages = sorted(times, key=lambda stage: (order.get(stage, len(order)), stage))
+        stages = self.ordered_stages()
         return " · ".join(f"{stage} {times[stage] / 1000:.1f} s" for stage in stages) or "none"
+
+    def ordered_stages(self) -> list[str]:
+        """The stages that took time, in the order documents meet them."""
+        order = {stage: n for n, stage in enumerate(STAGE_ORDER)}
+        return sorted(self.count("time_ms."), key=lambda s: (order.get(s, len(order)), s))
 
     def runs_row(self, sources: list[str], settings: Mapping[str, Any]) -> dict[str, Any]:
         # A failed run committed nothing: its totals are zero, counts_json keeps the detail.

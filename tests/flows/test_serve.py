@@ -151,6 +151,7 @@ def test_served_deployments_run_by_hand_and_on_schedule(
             {"artifacts": {"flow_run_id": {"any_": [flow_run_id]}}},
         )
         assert artifact["key"] == "newsmill-run-summary" and "completed" in artifact["data"]
+        assert "| articles written |" in artifact["data"]  # Markdown tables, not a code block
 
         # bad parameters are refused before any run exists
         for bad, complaint in (("near_threshold=2", "near_threshold"), ("workers=many", "workers")):
