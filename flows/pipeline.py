@@ -164,6 +164,7 @@ def ingest(sources: list[str], settings: Settings) -> RunSummary:
             run.commit()
         run.summary.counts.update({"time_ms.commit": run_clock.counts["time_ms.commit"]})
         run.summary.catalog = stages.refresh_catalog(run.lake)
+        run.summary.report = stages.write_report(run.lake, run.summary, time.monotonic() - clock)
         create_markdown_artifact(
             markdown=render_summary_markdown(run.summary, time.monotonic() - clock),
             key="newsmill-run-summary",
@@ -210,6 +211,8 @@ def _process_shards(
                 resume.checkpoint(run.writer, result)
                 summary.counts["shards.processed"] += 1
                 summary.counts["inputs.processed"] += result.counts["inputs.seen"]
+                done = time.monotonic() - clock
+                summary.timeline.append((result.index + 1, done, result.counts["inputs.seen"]))
             kept, copies = exact.admit(result.articles)
             summary.record_shard(result.counts)
             summary.record_exact_duplicates([c.article for c in copies])

@@ -42,6 +42,9 @@ def render_summary(summary: RunSummary, settings: Settings, seconds: float) -> s
         "  query them:",
         f"    duckdb -c \"select title, language, n_words from read_parquet('{lake}/articles/**/*.parquet', hive_partitioning=true) limit 10\"",
         f'    newsmill query --lake {lake} "select reason, count(*) from rejects group by all"',
+        f"  report             {_shown(summary.report)}"
+        if summary.report
+        else "  report             not written (see the warning above)",
         f"  catalog            {_shown(summary.catalog)} (refreshed: open it in the DuckDB UI, a BI tool or the duckdb CLI)"
         if summary.catalog
         else f"  catalog            none yet: `newsmill catalog --lake {lake}` writes one for BI tools",
@@ -81,7 +84,9 @@ def render_summary_markdown(summary: RunSummary, seconds: float) -> str:
         "| --- | ---: |",
         *(f"| {stage} | {times[stage] / 1000:.1f} |" for stage in summary.ordered_stages()),
         "",
-        f"Lake: `{summary.lake}`" + (f"; catalog: `{summary.catalog}`" if summary.catalog else ""),
+        f"Lake: `{summary.lake}`"
+        + (f"; report: `{summary.report}`" if summary.report else "")
+        + (f"; catalog: `{summary.catalog}`" if summary.catalog else ""),
     ]
     lines += [f"- recovered: {action}" for action in summary.recovered]
     return "\n".join(lines)

@@ -42,6 +42,7 @@ from newsmill.tasks.errors import is_transient
 from newsmill.tasks.ingest.sources import Shard
 from newsmill.tasks.lake import catalog, rows
 from newsmill.tasks.lake.lake import Lake, RunWriter
+from newsmill.tasks.lake.runs import RunSummary
 from newsmill.tasks.web import crawl
 from newsmill.tasks.web.discover import WebSources
 from newsmill.tasks.web.fetch import FetchSettings
@@ -144,6 +145,19 @@ def refresh_catalog(lake: Lake) -> str | None:
         get_run_logger().warning("catalog %s not refreshed: %s", path, error)
         return None
     return str(path)
+
+
+@task(name="write-report", cache_policy=NO_CACHE)
+def write_report(lake: Lake, summary: RunSummary, seconds: float) -> str | None:
+    """The run's HTML report. The run is committed by now: a report that fails, for
+    whatever reason, is logged with its traceback and the run stays completed."""
+    from newsmill.flows.html_report import write_run_report
+
+    try:
+        return write_run_report(lake, summary, seconds)
+    except Exception:
+        get_run_logger().exception("the run report was not written")
+        return None
 
 
 @task(name="stage-dedup-state", cache_policy=NO_CACHE)

@@ -41,6 +41,9 @@ class RunSummary:
     counts: Counter[str] = field(default_factory=Counter)
     recovered: list[str] = field(default_factory=list)
     catalog: str | None = None  # the catalog file this run refreshed
+    report: str | None = None  # this run's HTML report
+    # (shard number, seconds since the shards started, inputs) of each shard processed
+    timeline: list[tuple[int, float, int]] = field(default_factory=list)
 
     def count(self, prefix: str) -> dict[str, int]:
         return {

@@ -4,6 +4,7 @@ import gzip
 import json
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import duckdb
@@ -327,3 +328,53 @@ def test_a_syndicated_rewrite_is_a_near_duplicate_of_the_dated_original(sample_r
     assert lake_sql(lake, "select count(*) from minhash") == lake_sql(
         lake, "select count(*) from articles"
     )
+
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--enable-logging=stderr",
+    "--v=0",
+    "--virtual-time-budget=10000",
+]
+
+
+def test_the_run_report_renders_every_chart_in_headless_chromium(sample_run, tmp_path) -> None:
+    """The report works offline (no CDN) and every chart draws, in a real browser."""
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    lake, result = sample_run
+    [report] = (lake / "_reports").glob("*.html")
+    assert f"report             {report}" in result.stdout
+    page = report.read_text(encoding="utf-8")
+    assert "https://" not in page.split("<body>")[0]  # nothing loaded from the network
+    rendered = subprocess.run(
+        [
+            chromium,
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--dump-dom",
+            report.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert rendered.returncode == 0, rendered.stderr[-2000:]
+    console = [line for line in rendered.stderr.splitlines() if ":CONSOLE" in line]
+    assert console == []  # no script errors
+    charts = page.count('class="plotly-graph-div"')
+    assert charts == 9
+    # each chart div now holds Plotly's drawn SVG, with marks in it
+    drawn = re.findall(
+        r'<div id="[^"]+" class="plotly-graph-div[^"]*"[^>]*>.*?</svg>', rendered.stdout, re.S
+    )
+    assert len(drawn) == charts
+    assert all('class="main-svg"' in chart for chart in drawn)
