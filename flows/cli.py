@@ -311,6 +311,12 @@ def _run(args: argparse.Namespace) -> int:
         return _fail(f"no sources matched: {' '.join(file_sources)}")
     try:
         lake = Lake(settings.lake)
+        inside = lake.sources_inside(discover_sources(file_sources).files)
+        if inside:
+            return _fail(
+                f"source {inside[0]} is inside the lake {lake.root}: the lake's own files are "
+                "never inputs; name the folder the inputs are in"
+            )
         lake.ensure_writable()
         if not settings.lease_wait_s:
             lake.refuse_if_held()  # one line and exit 2 before Prefect starts

@@ -261,6 +261,8 @@ def _validate(settings: Settings) -> None:
             f"dask_address must be a scheduler address like tcp://127.0.0.1:8786, got {settings.dask_address!r}"
         )
     check_finder(settings.shard.mentions.ner)  # a NerError is a SettingsError
+    if not settings.lake.strip():
+        raise SettingsError("lake must name a folder or a URL (it was empty)")
     if not settings.fetch.user_agent.strip():
         raise SettingsError("user_agent must name newsmill to the sites it fetches from")
     if settings.dask_address and settings.ray_address:

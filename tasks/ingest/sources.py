@@ -151,11 +151,12 @@ def _discover_url(argument: str) -> list[SourceFile]:
 
 
 def _walk(directory: Path) -> Iterator[Path]:
-    """Files under `directory`, recursively, skipping hidden files and folders."""
+    """Files under `directory`, recursively, skipping hidden files and folders and those
+    whose names start with `_` (`_SUCCESS`, `_metadata`, a lake's own)."""
     for root, dirs, files in os.walk(directory):
-        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
+        dirs[:] = sorted(d for d in dirs if not _skipped(d))
         for name in sorted(files):
-            if not name.startswith("."):
+            if not _skipped(name):
                 yield Path(root) / name
 
 

@@ -40,8 +40,9 @@ import pyarrow.parquet as pq
 
 from newsmill.schemas.tables import MINHASH, RUNS, TABLES, TableSpec
 from newsmill.tasks.errors import LakeError, SchemaError
+from newsmill.tasks.ingest.sources import SourceFile
 from newsmill.tasks.lake import lock
-from newsmill.tasks.lake.store import Store
+from newsmill.tasks.lake.store import Store, is_url
 
 STAGING_DIR = "_staging"
 JOURNAL_NAME = "_COMMIT.json"
@@ -97,6 +98,17 @@ class Lake:
     ) -> contextlib.AbstractContextManager[None]:
         """Hold the lake for one run (see `lock.hold`)."""
         return lock.hold(self.store, run_id, wait_s, on_wait, lease_s)
+
+    def sources_inside(self, files: Iterable[SourceFile]) -> list[str]:
+        """Those source files that are the lake's own (a local lake only)."""
+        if self.local_root is None:
+            return []
+        root = f"{self.local_root.resolve()}{os.sep}"
+        return [
+            f.path
+            for f in files
+            if not is_url(f.path) and os.path.realpath(f.path).startswith(root)
+        ]
 
     def ensure_exists(self) -> None:
         """A lake some run has written to: a table folder is there."""

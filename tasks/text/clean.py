@@ -19,7 +19,7 @@ from newsmill.tasks.text.letters import UPPER
 # in tests/golden fails when output changes and no version did).
 # v3: a byline names authors whose names start with any cased capital ("By Émilie Laurent")
 # v4: a headline or byline line is at most 300 characters; the headline pattern is linear
-CLEAN_VERSION = "clean_v4"
+CLEAN_VERSION = "clean_v5"
 
 # What UTF-8 looks like when read as cp1252 or latin-1: a lead byte (Â..ô) followed by
 # a continuation byte (0x80-0xBF) rendered as a cp1252 symbol or a C1 control.
@@ -33,7 +33,13 @@ _MOJIBAKE = re.compile(f"[\u00c2-\u00f4][{re.escape(_CONTINUATION)}]")
 _C1_CONTROLS = re.compile("[\u0080-\u009f]")
 _HTML_ENTITY = re.compile(r"&(?:#\d{2,6}|#x[0-9a-fA-F]{2,5}|[a-zA-Z]{2,8});")
 _LINE_BREAKS = re.compile("[\r\u2028\u2029\u0085\u000b\u000c]")
-_INVISIBLE = re.compile("[\u0000-\u0008\u000e-\u001f\u007f-\u009f\u00ad\u200b-\u200d\u2060\ufeff]")
+# controls, soft hyphen, zero-width characters, BOM; and the bidirectional controls (LRM/RLM,
+# embeddings, overrides, isolates, the Arabic letter mark): they reorder what a reader sees
+# ("Trojan Source") and make equal text compare unequal
+_INVISIBLE = re.compile(
+    "[\u0000-\u0008\u000e-\u001f\u007f-\u009f\u00ad\u061c\u200b-\u200f\u202a-\u202e"
+    "\u2060\u2066-\u2069\ufeff]"
+)
 _ODD_SPACE = "\t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000"
 # Single plain spaces are the common case and must not be matched (one match per word).
 _SPACES = re.compile(f"[ {_ODD_SPACE}]{{2,}}|[{_ODD_SPACE}]")

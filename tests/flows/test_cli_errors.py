@@ -290,3 +290,14 @@ def test_a_bad_flag_is_one_line_naming_it(
         main(argv)
     assert stopped.value.code == 2
     assert capsys.readouterr().err.splitlines() == [line]
+
+
+def test_a_source_inside_the_lake_exits_2(prefect_env, tmp_path: Path) -> None:
+    """It exited 0, having quietly read nothing."""
+    lake = tmp_path / "lake"
+    (lake / "notes").mkdir(parents=True)
+    (lake / "notes" / "a.txt").write_text("The ferry sails at dawn, said the harbour master.")
+    result = run_newsmill(prefect_env, "run", str(lake / "notes"), "--lake", str(lake))
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"newsmill: source {lake / 'notes' / 'a.txt'} is inside the lake")

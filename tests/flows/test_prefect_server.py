@@ -53,6 +53,7 @@ def test_run_shows_on_the_server_with_its_task_runs(
         "stage-duplicates": 1,
         "stage-dedup-state": 1,
         "refresh-catalog": 1,
+        "write-report": 1,
     }
     assert all(t["state_type"] == "COMPLETED" for t in task_runs)
     # each shard's outcome is in its task's log, for the UI (not on the console)
@@ -152,7 +153,10 @@ def assert_cluster_run_matches_local(
         f"{prefect_server}/task_runs/filter", {"flow_runs": {"id": {"any_": [flow_run_id]}}}
     )
     shards = len(plan_shards(discover_sources([str(SAMPLES)]).files, Settings().shard_bytes, 3))
-    assert Counter(t["name"].rsplit("-", 1)[0] for t in task_runs)["process-shard"] == shards
+    assert (
+        sum(t["name"].startswith("shard ") and f"/{shards} · " in t["name"] for t in task_runs)
+        == shards
+    )
     assert all(t["state_type"] == "COMPLETED" for t in task_runs)
 
 

@@ -66,6 +66,7 @@ def test_a_misspelt_variable_is_an_error_naming_the_setting_meant() -> None:
         ("", {"NEWSMILL_SHARD_MB": "lots"}, "must be float"),
         ("", {"NEWSMILL_MAX_INPUT_MB": "0"}, "must be positive"),
         ("lake = [", {}, "cannot read config"),
+        ("", {"NEWSMILL_LAKE": ""}, "lake must name a folder"),  # wrote into the working folder
     ],
 )
 def test_bad_settings_are_clear_errors(tmp_path: Path, toml: str, env: dict, message: str) -> None:

@@ -132,3 +132,14 @@ def test_a_shard_is_labelled_by_what_it_reads() -> None:
     assert Shard(0, files).label(1) == "shard 1/1 · 0.txt +41 files"
     small = FilePart(export, 0, 300_000, 1)
     assert Shard(0, (small,)).label(5) == "shard 1/5 · exports.jsonl[0.00-0.29MB]"
+
+
+def test_names_starting_with_an_underscore_are_skipped_when_walking(tmp_path: Path) -> None:
+    """The README says so; `_x.txt` was ingested (Spark's `_SUCCESS`, `_metadata`, …)."""
+    for name in ("story.txt", "_x.txt", "_SUCCESS", ".hidden.txt", "_drafts/a.txt"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("The ferry sails at dawn.")
+    found = discover_sources([str(tmp_path)]).files
+    assert [Path(f.path).name for f in found] == ["story.txt"]
+    # named on the command line, it is read: the user asked for it
+    assert len(discover_sources([str(tmp_path / "_x.txt")]).files) == 1

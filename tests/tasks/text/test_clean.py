@@ -142,3 +142,10 @@ def test_adversarial_megabyte_lines_are_body_text(first: str) -> None:
     doc = Document("a.md", "h", "text", "", paragraphs=[first, "Body text here."])
     taken = split_off_headline_and_byline(doc)
     assert (taken.title, taken.author, len(taken.paragraphs)) == (None, None, 2)
+
+
+def test_bidirectional_controls_are_removed_from_text_and_titles() -> None:
+    """U+202E and its kind reorder what a reader sees (Trojan Source) and survived."""
+    spoofed = "Invoice \u202egpj.exe\u202c paid \u200eon \u2066time\u2069 \u061cnow"
+    assert normalise_text(spoofed) == "Invoice gpj.exe paid on time now"
+    assert clean_field("\u200fBreaking\u200e: \u202aall\u202c calm") == "Breaking: all calm"
