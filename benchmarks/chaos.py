@@ -380,8 +380,12 @@ def starters(trials: int, docs: int, env: dict[str, str]) -> None:
     for trial in range(trials):
         lake = root / f"lake-{trial:02d}"
         processes = [_start(source, lake, env=env) for _ in range(20)]
-        codes = [p.wait() for p in processes]
+        errors = [p.communicate()[1].decode(errors="replace") for p in processes]
+        codes = [p.returncode for p in processes]
         exit_codes.update(codes)
+        for code, error in zip(codes, errors, strict=True):
+            if code not in (0, 2):
+                print(f"  trial {trial}: a start exited {code}: {error.strip().splitlines()[-1:]}")
         wrote, completed = duckdb.sql(
             f"select count(*) filter (where articles > 0), "
             f"count(*) filter (where status = 'completed') "
