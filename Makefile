@@ -31,6 +31,7 @@ $(MYPY_SRC):
 
 run: $(CORE_STAMP)
 	$(BIN)/newsmill run data/samples --lake data/lake
+	$(BIN)/newsmill catalog --lake data/lake
 
 test: $(STAMP) $(MYPY_SRC)
 	$(BIN)/ruff check .
