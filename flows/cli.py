@@ -34,6 +34,7 @@ newsmill turns raw news text into cleaned, deduplicated, partitioned Parquet tab
   newsmill run data/samples            ingest files, folders or globs into data/lake
   newsmill query "select count(*) from articles"
                                         ask the lake a question with DuckDB SQL
+  newsmill catalog                     write data/newsmill.duckdb, the lake's views for BI tools
   newsmill serve flows/deployments.toml
                                         serve scheduled and manual runs (Prefect)
 

@@ -56,7 +56,7 @@ def test_help_explains_every_command_and_option(prefect_env) -> None:
     run = run_newsmill(prefect_env, "run", "--help")
     serve = run_newsmill(prefect_env, "serve", "--help")
     assert top.returncode == run.returncode == serve.returncode == 0
-    for command in ("run", "query", "serve", "NEWSMILL_"):
+    for command in ("run", "query", "catalog", "serve", "NEWSMILL_"):
         assert command in top.stdout, command
     for text in ("--work-pool", "--check", "prefect server start", "prefect deployment run"):
         assert text in serve.stdout, text
