@@ -10,7 +10,6 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-import duckdb
 import pyarrow.compute as pc
 from prefect import Task, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -133,16 +132,16 @@ def stage_document_duplicates(
 @task(name="refresh-catalog", cache_policy=NO_CACHE)
 def refresh_catalog(lake: Lake) -> str | None:
     """Rewrite the lake's catalog file, if `newsmill catalog` made one for this lake, so BI
-    tools see the tables as they are now; a catalog that cannot be written is a warning,
-    not a failed run (the lake is committed)."""
+    tools see the tables as they are now. The run is committed by now: a refresh that
+    fails, for whatever reason, is logged and the run stays completed."""
     if lake.local_root is None or not (path := catalog.default_catalog_path(lake)).exists():
         return None
     if catalog.catalog_lake(path) != lake.root:
         return None  # another lake's catalog beside this one, or not a catalog: left alone
     try:
         catalog.write_catalog(lake, path)
-    except (duckdb.Error, OSError) as error:
-        get_run_logger().warning("catalog %s not refreshed: %s", path, error)
+    except Exception:
+        get_run_logger().exception("catalog %s not refreshed", path)
         return None
     return str(path)
 
