@@ -162,3 +162,18 @@ def test_running_text_counts_the_characters_of_scripts_without_spaces() -> None:
     assert running_text_words(japanese) == 25  # each character a word; the 2 marks are not
     assert running_text_words("ホーム\nニュース") == 0  # menu items stay out
     assert running_text_words("Home\nThe library reopened on Saturday after repairs.") == 7
+
+
+def test_html_nested_a_hundred_thousand_levels_is_one_reject(extractor: HtmlExtractor) -> None:
+    """No recursion error, no hang, no lost shard: the parser gives up on the depth, and the
+    page is rejected with a reason while the next page extracts."""
+    article = "<article><p>" + "The council voted to extend the tram line. " * 20 + "</p></article>"
+    deep = "<html><body>" + "<div>" * 100_000 + article + "</div>" * 100_000 + "</body></html>"
+    output = extractor.extract_documents(
+        [Document("deep.html", "h1", "html", deep), _html_doc(TRAM)]
+    )
+    [reject] = output.rejects
+    assert reject.source == "deep.html"
+    assert reject.reason in (Reason.EXTRACT_NO_ARTICLE, Reason.EXTRACT_FAILED)
+    assert reject.detail
+    assert [d.source for d in output.docs] == [str(TRAM)]
