@@ -26,7 +26,6 @@ holds each input once.
 """
 
 import argparse
-import contextlib
 import gzip
 import io
 import json
@@ -37,15 +36,13 @@ import signal
 import subprocess
 import time
 import traceback
-import urllib.request
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 import pyarrow.parquet as pq
-from common import NEWSMILL, WORK, build_corpus, count_lines, newsmill_env
+from common import NEWSMILL, WORK, build_corpus, count_lines, newsmill_env, prefect_server
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
@@ -408,48 +405,6 @@ def starters(trials: int, docs: int, env: dict[str, str]) -> None:
         "(2: the lake was in use; 0: ran, first or after the writer had finished)"
     )
     print(f"  trials where other than exactly one run wrote, or an article is there twice: {bad}")
-
-
-@contextlib.contextmanager
-def prefect_server(root: Path) -> Iterator[dict[str, str]]:
-    """One Prefect server for every newsmill start, as scheduled runs have: 20 temporary
-    APIs starting at once on a small machine would measure Prefect, not the lake."""
-    root.mkdir(parents=True, exist_ok=True)
-    env = {**newsmill_env(), "PREFECT_HOME": str(root / "prefect-home")}
-    port = 4300 + os.getpid() % 500
-    server = subprocess.Popen(
-        [
-            str(Path(NEWSMILL).with_name("prefect")),
-            "server",
-            "start",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/api"
-    try:
-        deadline = time.monotonic() + 120
-        while not _healthy(url):
-            if time.monotonic() > deadline:
-                raise SystemExit("the Prefect server did not start in 120 s")
-            time.sleep(1)
-        yield {**env, "PREFECT_API_URL": url}
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
 
 
 def main() -> None:

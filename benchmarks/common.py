@@ -1,9 +1,13 @@
 """What the benchmark scripts share: paths, the labelled corpora, the newsmill command."""
 
+import contextlib
 import os
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,3 +62,53 @@ def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float,
     if result.returncode != 0:
         sys.exit(f"{command[0]} failed:\n{result.stderr[-4000:]}")
     return wall, int(stats.read_text().split()[-1]) / 1024
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def prefect_server(home: Path | None = None) -> Iterator[dict[str, str]]:
+    """A running Prefect server (its own database under `home`, else the project's): the
+    environment for newsmill runs and cluster workers, which then start no temporary API."""
+    env = newsmill_env()
+    if home is not None:
+        home.mkdir(parents=True, exist_ok=True)
+        env["PREFECT_HOME"] = str(home)
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            str(Path(NEWSMILL).with_name("prefect")),
+            "server",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    api = f"http://127.0.0.1:{port}/api"
+    try:
+        deadline = time.monotonic() + 120
+        while not _healthy(api):
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise SystemExit("the Prefect server did not start in 120 s")
+            time.sleep(0.5)
+        yield {**env, "PREFECT_API_URL": api}
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+
+def _healthy(api: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{api}/health", timeout=2) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False

@@ -12,18 +12,25 @@ import argparse
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
-from common import NEWSMILL, WORK, build_corpus, count_lines, newsmill_env, timed
+from common import (
+    NEWSMILL,
+    WORK,
+    build_corpus,
+    count_lines,
+    free_port,
+    newsmill_env,
+    prefect_server,
+    timed,
+)
 
 BIN = Path(NEWSMILL).parent
 QUIET = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
@@ -95,42 +102,12 @@ def hardware_ceiling(corpus: Path, workers: int) -> float:
         return serial / (time.perf_counter() - started)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextlib.contextmanager
-def prefect_server() -> Iterator[dict[str, str]]:
-    """A running Prefect server: the environment for newsmill and the cluster workers."""
-    env = newsmill_env()
-    api = f"http://127.0.0.1:{_free_port()}/api"
-    port = api.split(":")[2].split("/")[0]
-    server = subprocess.Popen(
-        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", port],
-        env=env,
-        **QUIET,
-    )
-    try:
-        while True:
-            try:
-                urllib.request.urlopen(f"{api}/health", timeout=2).close()
-                break
-            except OSError:
-                time.sleep(0.5)
-        yield {**env, "PREFECT_API_URL": api}
-    finally:
-        server.terminate()
-        server.wait(timeout=60)
-
-
 @contextlib.contextmanager
 def dask_cluster(env: dict[str, str], workers: int) -> Iterator[str]:
     """A Dask scheduler and `workers` single-threaded worker processes; its address."""
     from distributed import Client
 
-    address = f"tcp://127.0.0.1:{_free_port()}"
+    address = f"tcp://127.0.0.1:{free_port()}"
     scheduler = [str(BIN / "dask"), "scheduler", "--host", "127.0.0.1"]
     worker = [str(BIN / "dask"), "worker", address, "--nworkers", str(workers), "--nthreads", "1"]
     processes = [
@@ -158,7 +135,7 @@ def dask_cluster(env: dict[str, str], workers: int) -> Iterator[str]:
 @contextlib.contextmanager
 def ray_cluster(env: dict[str, str], workers: int) -> Iterator[str]:
     """A Ray head node with `workers` CPUs; its address."""
-    port = str(_free_port())
+    port = str(free_port())
     options = ["--num-cpus", str(workers), "--include-dashboard=false", "--disable-usage-stats"]
     subprocess.run(
         [str(BIN / "ray"), "start", "--head", "--port", port, *options],
