@@ -308,11 +308,12 @@ def _run(args: argparse.Namespace) -> int:
     missing = [path for path in web.url_lists if not discover_sources([path]).files]
     if missing:
         return _fail(f"URL list not found: {' '.join(missing)}")
-    if not web and not discover_sources(file_sources).files:
+    files = discover_sources(file_sources).files
+    if not web and not files:
         return _fail(f"no sources matched: {' '.join(file_sources)}")
     try:
         lake = Lake(settings.lake)
-        inside = lake.sources_inside(discover_sources(file_sources).files)
+        inside = lake.sources_inside(files)
         if inside:
             return _fail(
                 f"source {inside[0]} is inside the lake {lake.root}: the lake's own files are "
@@ -410,9 +411,8 @@ def _query(args: argparse.Namespace) -> int:
         with contextlib.ExitStack() as stack:
             output = stack.enter_context(open(args.output, "wb")) if args.output else None
             query_lake(lake, args.sql, args.allow_writes, args.format, output)
-    except (
-        Exception
-    ) as error:  # DuckDB errors are the user's SQL: its message and hints, no traceback
+    # DuckDB errors are the user's SQL: its message and hints, no traceback
+    except Exception as error:
         return _fail(str(error).strip() or type(error).__name__)
     return 0
 

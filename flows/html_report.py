@@ -116,7 +116,7 @@ def _similarities(found: _Queries) -> go.Figure:
 
 
 def _throughput(summary: RunSummary) -> go.Figure:
-    shards = [(n, s, i) for n, s, i in summary.timeline]
+    shards = summary.timeline
     return _figure(
         go.Scatter(
             x=[s for _, s, _ in shards],

@@ -207,17 +207,16 @@ def _process_shards(
         results = _shard_results(run.shards, run.lake, run.ctx, run.settings, staged, runner)
         for result, processed in results:
             run.writer.adopt(result.files)
+            done = time.monotonic() - clock
             if processed:
                 resume.checkpoint(run.writer, result)
                 summary.counts["shards.processed"] += 1
                 summary.counts["inputs.processed"] += result.counts["inputs.seen"]
-                done = time.monotonic() - clock
                 summary.timeline.append((result.index + 1, done, result.counts["inputs.seen"]))
             kept, copies = exact.admit(result.articles)
             summary.record_shard(result.counts)
             summary.record_exact_duplicates([c.article for c in copies])
             signatures.add_chunk(kept)
             site_counts.update(result.site_counts)
-            done = time.monotonic() - clock
             logger.info(summary.progress_line(result.index + 1, len(run.shards), done))
     return exact, signatures, site_counts

@@ -30,7 +30,6 @@ from newsmill.tasks.ingest.sources import (
 from newsmill.tasks.records import (
     Document,
     Reject,
-    ShardBatch,
     StageOutput,
     count_stage,
     hash_bytes,
@@ -470,7 +469,11 @@ def read_shard_batches(shard: Shard, settings: ReadSettings) -> Iterator[StageOu
 
 def read_shard(shard: Shard, settings: ReadSettings) -> StageOutput:
     """Every input of a shard at once: for shards known to be small."""
-    whole = ShardBatch()
+    docs: list[Document] = []
+    rejects: list[Reject] = []
+    counts: Counter[str] = Counter()
     for batch in read_shard_batches(shard, settings):
-        whole.apply(StageOutput(whole.docs + batch.docs, batch.rejects, batch.counts))
-    return StageOutput(whole.docs, whole.rejects, whole.counts)
+        docs += batch.docs
+        rejects += batch.rejects
+        counts.update(batch.counts)
+    return StageOutput(docs, rejects, dict(counts))
