@@ -165,7 +165,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="TOML file of settings (default: ./newsmill.toml, if there is one)",
     )
-    run.add_argument("--quiet", action="store_true", help="no progress lines, only the summary")
+    run.add_argument(
+        "--quiet",
+        action="store_true",
+        help="only the summary: no progress bar (on a terminal) or progress lines (otherwise)",
+    )
     _add_setting_flags(run)
 
     serve = commands.add_parser(
@@ -331,7 +335,9 @@ def _run(args: argparse.Namespace) -> int:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
         os.environ.setdefault("PREFECT_LOGGING_LOGGERS_PREFECT_FLOW_RUNS_LEVEL", "WARNING")
     from newsmill.flows.pipeline import newsmill_flow
+    from newsmill.flows.progress import want_bar
 
+    want_bar(not args.quiet and sys.stderr.isatty() and os.environ.get("TERM") != "dumb")
     started = time.monotonic()
     try:
         with _api_for_workers(settings.n_workers):

@@ -17,6 +17,7 @@ from prefect.utilities.annotations import quote
 
 from newsmill.flows import stages
 from newsmill.flows.lifecycle import Run, RunLogger, open_run
+from newsmill.flows.progress import shard_progress
 from newsmill.flows.report import render_summary_markdown
 from newsmill.flows.settings import Settings, flow_parameter_docs, flow_signature
 from newsmill.tasks import shard as shard_module
@@ -140,7 +141,7 @@ def ingest(sources: list[str], settings: Settings) -> RunSummary:
             run.shards += _crawled_shards(run, logger)
         run.summary.counts["shards.planned"] = len(run.shards)
         clock = time.monotonic()
-        exact, signatures, site_counts = _process_shards(run, logger, clock)
+        exact, signatures, site_counts = _process_shards(run, clock)
         # quote(): Prefect otherwise walks every element of a task's arguments looking
         # for futures, which costs more than the step itself on large runs
         near = []
@@ -194,7 +195,7 @@ def _crawled_shards(run: Run, logger: RunLogger) -> list[Shard]:
 
 
 def _process_shards(
-    run: Run, logger: RunLogger, clock: float
+    run: Run, clock: float
 ) -> tuple[ExactAcrossShards, RunSignatures, Counter[int]]:
     """Every shard staged (or taken from the dead run), its articles admitted across shards
     in shard order: what the run-level steps need."""
@@ -203,7 +204,7 @@ def _process_shards(
     exact = ExactAcrossShards()
     site_counts: Counter[int] = Counter()
     staged = run.staged.results if run.staged else {}
-    with task_runner(run.settings) as runner:
+    with task_runner(run.settings) as runner, shard_progress(len(run.shards)) as show:
         results = _shard_results(run.shards, run.lake, run.ctx, run.settings, staged, runner)
         for result, processed in results:
             run.writer.adopt(result.files)
@@ -218,5 +219,5 @@ def _process_shards(
             summary.record_exact_duplicates([c.article for c in copies])
             signatures.add_chunk(kept)
             site_counts.update(result.site_counts)
-            logger.info(summary.progress_line(result.index + 1, len(run.shards), done))
+            show(summary, result.index + 1, len(run.shards), done)
     return exact, signatures, site_counts

@@ -6,7 +6,6 @@ run-level steps the flow runs once, over keys and signatures rather than texts. 
 stay in memory (no caching, no persistence); the lake is written through the run's writers.
 """
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,9 +13,9 @@ import pyarrow.compute as pc
 from prefect import Task, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import TaskRun
-from prefect.logging.handlers import APILogHandler
 from prefect.states import State
 
+from newsmill.flows.progress import ui_logger
 from newsmill.schemas.tables import (
     ARTICLES,
     DUPLICATES,
@@ -67,7 +66,7 @@ def process_shard(
     result = shard.process_shard(work, lake_root, ctx, settings)
     c = result.counts
     duplicates = sum(v for k, v in c.items() if k.startswith("duplicates.document."))
-    _ui_logger().info(
+    ui_logger().info(
         "%d inputs → %d articles, %d document duplicates, %d rejects (%s)",
         c["inputs.seen"],
         c["written.articles"],
@@ -76,19 +75,6 @@ def process_shard(
         ", ".join(f"{k}: {v}" for k, v in sorted(c.items()) if k.startswith("rejects.")) or "-",
     )
     return result
-
-
-def _ui_logger() -> logging.LoggerAdapter[logging.Logger]:
-    """The task's log, for the Prefect UI only: on the console a line per shard would
-    repeat the flow's progress line (task runs log only warnings there)."""
-    logger = logging.getLogger("newsmill.task_runs")
-    if not logger.handlers:  # once per process: workers too
-        logger.addHandler(APILogHandler())
-        logger.setLevel(logging.INFO)
-        logger.propagate = False
-    run_logger = get_run_logger()
-    extra = run_logger.extra if isinstance(run_logger, logging.LoggerAdapter) else {}
-    return logging.LoggerAdapter(logger, extra)
 
 
 @task(name="near-dedup", cache_policy=NO_CACHE)

@@ -86,18 +86,22 @@ class RunSummary:
                 self.counts["duplicates.paragraph.boilerplate"] -= article.n_boilerplate_paragraphs
 
     def progress_line(self, shards_done: int, shards: int, seconds: float) -> str:
-        """Where the run is, how fast this process goes and when it should be done: the rate
-        and the ETA count only the shards this run processed (not those it resumed)."""
+        """Where the run is, how fast this process goes and when it should be done."""
         c = self.counts
-        processed, inputs = c["shards.processed"], c["inputs.processed"]
-        rate = f"{inputs / seconds:,.0f} inputs/s" if processed and seconds > 0 else "resumed"
-        left = shards - shards_done
-        eta = "0:00" if not left else _clock(seconds / processed * left) if processed else "?"
+        rate, eta = self.rate_and_eta(shards_done, shards, seconds)
         return (
             f"shard {shards_done}/{shards} ({shards_done / max(shards, 1):.0%}): "
             f"{c['inputs.seen']:,} inputs, {c['written.articles']:,} articles before near "
             f"dedup, {c['written.rejects']:,} rejects; {rate}, ETA {eta}"
         )
+
+    def rate_and_eta(self, shards_done: int, shards: int, seconds: float) -> tuple[str, str]:
+        """Both count only the shards this run processed (not those it resumed)."""
+        processed, inputs = self.counts["shards.processed"], self.counts["inputs.processed"]
+        rate = f"{inputs / seconds:,.0f} inputs/s" if processed and seconds > 0 else "resumed"
+        left = shards - shards_done
+        eta = "0:00" if not left else _clock(seconds / processed * left) if processed else "?"
+        return rate, eta
 
     def stage_times(self) -> str:
         """Seconds per stage, summed over the shards (over workers too: with several, the

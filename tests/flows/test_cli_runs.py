@@ -360,3 +360,41 @@ def test_a_warc_archive_becomes_articles_and_counted_skips(prefect_env, tmp_path
         "read.skipped.not_html": 1,
         "read.skipped.http_404": 1,
     }
+
+
+def test_on_a_terminal_progress_is_a_bar_with_rate_and_eta(prefect_env, tmp_path: Path) -> None:
+    """stderr a terminal: a bar over the shards with inputs, rate and ETA, and none of the
+    plain per-shard lines that a pipe or a log file gets."""
+    import pty
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for n in range(4):
+        (folder / f"story-{n}.txt").write_text(f"Story {n}\n\n" + f"Paragraph {n} " * 40)
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [str(NEWSMILL), "run", str(folder), "--lake", str(tmp_path / "lake")]
+        + ["--shard-max-files", "1"],
+        env={**prefect_env, "TERM": "xterm", "COLUMNS": "120"},
+        stdout=subprocess.PIPE,
+        stderr=terminal,
+        cwd=ROOT,
+    )
+    os.close(terminal)
+    screen = b""
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # the terminal's last writer closed it
+            break
+        if not chunk:
+            break
+        screen += chunk
+    stdout, _ = process.communicate(timeout=300)
+    os.close(controller)
+    shown = screen.decode("utf-8", "replace")
+    assert process.returncode == 0, shown
+    assert re.search(r"100%\S* \S*4/4\S* shards 4 inputs · [\d,]+ inputs/s · ETA 0:00", shown)
+    assert "━" in shown  # the bar itself
+    assert not re.search(r"shard \d/4 \(", shown)  # no plain progress line on a terminal
+    assert b"inputs seen        4" in stdout
