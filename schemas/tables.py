@@ -7,6 +7,7 @@ generated from them (`python -m newsmill.schemas.docs`).
 from dataclasses import dataclass
 
 import pyarrow as pa
+import pyarrow.dataset as ds
 
 UTC_TIMESTAMP = pa.timestamp("us", tz="UTC")
 
@@ -48,6 +49,12 @@ class TableSpec:
     @property
     def partition_schema(self) -> pa.Schema:
         return pa.schema([c.field for c in self.columns if c.name in self.partition_by])
+
+    @property
+    def partitioning(self) -> ds.Partitioning:
+        """The Hive partitioning with the declared types: without it pyarrow and pandas read
+        partition columns as dictionaries (pandas: categorical), DuckDB as BIGINT."""
+        return ds.partitioning(self.partition_schema, flavor="hive")
 
 
 def _col(name: str, type_: pa.DataType, description: str, nullable: bool = True) -> Column:

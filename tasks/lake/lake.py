@@ -195,7 +195,7 @@ class Lake:
             filesystem=self.store.arrow_fs,
             format="parquet",
             schema=spec.schema,
-            partitioning=ds.partitioning(spec.partition_schema, flavor="hive"),
+            partitioning=spec.partitioning,
         )
         return dataset.to_table(columns=columns)
 

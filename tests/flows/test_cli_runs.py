@@ -373,8 +373,7 @@ def test_on_a_terminal_progress_is_a_bar_with_rate_and_eta(prefect_env, tmp_path
         (folder / f"story-{n}.txt").write_text(f"Story {n}\n\n" + f"Paragraph {n} " * 40)
     controller, terminal = pty.openpty()
     process = subprocess.Popen(
-        [str(NEWSMILL), "run", str(folder), "--lake", str(tmp_path / "lake")]
-        + ["--shard-max-files", "1"],
+        [NEWSMILL, "run", folder, "--lake", tmp_path / "lake", "--shard-max-files", "1"],
         env={**prefect_env, "TERM": "xterm", "COLUMNS": "120"},
         stdout=subprocess.PIPE,
         stderr=terminal,

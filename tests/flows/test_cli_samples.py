@@ -1,5 +1,6 @@
 """End to end: `newsmill run data/samples` as a user runs it, the lake read back with DuckDB."""
 
+import datetime
 import gzip
 import json
 import re
@@ -11,6 +12,9 @@ import duckdb
 import pandas as pd
 import pytest
 
+from newsmill.schemas.tables import ARTICLES, RUNS
+from newsmill.tasks.lake.catalog import write_catalog
+from newsmill.tasks.lake.lake import Lake
 from tests.conftest import SAMPLES, run_newsmill
 
 # What every sample input must become: "article", "duplicate", or its reject reason.
@@ -245,6 +249,22 @@ def test_pandas_reads_the_tables_directly(sample_run) -> None:
     assert len(articles) == list(EXPECTED.values()).count("article")
     assert {"doc_id", "text", "year", "month"} <= set(articles.columns)
     assert len(pd.read_parquet(lake / "rejects")) == 10
+
+
+def test_pandas_gets_the_declared_partition_types(sample_run) -> None:
+    """Read plainly, pandas makes partition columns categorical; the README's two ways give
+    the declared types."""
+    lake, _ = sample_run
+    assert isinstance(pd.read_parquet(lake / "articles")["year"].dtype, pd.CategoricalDtype)
+    typed = pd.read_parquet(lake / "articles", partitioning=ARTICLES.partitioning)
+    assert (typed["year"].dtype, typed["month"].dtype) == ("int16", "int8")
+    runs = pd.read_parquet(lake / "runs", partitioning=RUNS.partitioning)
+    assert type(runs["run_date"].iloc[0]) is datetime.date  # a date32, not a category
+    catalog = lake.parent / "pandas.duckdb"
+    write_catalog(Lake(lake), catalog)
+    with duckdb.connect(str(catalog), read_only=True) as connection:
+        from_catalog = connection.sql("from articles").df()
+    assert (from_catalog["year"].dtype, from_catalog["month"].dtype) == ("int16", "int8")
 
 
 def test_summary_names_counts_and_a_duckdb_one_liner_that_works(sample_run) -> None:
