@@ -30,8 +30,7 @@ $(MYPY_SRC):
 	for d in flows tasks schemas; do ln -sfn ../../../$$d $@/$$d; done
 
 run: $(CORE_STAMP)
-	$(BIN)/newsmill run data/samples --lake data/lake
-	$(BIN)/newsmill catalog --lake data/lake
+	$(BIN)/newsmill run data/samples --lake data/lake --catalog data/newsmill.duckdb
 
 test: $(STAMP) $(MYPY_SRC)
 	$(BIN)/ruff check .

@@ -164,7 +164,7 @@ def ingest(sources: list[str], settings: Settings) -> RunSummary:
         with run_clock("commit"):  # after its own runs row: in the summary only
             run.commit()
         run.summary.counts.update({"time_ms.commit": run_clock.counts["time_ms.commit"]})
-        run.summary.catalog = stages.refresh_catalog(run.lake)
+        run.summary.catalog = stages.refresh_catalog(run.lake, settings.catalog)
         run.summary.report = stages.write_report(run.lake, run.summary, time.monotonic() - clock)
         create_markdown_artifact(
             markdown=render_summary_markdown(run.summary, time.monotonic() - clock),

@@ -45,9 +45,11 @@ def render_summary(summary: RunSummary, settings: Settings, seconds: float) -> s
         f"  report             {_shown(summary.report)}"
         if summary.report
         else "  report             not written (see the warning above)",
-        f"  catalog            {_shown(summary.catalog)} (refreshed: open it in the DuckDB UI, a BI tool or the duckdb CLI)"
+        f"  catalog            {_shown(summary.catalog)} (open it in the DuckDB UI, a BI tool or the duckdb CLI)"
         if summary.catalog
-        else f"  catalog            none yet: `newsmill catalog --lake {lake}` writes one for BI tools",
+        else "  catalog            not written (see the error above)"
+        if settings.catalog
+        else f"  catalog            none yet: `newsmill catalog --lake {lake}` or `--catalog FILE` writes one for BI tools",
     ]
     for action in summary.recovered:
         lines.append(f"  recovered: {action}")

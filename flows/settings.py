@@ -37,6 +37,11 @@ class Settings:
         "Folder of the Parquet lake to write (created if missing), or an fsspec URL such as s3://bucket/prefix.",
         shapes_output=False,
     )
+    catalog: str = setting(
+        "",
+        "DuckDB catalog file for BI tools that the run writes when it ends (created if missing). Empty: the run refreshes the default one beside the lake's folder only if `newsmill catalog` made it.",
+        shapes_output=False,
+    )
     shard_mb: float = setting(
         8.0,
         "Work unit size: small files are grouped and large JSONL files split to about this many MB.",

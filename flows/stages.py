@@ -7,6 +7,7 @@ stay in memory (no caching, no persistence); the lake is written through the run
 """
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pyarrow.compute as pc
@@ -116,13 +117,18 @@ def stage_document_duplicates(
 
 
 @task(name="refresh-catalog", cache_policy=NO_CACHE)
-def refresh_catalog(lake: Lake) -> str | None:
-    """Rewrite the lake's catalog file, if `newsmill catalog` made one for this lake, so BI
-    tools see the tables as they are now. The run is committed by now: a refresh that
-    fails, for whatever reason, is logged and the run stays completed."""
-    if lake.local_root is None or not (path := catalog.default_catalog_path(lake)).exists():
+def refresh_catalog(lake: Lake, named: str) -> str | None:
+    """Write the `named` catalog file, or else rewrite the lake's default one if `newsmill
+    catalog` made it, so BI tools see the tables as they are now. The run is committed by
+    now: a refresh that fails, for whatever reason, is logged and the run stays completed."""
+    if named:
+        path = Path(named)
+        if path.exists() and catalog.catalog_lake(path) is None:
+            get_run_logger().error("catalog %s not written: the file is not a catalog", path)
+            return None
+    elif lake.local_root is None or not (path := catalog.default_catalog_path(lake)).exists():
         return None
-    if catalog.catalog_lake(path) != lake.root:
+    elif catalog.catalog_lake(path) != lake.root:
         return None  # another lake's catalog beside this one, or not a catalog: left alone
     try:
         catalog.write_catalog(lake, path)

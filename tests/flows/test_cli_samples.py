@@ -88,7 +88,10 @@ def lake_sql(lake: Path, sql: str) -> list[tuple]:
 @pytest.fixture(scope="module")
 def sample_run(prefect_env, tmp_path_factory):
     lake = tmp_path_factory.mktemp("samples") / "lake"
-    result = run_newsmill(prefect_env, "run", str(SAMPLES), "--lake", str(lake))
+    catalog = lake.parent / "newsmill.duckdb"  # as `make run` asks for it
+    result = run_newsmill(
+        prefect_env, "run", str(SAMPLES), "--lake", str(lake), "--catalog", str(catalog)
+    )
     assert result.returncode == 0, result.stderr
     return lake, result
 
@@ -278,7 +281,10 @@ def test_summary_names_counts_and_a_duckdb_one_liner_that_works(sample_run) -> N
     [sql] = re.findall(r'duckdb -c "(.+)"', out)
     assert len(duckdb.sql(sql).fetchall()) == 10
     assert "shard 1/1" in result.stderr  # progress lines
-    assert f"catalog            none yet: `newsmill catalog --lake {lake}`" in out
+    assert f"catalog            {lake.parent / 'newsmill.duckdb'} (open it in" in out
+    with duckdb.connect(str(lake.parent / "newsmill.duckdb"), read_only=True) as catalog:
+        [(n,)] = catalog.sql("select count(*) from latest_articles").fetchall()
+    assert n == list(EXPECTED.values()).count("article")
     assert re.search(r"time per stage     read \d+\.\d s · extract \d+\.\d s · clean", out)
     [(times,)] = lake_sql(lake, "select counts_json from runs")
     stages = {k.removeprefix("time_ms.") for k in json.loads(times) if k.startswith("time_ms.")}

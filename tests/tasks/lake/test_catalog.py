@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from prefect.logging import disable_run_logger
 
 from newsmill.flows import stages
 from newsmill.schemas.tables import TABLES
@@ -74,12 +75,12 @@ def test_a_run_refreshes_its_own_catalog_and_no_other(lake: Path, tmp_path: Path
     default = default_catalog_path(Lake(lake))
     assert default == lake.parent / "newsmill.duckdb"
     default.unlink(missing_ok=True)
-    assert stages.refresh_catalog.fn(Lake(lake)) is None and not default.exists()
+    assert stages.refresh_catalog.fn(Lake(lake), "") is None and not default.exists()
 
     write_catalog(Lake(lake), default)
     with duckdb.connect(str(default)) as connection:  # what only an old catalog would hold
         connection.execute("create view stale as select 1")
-    assert stages.refresh_catalog.fn(Lake(lake)) == str(default)
+    assert stages.refresh_catalog.fn(Lake(lake), "") == str(default)
     assert cli(default, "select count(*) from duckdb_views() where view_name = 'stale'") == [["0"]]
 
     # another lake in the same folder: its catalog is not this lake's to rewrite
@@ -87,6 +88,22 @@ def test_a_run_refreshes_its_own_catalog_and_no_other(lake: Path, tmp_path: Path
     (other / "runs").mkdir(parents=True, exist_ok=True)
     write_catalog(Lake(other), default)
     before = default.read_bytes()
-    assert stages.refresh_catalog.fn(Lake(lake)) is None
+    assert stages.refresh_catalog.fn(Lake(lake), "") is None
     assert default.read_bytes() == before
     assert cli(default, "select lake from newsmill_catalog") == [[str(other)]]
+
+
+def test_a_run_writes_the_catalog_it_is_told_to_and_no_other_database(
+    lake: Path, tmp_path: Path
+) -> None:
+    named = tmp_path / "bi" / "named.duckdb"
+    assert stages.refresh_catalog.fn(Lake(lake), str(named)) == str(named)  # created
+    assert cli(named, "select lake from newsmill_catalog") == [[str(lake)]]
+
+    somebody_elses = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(somebody_elses)) as connection:
+        connection.execute("create table sales as select 1 as amount")
+    before = somebody_elses.read_bytes()
+    with disable_run_logger():
+        assert stages.refresh_catalog.fn(Lake(lake), str(somebody_elses)) is None
+    assert somebody_elses.read_bytes() == before
