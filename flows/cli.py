@@ -8,10 +8,12 @@ import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 
 from newsmill.flows.settings import DEFAULT_LAKE, SETTINGS, Settings, load_settings
+from newsmill.flows.temporary_api import TemporaryApi, TemporaryApiError
 from newsmill.schemas.views import VIEWS
 from newsmill.tasks import __version__
 from newsmill.tasks.errors import SettingsError
@@ -247,23 +249,52 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _configured_prefect_api() -> str | None:
+    """The API Prefect itself would report to: PREFECT_API_URL from the environment, its
+    profile, a `prefect.toml` or `.env` here (importing Prefect, ~0.7 s, is needed anyway)."""
+    from prefect.settings import get_current_settings
+
+    return get_current_settings().api.url
+
+
 @contextlib.contextmanager
-def _api_for_workers(workers: int) -> Iterator[None]:
-    """Without a Prefect API configured, every process that runs a task starts its own
-    temporary server. With worker processes, start the one this process would start
-    (Prefect reuses it: same singleton) and hand its URL to the workers."""
-    if workers <= 1 or os.environ.get("PREFECT_API_URL"):
+def _reporting_to(api: TemporaryApi | None) -> Iterator[None]:
+    """Prefect, in this process and its workers, reports to the temporary API once it
+    answers (Prefect read its settings when imported: they are read again here)."""
+    if api is None:
         yield
         return
-    from prefect.server.api.server import SubprocessASGIServer
+    from prefect.context import refresh_global_settings_context
 
-    server = SubprocessASGIServer()
-    server.start(timeout=int(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"]))
-    os.environ["PREFECT_API_URL"] = server.api_url
+    api.wait_until_healthy(float(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"]))
+    # it serves no UI: no "View at" links
+    saved = {name: os.environ.get(name) for name in ("PREFECT_API_URL", "PREFECT_UI_URL")}
+    os.environ.update(PREFECT_API_URL=api.url, PREFECT_UI_URL="")
+    refresh_global_settings_context()
     try:
         yield
     finally:
-        del os.environ["PREFECT_API_URL"]
+        for name, value in saved.items():
+            if value is None:
+                del os.environ[name]
+            else:
+                os.environ[name] = value
+        refresh_global_settings_context()
+
+
+def _temporary_api(quiet: bool) -> TemporaryApi | None:
+    """With no PREFECT_API_URL, a temporary Prefect API for this run, its worker processes
+    included, started now: it comes up while this process imports the flow."""
+    if _configured_prefect_api():
+        return None
+    api = TemporaryApi()
+    if not quiet:
+        print(
+            f"newsmill: starting a temporary Prefect API on http://127.0.0.1:{api.port} for "
+            "this run (export PREFECT_API_URL to report to a running server)",
+            file=sys.stderr,
+        )
+    return api
 
 
 def _fail(message: str, code: int = EXIT_CANNOT_RUN) -> int:
@@ -334,14 +365,18 @@ def _run(args: argparse.Namespace) -> int:
     if args.quiet:  # Prefect's own lines too (the temporary API starting and stopping)
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
         os.environ.setdefault("PREFECT_LOGGING_LOGGERS_PREFECT_FLOW_RUNS_LEVEL", "WARNING")
+    started = time.monotonic()
+    api = _temporary_api(args.quiet)
     from newsmill.flows.pipeline import newsmill_flow
     from newsmill.flows.progress import want_bar
 
     want_bar(not args.quiet and sys.stderr.isatty() and os.environ.get("TERM") != "dumb")
-    started = time.monotonic()
+    _warm_up_while_prefect_starts(settings)
     try:
-        with _api_for_workers(settings.n_workers):
+        with _reporting_to(api):
             summary = newsmill_flow(sources=sources, **settings.as_flat_dict())
+    except TemporaryApiError as error:
+        return _fail(str(error))
     except LakeError as error:
         return _fail(str(error))
     except Exception as error:  # the flow already logged the traceback
@@ -352,6 +387,24 @@ def _run(args: argparse.Namespace) -> int:
 
     print(render_summary(summary, settings, time.monotonic() - started))
     return 0
+
+
+def _warm_up_while_prefect_starts(settings: Settings) -> None:
+    """While Prefect's API and the flow run start (~1-4 s), in the background: where the
+    shards run in this process, start the extraction processes and load the word lists and
+    the language model; then import the run report's plotting. A failure is left for the
+    real step to meet and report."""
+    in_process = settings.n_workers <= 1 and not (settings.dask_address or settings.ray_address)
+
+    def quietly() -> None:
+        with contextlib.suppress(Exception):
+            if in_process:
+                from newsmill.tasks.shard import warm_up
+
+                warm_up(settings.shard_settings, datetime.now(UTC))
+            import newsmill.flows.html_report  # noqa: F401
+
+    threading.Thread(target=quietly, name="newsmill-warm-up", daemon=True).start()
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -368,7 +421,7 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"{spec.name}: {spec.schedule_text}; sources {' '.join(spec.sources)}")
     if args.check:
         return 0
-    if not os.environ.get("PREFECT_API_URL"):
+    if not _configured_prefect_api():
         return _fail(
             "serve needs a Prefect server that keeps running: its schedules never fire on the "
             "temporary API. Run `prefect server start`, then export "

@@ -15,6 +15,7 @@ import functools
 import multiprocessing.util
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from newsmill.schemas.reasons import Reason
 from newsmill.schemas.tables import REJECTS, TABLES
@@ -30,7 +31,7 @@ from newsmill.tasks.lake.rows import RunContext
 from newsmill.tasks.lake.runs import reject_counts, shard_counts
 from newsmill.tasks.mentions import speakers
 from newsmill.tasks.mentions.speakers import MentionSettings
-from newsmill.tasks.records import Reject, ShardBatch, StageClock, StageOutput, run_stage
+from newsmill.tasks.records import Document, Reject, ShardBatch, StageClock, StageOutput, run_stage
 from newsmill.tasks.setting import setting
 from newsmill.tasks.text import boilerplate, clean, fields
 from newsmill.tasks.text.boilerplate import BoilerplateSettings, SiteParagraphCounts
@@ -146,6 +147,28 @@ def _through_stages(
     with clock("dedup"):
         batch.docs, batch.duplicates = exact.dedup_against(batch.docs, index)
     return batch
+
+
+_WARM_UP_PAGE = """<html lang="en"><head><title>Council approves budget</title></head><body>
+<article><h1>Council approves budget</h1><p>The city council in Port Alder approved the budget
+on Tuesday after a long debate about transport, schools and the harbour.</p>
+<p>"We listened to everyone," Mayor Anna Lindqvist said at the Reuters office in London.</p>
+</article></body></html>"""
+
+
+def warm_up(settings: ShardSettings, now: datetime) -> None:
+    """Run one small page through the per-document stages and drop the result: it starts
+    the extraction processes and loads the word lists and the language model (~2 s), so a
+    caller can do it while it waits for something else (the temporary Prefect API)."""
+    doc = Document(source="warm-up", input_hash="0", source_kind="html", body=_WARM_UP_PAGE)
+    docs = shared_extractor(settings.extract).extract_documents([doc]).docs
+    docs = run_stage("clean", docs, clean.clean_document).docs
+    docs = run_stage(
+        "fields", docs, functools.partial(fields.add_fields, now=now, settings=settings.fields)
+    ).docs
+    run_stage(
+        "mentions", docs, functools.partial(speakers.add_mentions, settings=settings.mentions)
+    )
 
 
 def _remove_boilerplate(

@@ -8,6 +8,7 @@ a page over the limit has its worker killed and replaced, and workers are recycl
 
 import multiprocessing
 import os
+import threading
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, replace
 from typing import Any
@@ -214,6 +215,7 @@ class HtmlExtractor:
     def __init__(self, settings: ExtractSettings) -> None:
         self._settings = settings
         self._pool: ProcessPool | None = None
+        self._starting = threading.Lock()  # a warm-up thread may start it beside a shard
 
     def __enter__(self) -> "HtmlExtractor":
         return self
@@ -228,19 +230,22 @@ class HtmlExtractor:
             self._pool = None
 
     def _get_pool(self) -> ProcessPool:
-        if self._pool is None:
-            if multiprocessing.current_process().daemon:
-                raise RuntimeError(
-                    "HTML extraction runs its pages in child processes (to enforce the time "
-                    "limit), and this worker process is daemonic, so it may not start any: "
-                    "start Dask workers with DASK_DISTRIBUTED__WORKER__DAEMON=False"
-                )
-            self._pool = ProcessPool(
-                max_workers=self._settings.n_workers,
-                max_tasks=self._settings.worker_max_pages,
-                # forkserver: forking the flow process itself (threads, event loops) is unsafe
-                context=multiprocessing.get_context("forkserver"),
+        with self._starting:
+            return self._pool or self._start_pool()
+
+    def _start_pool(self) -> ProcessPool:
+        if multiprocessing.current_process().daemon:
+            raise RuntimeError(
+                "HTML extraction runs its pages in child processes (to enforce the time "
+                "limit), and this worker process is daemonic, so it may not start any: "
+                "start Dask workers with DASK_DISTRIBUTED__WORKER__DAEMON=False"
             )
+        self._pool = ProcessPool(
+            max_workers=self._settings.n_workers,
+            max_tasks=self._settings.worker_max_pages,
+            # forkserver: forking the flow process itself (threads, event loops) is unsafe
+            context=multiprocessing.get_context("forkserver"),
+        )
         return self._pool
 
     def extract_documents(self, docs: list[Document]) -> StageOutput:

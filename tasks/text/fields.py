@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import courlan
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
+from newsmill.tasks.once import load_once
 from newsmill.tasks.records import Document
 from newsmill.tasks.setting import setting
 
@@ -24,7 +25,7 @@ _EARLIEST = datetime(1800, 1, 1, tzinfo=UTC)
 _FUTURE_SLACK = timedelta(days=2)
 
 
-@lru_cache(maxsize=1)
+@load_once
 def _language_identifier() -> LanguageIdentifier:
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
@@ -94,7 +95,7 @@ def _date_in_words(value: str, language: str | None) -> datetime | None:
     return found
 
 
-@lru_cache(maxsize=1)
+@load_once
 def _dateparser_languages() -> frozenset[str]:
     from dateparser.languages.loader import default_loader
 

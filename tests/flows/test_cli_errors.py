@@ -186,7 +186,7 @@ def test_a_stop_signal_stops_the_run_and_its_temporary_prefect_api(
 
 
 def _temporary_api_port(output: str) -> int | None:
-    found = re.search(r"Starting temporary server on http://127\.0\.0\.1:(\d+)", output)
+    found = re.search(r"temporary Prefect API on http://127\.0\.0\.1:(\d+)", output)
     return int(found.group(1)) if found else None
 
 

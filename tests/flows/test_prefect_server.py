@@ -1,5 +1,7 @@
 """With PREFECT_API_URL set, a run is a real flow run with task runs on that server."""
 
+import re
+import socket
 import subprocess
 from collections import Counter
 from pathlib import Path
@@ -29,7 +31,7 @@ def test_run_shows_on_the_server_with_its_task_runs(
         "2",
     )
     assert result.returncode == 0, result.stderr
-    assert "Starting temporary server" not in result.stderr
+    assert "temporary" not in result.stderr.lower()  # no temporary API of its own
     [(flow_run_id,)] = duckdb.sql(
         f"select flow_run_id from read_parquet('{lake}/runs/**/*.parquet', hive_partitioning=true)"
     ).fetchall()
@@ -172,3 +174,44 @@ def test_a_cluster_run_without_a_shared_prefect_api_is_refused_before_any_work(
     assert result.returncode == 2
     assert "PREFECT_API_URL" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "lake").exists()
+
+
+def test_without_an_api_one_temporary_api_serves_the_run_and_its_workers(
+    ephemeral_env, tmp_path: Path
+) -> None:
+    """The CLI starts the temporary API itself, early; Prefect in the flow's process and in
+    the worker processes must report to it, not start one more each."""
+    result = run_newsmill(
+        ephemeral_env,
+        *("run", str(SAMPLES / "text"), "--lake", str(tmp_path / "lake")),
+        *("--workers", "2", "--shard-max-files", "3"),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("temporary Prefect API on http://127.0.0.1:") == 1
+    assert "Starting temporary server" not in result.stderr  # Prefect's own, none
+    assert "View at" not in result.stderr  # it serves no UI to link to
+    [port] = re.findall(r"temporary Prefect API on http://127\.0\.0\.1:(\d+)", result.stderr)
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", int(port))) != 0  # stopped with the run
+
+
+def test_an_api_set_in_the_prefect_profile_is_used_not_a_temporary_one(
+    ephemeral_env, prefect_server, tmp_path: Path
+) -> None:
+    home = tmp_path / "prefect-home"
+    home.mkdir()
+    (home / "profiles.toml").write_text(
+        f'active = "team"\n\n[profiles.team]\nPREFECT_API_URL = "{prefect_server}"\n'
+    )
+    lake = tmp_path / "lake"
+    env = {**ephemeral_env, "PREFECT_HOME": str(home)}
+    result = run_newsmill(env, "run", str(SAMPLES / "text"), "--lake", str(lake))
+    assert result.returncode == 0, result.stderr
+    assert "temporary" not in result.stderr.lower()
+    [(flow_run_id,)] = duckdb.sql(
+        f"select flow_run_id from read_parquet('{lake}/runs/**/*.parquet', hive_partitioning=true)"
+    ).fetchall()
+    [flow_run] = post(
+        f"{prefect_server}/flow_runs/filter", {"flow_runs": {"id": {"any_": [flow_run_id]}}}
+    )
+    assert flow_run["state_type"] == "COMPLETED"

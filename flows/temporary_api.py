@@ -1,0 +1,93 @@
+"""Prefect's temporary API for a run with no PREFECT_API_URL, started by the CLI as soon as
+it knows it will run a flow.
+
+Prefect starts the same server (uvicorn serving `prefect.server.api.server:create_app`, as
+its `SubprocessASGIServer` does) only once the flow is called, after this process has
+imported the flow; and importing `SubprocessASGIServer` alone costs ~2 s. Started here, the
+server's ~3.5 s start-up runs on the other core while this process imports the flow and
+warms up its stages.
+"""
+
+from __future__ import annotations
+
+import atexit
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+_PORT_IN_USE = 3  # uvicorn's exit status when its port was taken meanwhile
+
+
+class TemporaryApiError(RuntimeError):
+    pass
+
+
+class TemporaryApi:
+    """One temporary API server, stopped when this process exits (after Prefect has sent
+    its last logs and events: this stop is registered before any of Prefect's)."""
+
+    def __init__(self) -> None:
+        self.port = _free_port()
+        self._process = self._start()
+        atexit.register(self.stop)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        spec = importlib.util.find_spec("prefect")  # without importing it (~1 s)
+        assert spec is not None and spec.submodule_search_locations
+        app_dir = Path(next(iter(spec.submodule_search_locations))).parent
+        command = [sys.executable, "-m", "uvicorn", "--app-dir", str(app_dir), "--factory"]
+        command += ["prefect.server.api.server:create_app", "--host", "127.0.0.1"]
+        command += ["--port", str(self.port), "--log-level", "error", "--lifespan", "on"]
+        server_env = {
+            "PREFECT_UI_ENABLED": "0",
+            "PREFECT__SERVER_EPHEMERAL": "1",
+            "PREFECT__SERVER_FINAL": "1",
+        }
+        return subprocess.Popen(command, env=os.environ | server_env)
+
+    def wait_until_healthy(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self._process.poll() == _PORT_IN_USE:
+                self.port = _free_port()
+                self._process = self._start()
+            elif self._process.poll() is not None:
+                raise TemporaryApiError(
+                    f"the temporary Prefect API exited with status {self._process.returncode}"
+                )
+            try:
+                with urllib.request.urlopen(f"{self.url}/health", timeout=1) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.1)
+        raise TemporaryApiError(
+            f"the temporary Prefect API did not answer within {timeout_s:.0f} s "
+            "(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS)"
+        )
+
+    def stop(self) -> None:
+        if self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
