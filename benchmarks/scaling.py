@@ -10,6 +10,7 @@ process, and the speed-up over 1 worker. The tables of every run are compared wi
 
 import argparse
 import contextlib
+import json
 import os
 import shutil
 import subprocess
@@ -33,6 +34,7 @@ from common import (
 )
 
 BIN = Path(NEWSMILL).parent
+RUN_LEVEL_STEPS = ("near", "finish")  # in the flow's process, after the shards
 QUIET = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
 
 COMPARED = {
@@ -49,10 +51,38 @@ def run(
     shutil.rmtree(lake, ignore_errors=True)
     command = [NEWSMILL, "run", str(corpus / "articles.jsonl"), "--lake", str(lake), "--quiet"]
     wall, rss = timed([*command, "--workers", str(workers), *extra], env or newsmill_env())
-    [(flow_seconds,)] = duckdb.sql(
-        f"select epoch(finished_at) - epoch(started_at) from read_parquet('{lake}/runs/**/*.parquet')"
+    [(flow_seconds, counts)] = duckdb.sql(
+        "select epoch(finished_at) - epoch(started_at), counts_json "
+        f"from read_parquet('{lake}/runs/**/*.parquet')"
     ).fetchall()
-    return {"wall": wall, "flow": flow_seconds, "rss": rss}
+    times = {
+        k.removeprefix("time_ms."): v / 1000
+        for k, v in json.loads(counts).items()
+        if k.startswith("time_ms.")
+    }
+    run_level = sum(times.get(step, 0.0) for step in RUN_LEVEL_STEPS)
+    shard_work = sum(times.values()) - run_level
+    return {
+        "wall": wall,
+        "flow": flow_seconds,
+        "rss": rss,
+        "run_level": run_level,
+        "shard_work": shard_work,
+    }
+
+
+def where_the_time_went(measured: dict[str, float], workers: int) -> str:
+    """The flow's wall time split: the run-level steps (serial by nature), the shards'
+    stage time spread evenly over the workers (the ideal), and the rest: what did not run
+    in parallel (worker start-up, the last shard running alone, results crossing processes,
+    the flow's bookkeeping per shard)."""
+    even = measured["shard_work"] / workers
+    rest = measured["flow"] - measured["run_level"] - even
+    return (
+        f"  in the flow: run-level steps {measured['run_level']:.1f} s, shard stages "
+        f"{measured['shard_work']:.1f} s / {workers} = {even:.1f} s, the rest {rest:.1f} s "
+        f"({rest / measured['flow']:.0%}: worker start-up, the last shard alone, transfers)"
+    )
 
 
 def same_tables(workers: int) -> bool:
@@ -216,6 +246,7 @@ def main() -> None:
             f"peak RSS {measured['rss']:,.0f} MiB",
             flush=True,
         )
+        print(where_the_time_went(measured, workers), flush=True)
         if workers != 1:
             print(f"  tables equal to the 1-worker run's: {same_tables(workers)}", flush=True)
             if args.ceiling:
