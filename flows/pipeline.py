@@ -164,6 +164,11 @@ def ingest(sources: list[str], settings: Settings) -> RunSummary:
         with run_clock("commit"):  # after its own runs row: in the summary only
             run.commit()
         run.summary.counts.update({"time_ms.commit": run_clock.counts["time_ms.commit"]})
+        logger.info(
+            "committed in %.1f s: the run's rows are visible; time per stage: %s",
+            run_clock.counts["time_ms.commit"] / 1000,
+            run.summary.stage_times(),
+        )
         run.summary.catalog = stages.refresh_catalog(run.lake, settings.catalog)
         run.summary.report = stages.write_report(run.lake, run.summary, time.monotonic() - clock)
         create_markdown_artifact(

@@ -41,7 +41,7 @@ from newsmill.tasks.errors import is_transient
 from newsmill.tasks.ingest.sources import Shard
 from newsmill.tasks.lake import catalog, rows
 from newsmill.tasks.lake.lake import Lake, RunWriter
-from newsmill.tasks.lake.runs import RunSummary
+from newsmill.tasks.lake.runs import RunSummary, stage_times
 from newsmill.tasks.web import crawl
 from newsmill.tasks.web.discover import WebSources
 from newsmill.tasks.web.fetch import FetchSettings
@@ -68,12 +68,13 @@ def process_shard(
     c = result.counts
     duplicates = sum(v for k, v in c.items() if k.startswith("duplicates.document."))
     ui_logger().info(
-        "%d inputs → %d articles, %d document duplicates, %d rejects (%s)",
+        "%d inputs → %d articles, %d document duplicates, %d rejects (%s); time per stage: %s",
         c["inputs.seen"],
         c["written.articles"],
         duplicates,
         c["written.rejects"],
         ", ".join(f"{k}: {v}" for k, v in sorted(c.items()) if k.startswith("rejects.")) or "-",
+        stage_times(c),
     )
     return result
 

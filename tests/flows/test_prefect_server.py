@@ -64,7 +64,18 @@ def test_run_shows_on_the_server_with_its_task_runs(
     logs = post(f"{prefect_server}/logs/filter", {"logs": {"task_run_id": {"any_": ids}}})
     logged = {log["task_run_id"] for log in logs if " inputs → " in log["message"]}
     assert logged == set(ids)
+    assert all(
+        "time per stage: read " in log["message"] for log in logs if " inputs → " in log["message"]
+    )
     assert "inputs → " not in result.stderr
+    # and the flow's log says when the run committed and where its time went
+    flow_logs = post(
+        f"{prefect_server}/logs/filter", {"logs": {"flow_run_id": {"any_": [flow_run_id]}}}
+    )
+    assert any(
+        log["message"].startswith("committed in ") and "time per stage: read " in log["message"]
+        for log in flow_logs
+    )
 
 
 @pytest.fixture(scope="module")
