@@ -24,7 +24,7 @@ from newsmill.tasks.mentions.spacy_adapter import spacy_mentions, spacy_pipeline
 # v3: legal forms, institutions and clubs are organisations; datelines are places; plural
 # nouns opening a sentence and lines all in capitals name nobody
 # v4: one-word names in the rows of score tables are clubs; table headers name nobody
-ENTITIES_VERSION = "entities_v4"
+ENTITIES_VERSION = "entities_v5"
 
 
 def check_finder(finder: str) -> None:

@@ -119,7 +119,7 @@ INDEFINITE_BEFORE = re.compile(r"\b(?:a|an)\s+$", re.IGNORECASE)
 
 # possessors that belong to a name: "New People's Party", "Women's Institute"
 COLLECTIVE_POSSESSORS = frozenset(["people", "children", "women", "men", "workers", "veterans"])
-MAY_END_NAME = re.compile(r"\.|['’]s\s")  # a period or a possessive inside a span
+MAY_END_NAME = re.compile(r"\.|['’]s\s|s['’]\s")  # a period or a possessive inside a span
 HYPHEN_PREFIX = re.compile(r"\b[a-z]+-$")
 REPORTING = re.compile(
     r"^\s*,?\s*(?:said|says|told|added|asked|stated|wrote|argued|claimed|warned|explained)\b"
@@ -396,9 +396,13 @@ def _names_apart(start: int, span: str) -> Iterable[tuple[int, str]]:
 
 
 def _possessive_ends_name(token: str) -> bool:
-    if not token.endswith(("'s", "’s")):
+    """"Warhol's", and "Holmes'" (a name ending in s takes the apostrophe alone)."""
+    if token.endswith(("'s", "’s")):
+        owner = token[:-2].lower()
+    elif token.endswith(("s'", "s’")):
+        owner = token[:-1].lower()
+    else:
         return False
-    owner = token[:-2].lower()
     return owner not in COLLECTIVE_POSSESSORS and owner not in lexicon()["WORD"]
 
 
@@ -465,11 +469,29 @@ def _title_of(
 
 def _opener(first: str, span: str, lowered: set[str]) -> bool:
     """The span's first word opens its sentence and is no name: a common opener ("There's",
-    "I'm"), or a word the article also writes in lower case; "New" of "New Zealand" stays."""
+    "I'm"), a word the article also writes in lower case, or a dictionary word before a
+    full name ("Librarian Tomasz Nowak"); "New" of "New Zealand" stays."""
     opener = CONTRACTION.sub("", first).lower()
     return (
-        opener in COMMON_OPENERS or opener in NOT_NAMES or opener in lowered
+        opener in COMMON_OPENERS
+        or opener in NOT_NAMES
+        or opener in lowered
+        or _word_before_a_full_name(first, span)
     ) and span.lower() not in places()
+
+
+def _word_before_a_full_name(first: str, span: str) -> bool:
+    """"Librarian Tomasz Nowak", "Nurse Jane Doe": a dictionary word that is no given name,
+    then a given name and at least one more word. A given name first ("Mark Taylor", "Will
+    Smith") is the person's own; a title ("Governor …") is the person's role, kept below."""
+    words = span.split()
+    return (
+        len(words) >= 3
+        and first.lower() in plain_words()
+        and first.lower() not in TITLES  # "Governor Anna Lindqvist": a title keeps its role
+        and not is_given_name(first)
+        and is_given_name(words[1])
+    )
 
 
 def _office(tokens: list[str]) -> bool:

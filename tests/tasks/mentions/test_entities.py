@@ -459,3 +459,29 @@ def test_organisations_clubs_datelines_and_capitals(
 def test_a_datelines_place_is_named_as_a_name_is() -> None:
     [macon, *_] = find_entities("MÂCON, France — Frost destroyed the vines.")
     assert (macon.text, macon.canonical) == ("MÂCON", "Mâcon")
+
+
+@pytest.mark.parametrize(
+    ("text", "person", "role"),
+    [
+        # a dictionary word opening the sentence before a full name is not part of it
+        ("Librarian Tomasz Nowak said the doors open at nine.", "Tomasz Nowak", None),
+        ("Nurse Jane Doe said the ward was full.", "Jane Doe", None),
+        # a given name that is also a word is the person's own
+        ("Mark Taylor said the ward was full.", "Mark Taylor", None),
+        ("Will Smith said the ward was full.", "Will Smith", None),
+        # a title is the person's role, as before
+        ("Governor Anna Lindqvist said rates stay.", "Anna Lindqvist", "governor"),
+        # a name ending in s takes the apostrophe alone, and the possessive ends the name
+        (
+            "Sprinter Kelly Holmes' Olympic victory was the moment of the year.",
+            "Kelly Holmes",
+            None,
+        ),
+    ],
+)
+def test_words_before_and_after_a_name_are_not_part_of_it(
+    text: str, person: str, role: str | None
+) -> None:
+    people = {(e.canonical, e.role or None) for e in find_entities(text) if e.label == "PERSON"}
+    assert people == {(person, role)}
