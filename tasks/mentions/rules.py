@@ -396,7 +396,8 @@ def _names_apart(start: int, span: str) -> Iterable[tuple[int, str]]:
 
 
 def _possessive_ends_name(token: str) -> bool:
-    """"Warhol's", and "Holmes'" (a name ending in s takes the apostrophe alone)."""
+    """A possessive: "Warhol's", and "Holmes'" (a name ending in s takes the apostrophe
+    alone)."""
     if token.endswith(("'s", "’s")):
         owner = token[:-2].lower()
     elif token.endswith(("s'", "s’")):
@@ -481,7 +482,7 @@ def _opener(first: str, span: str, lowered: set[str]) -> bool:
 
 
 def _word_before_a_full_name(first: str, span: str) -> bool:
-    """"Librarian Tomasz Nowak", "Nurse Jane Doe": a dictionary word that is no given name,
+    """A dictionary word that is no given name ("Librarian Tomasz Nowak", "Nurse Jane Doe"),
     then a given name and at least one more word. A given name first ("Mark Taylor", "Will
     Smith") is the person's own; a title ("Governor …") is the person's role, kept below."""
     words = span.split()
