@@ -284,11 +284,16 @@ def _reporting_to(api: TemporaryApi | None) -> Iterator[None]:
 
 
 def _temporary_api(quiet: bool) -> TemporaryApi | None:
-    """With no PREFECT_API_URL, a temporary Prefect API for this run, its worker processes
-    included, started now: it comes up while this process imports the flow."""
-    if _configured_prefect_api():
+    """With no Prefect API configured, a temporary one for this run, its worker processes
+    included, started now: it comes up while this process imports the flow. It starts even
+    before Prefect is imported to read its profile (~0.7 s), and stops at once if the
+    profile names an API."""
+    if os.environ.get("PREFECT_API_URL"):
         return None
     api = TemporaryApi()
+    if _configured_prefect_api():
+        api.stop()
+        return None
     if not quiet:
         print(
             f"newsmill: starting a temporary Prefect API on http://127.0.0.1:{api.port} for "
