@@ -382,9 +382,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         with _reporting_to(api):
             summary = newsmill_flow(sources=sources, **settings.as_flat_dict())
-    except TemporaryApiError as error:
-        return _fail(str(error))
-    except LakeError as error:
+    except (TemporaryApiError, LakeError) as error:
         return _fail(str(error))
     except Exception as error:  # the flow already logged the traceback
         return _fail(

@@ -32,13 +32,7 @@ def test_run_shows_on_the_server_with_its_task_runs(
     )
     assert result.returncode == 0, result.stderr
     assert "temporary" not in result.stderr.lower()  # no temporary API of its own
-    [(flow_run_id,)] = duckdb.sql(
-        f"select flow_run_id from read_parquet('{lake}/runs/**/*.parquet', hive_partitioning=true)"
-    ).fetchall()
-    [flow_run] = post(
-        f"{prefect_server}/flow_runs/filter", {"flow_runs": {"id": {"any_": [flow_run_id]}}}
-    )
-    assert flow_run["state_type"] == "COMPLETED"
+    flow_run_id = _completed_flow_run(lake, prefect_server)
     task_runs = post(
         f"{prefect_server}/task_runs/filter", {"flow_runs": {"id": {"any_": [flow_run_id]}}}
     )
@@ -76,6 +70,18 @@ def test_run_shows_on_the_server_with_its_task_runs(
         log["message"].startswith("committed in ") and "time per stage: read " in log["message"]
         for log in flow_logs
     )
+
+
+def _completed_flow_run(lake: Path, prefect_server: str) -> str:
+    """The id of the lake's one run's flow run, which the server holds as completed."""
+    [(flow_run_id,)] = duckdb.sql(
+        f"select flow_run_id from read_parquet('{lake}/runs/**/*.parquet', hive_partitioning=true)"
+    ).fetchall()
+    [flow_run] = post(
+        f"{prefect_server}/flow_runs/filter", {"flow_runs": {"id": {"any_": [flow_run_id]}}}
+    )
+    assert flow_run["state_type"] == "COMPLETED"
+    return str(flow_run_id)
 
 
 @pytest.fixture(scope="module")
@@ -219,10 +225,4 @@ def test_an_api_set_in_the_prefect_profile_is_used_not_a_temporary_one(
     result = run_newsmill(env, "run", str(SAMPLES / "text"), "--lake", str(lake))
     assert result.returncode == 0, result.stderr
     assert "temporary" not in result.stderr.lower()
-    [(flow_run_id,)] = duckdb.sql(
-        f"select flow_run_id from read_parquet('{lake}/runs/**/*.parquet', hive_partitioning=true)"
-    ).fetchall()
-    [flow_run] = post(
-        f"{prefect_server}/flow_runs/filter", {"flow_runs": {"id": {"any_": [flow_run_id]}}}
-    )
-    assert flow_run["state_type"] == "COMPLETED"
+    _completed_flow_run(lake, prefect_server)
