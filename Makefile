@@ -37,8 +37,8 @@ test: $(STAMP) $(MYPY_SRC)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	# 4 test workers even on 2 cores: end-to-end tests spend much of their time waiting on
-	# subprocesses and servers; they start first (tests/conftest.py). Measured on 2 cores:
-	# -n 4 --dist load 6.0 min, -n 4 --dist loadscope 6.6, -n 2 --dist load 7.1.
+	# subprocesses and servers; they start first (tests/conftest.py). Measured on 2 cores
+	# (2026-12-05, 635 tests): -n 4 --dist load 4.7-5.0 min, -n 8 5.8 min.
 	$(BIN)/pytest -q -n 4 --dist load
 
 # Unit and in-process tests only (no CLI runs, servers, clusters, builds): under a minute.
