@@ -17,7 +17,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -69,7 +68,7 @@ class TemporaryApi:
                 with urllib.request.urlopen(f"{self.url}/health", timeout=1) as response:
                     if response.status == 200:
                         return
-            except (urllib.error.URLError, OSError):
+            except OSError:  # not listening yet (URLError is an OSError)
                 pass
             time.sleep(0.1)
         raise TemporaryApiError(

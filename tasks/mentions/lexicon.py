@@ -71,9 +71,15 @@ def lexicon() -> dict[str, frozenset[str]]:
 
 
 @load_once
+def _geonames_places() -> list[str]:
+    """`geonames_places.txt.gz`, read once for `countries` and `places`."""
+    return read_list(PLACES)
+
+
+@load_once
 def countries() -> frozenset[str]:
     """Lower-case names of countries, the UK's nations, Korea and states gone since 1990."""
-    names = {n.removeprefix("=") for n in read_list(PLACES) if n.startswith("=")}
+    names = {n.removeprefix("=") for n in _geonames_places() if n.startswith("=")}
     names |= {"England", "Scotland", "Wales", "Northern Ireland", "Korea", "Soviet Union"}
     names |= {"USSR", "Yugoslavia", "Czechoslovakia", "East Germany", "West Germany"}
     return frozenset(n.lower() for n in names) | frozenset(LOC_ALIASES)
@@ -107,6 +113,6 @@ def places() -> frozenset[str]:
     """Lower-case names of countries, US states, continents and cities of 100k+ people
     (GeoNames, `geonames_places.txt.gz`)."""
     names = set(countries())
-    names |= {n.removeprefix("=") for n in read_list(PLACES)}
+    names |= {n.removeprefix("=") for n in _geonames_places()}
     names |= {"Middle East", "Latin America", "Gulf", "Kyiv", "Pyongyang", "Europe", "Asia"}
     return frozenset(n.lower() for n in names) | frozenset(LOC_ALIASES)
