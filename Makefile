@@ -37,8 +37,9 @@ test: $(STAMP) $(MYPY_SRC)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	# 4 test workers even on 2 cores: end-to-end tests spend much of their time waiting on
-	# subprocesses and servers; they start first (tests/conftest.py). Measured on 2 cores
-	# (2026-12-05, 635 tests): -n 4 --dist load 4.7-5.0 min, -n 8 5.8 min.
+	# subprocesses and servers; they start first, the longest in two lanes (tests/conftest.py).
+	# Measured on 2 cores (2026-12-06, 608 tests): 3.7-3.9 min, CPU-bound (4.5 min before
+	# most CLI runs became in-process calls); -n 6 4.5 min; --dist worksteal 4.5 min.
 	$(BIN)/pytest -q -n 4 --dist load
 
 # Unit and in-process tests only (no CLI runs, servers, clusters, builds): under a minute.

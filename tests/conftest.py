@@ -1,18 +1,25 @@
 """Shared fixtures. Tests never leave 127.0.0.1. Runs report to one Prefect server for the
 whole session (started once, ~10 s), not to a temporary API of their own (~10 s each); the
-tests of the embedded default use `ephemeral_env`."""
+tests of the embedded default use `ephemeral_env`. Most runs are the CLI's own `main()` in the
+test process (`newsmill_here`); a run in a process of its own (`run_newsmill`) costs ~3 s of
+CPU in imports and one-time loads, and is kept for what only a process shows."""
 
+import contextlib
+import functools
+import io
 import json
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -103,6 +110,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    if "prefect" in sys.modules:  # runs in this process: their logs reach the server first
+        from prefect._internal.concurrency.services import QueueService
+
+        QueueService.drain_all(timeout=30)
     if SHARED_SERVER_KEY in config.stash:
         server, home = config.stash[SHARED_SERVER_KEY]
         server.terminate()
@@ -140,12 +151,104 @@ def run_newsmill(
     )
 
 
+@dataclass(frozen=True)
+class CliResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+NewsmillHere = Callable[..., CliResult]
+
+
+@pytest.fixture(scope="session")
+def newsmill_here(prefect_server: str) -> NewsmillHere:
+    """`newsmill ARGS` as the CLI's `main()` in this test process, from the project folder,
+    reporting to the session's Prefect server, with `env` added to an environment free of
+    NEWSMILL_* variables: what a subprocess would do, without its ~3 s of imports and loads.
+    Prefect's own log lines do not reach its `stderr`: tests of the output a user sees in
+    full (noise, `--quiet`, signals, a terminal) run a real process with `run_newsmill`."""
+    return functools.partial(_main_here, prefect_server)
+
+
+def _main_here(api: str, *args: object, env: dict[str, str] | None = None) -> CliResult:
+    """The environment, Prefect's settings, the working folder and the signal handlers are
+    put back afterwards."""
+    from prefect.context import refresh_global_settings_context
+
+    from newsmill.flows.cli import main
+
+    saved_environ = dict(os.environ)
+    saved_handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    saved_cwd = os.getcwd()
+    stdout, stderr = io.StringIO(), io.StringIO()
+    os.environ.clear()
+    os.environ.update(offline_env() | {"PREFECT_API_URL": api} | (env or {}))
+    refresh_global_settings_context()
+    try:
+        os.chdir(ROOT)
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            try:
+                code = main([str(arg) for arg in args])
+            except SystemExit as exit:  # argparse: --help, a bad flag
+                code = exit.code if isinstance(exit.code, int) else 2
+    finally:
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_environ)
+        refresh_global_settings_context()
+        for signum, handler in saved_handlers.items():
+            if handler is not None:  # None: a handler set outside Python
+                signal.signal(signum, handler)
+    return CliResult(code, stdout.getvalue(), stderr.getvalue())
+
+
+# The longest end-to-end tests (clusters, servers, a build: 10-45 s each, much of it waiting)
+# run in two lanes: a lane is one unit of work, so one test worker runs its tests one after
+# the other while the other workers take the rest. All at once on 2 cores they starved each
+# other (a Ray run took 147 s); in collection order they queued on one worker, which the
+# suite then waited 230 s for. (xdist's own `loadgroup` does not group under pytest 9.)
+LANES = {
+    "tests/flows/test_prefect_server.py::test_a_run_on_a_dask_cluster_writes_the_same_tables": "a",
+    "tests/flows/test_serve.py::test_served_deployments_run_by_hand_and_on_schedule": "a",
+    "tests/flows/test_serve.py::test_deployments_on_a_work_pool_run_on_a_prefect_worker": "a",
+    "tests/flows/test_prefect_server.py::"
+    "test_without_an_api_one_temporary_api_serves_the_run_and_its_workers": "a",
+    "tests/flows/test_ray.py::test_a_run_on_a_ray_cluster_writes_the_same_tables": "b",
+    "tests/flows/test_s3.py::test_a_run_from_s3_sources_into_an_s3_lake_matches_a_local_run": "b",
+    "tests/test_packaging.py::test_wheel_and_sdist_build_install_and_run_the_samples": "b",
+    "tests/flows/test_prefect_server.py::"
+    "test_an_api_set_in_the_prefect_profile_is_used_not_a_temporary_one": "b",
+}
+
+
+@pytest.hookimpl(optionalhook=True)  # xdist's hook: unknown under `-p no:xdist`
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class LaneScheduling(LoadScopeScheduling):
+        """`--dist load`, but the tests of a lane are one unit of work."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            return f"lane {LANES[nodeid]}" if nodeid in LANES else nodeid
+
+    return LaneScheduling(config, log)
+
+
 # A test that needs any of these runs real processes (the CLI, a server, a cluster, a build,
 # an S3 server): it is an end-to-end test, which `make test-fast` leaves out.
 E2E_FIXTURES = frozenset({"prefect_env", "ephemeral_env", "prefect_server", "s3_env"})
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    collected = {item.nodeid for item in items}
+    files = {nodeid.split("::")[0] for nodeid in collected}
+    if not (config.getoption("keyword") or config.getoption("markexpr")) and (
+        renamed := [n for n in LANES if n.split("::")[0] in files and n not in collected]
+    ):
+        raise pytest.UsageError(f"tests/conftest.py LANES names tests that do not exist: {renamed}")
     for item in items:
         if E2E_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.e2e)

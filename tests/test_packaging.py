@@ -60,7 +60,7 @@ def installed(venv: Path, package: Path, *pip_options: str) -> Path:
 
 
 def test_wheel_and_sdist_build_install_and_run_the_samples(
-    tmp_path: Path, ephemeral_env: dict[str, str]
+    tmp_path: Path, prefect_env: dict[str, str]
 ) -> None:
     source, dist = tmp_path / "source", tmp_path / "dist"
     source.mkdir()
@@ -79,7 +79,7 @@ def test_wheel_and_sdist_build_install_and_run_the_samples(
     )
     lake = tmp_path / "lake"
     run = [str(scripts / "newsmill"), "run", str(SAMPLES), "--lake", str(lake), "--quiet"]
-    python(*run, cwd=tmp_path, env=ephemeral_env)
+    python(*run, cwd=tmp_path, env=prefect_env)
     assert outcomes(lake) == {source: [outcome] for source, outcome in EXPECTED.items()}
 
     scripts = installed(tmp_path / "sdist-venv", sdist, "--no-build-isolation")

@@ -16,14 +16,14 @@ import pytest
 
 from newsmill.flows.cli import main
 from newsmill.tasks.lake.lake import STAGING_DIR
-from tests.conftest import NEWSMILL, ROOT, SEED, run_newsmill
+from tests.conftest import NEWSMILL, ROOT, SEED, NewsmillHere, run_newsmill
 from tests.flows.test_cli_runs import count, table
 
 
-def test_no_matching_source_exits_2_with_one_line(prefect_env, tmp_path: Path) -> None:
-    result = run_newsmill(
-        prefect_env, "run", str(tmp_path / "nothing-*.txt"), "--lake", str(tmp_path / "lake")
-    )
+def test_no_matching_source_exits_2_with_one_line(
+    newsmill_here: NewsmillHere, tmp_path: Path
+) -> None:
+    result = newsmill_here("run", str(tmp_path / "nothing-*.txt"), "--lake", str(tmp_path / "lake"))
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         f"newsmill: no sources matched: {tmp_path / 'nothing-*.txt'}"
@@ -31,30 +31,33 @@ def test_no_matching_source_exits_2_with_one_line(prefect_env, tmp_path: Path) -
     assert not (tmp_path / "lake").exists()
 
 
-def test_unwritable_lake_exits_2_with_one_line(prefect_env, tmp_path: Path) -> None:
+def test_unwritable_lake_exits_2_with_one_line(newsmill_here: NewsmillHere, tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("Some words of text.")
     (tmp_path / "blocker").write_text("a file where the lake folder should go")
-    result = run_newsmill(
-        prefect_env, "run", str(tmp_path / "a.txt"), "--lake", str(tmp_path / "blocker" / "lake")
+    result = newsmill_here(
+        "run", str(tmp_path / "a.txt"), "--lake", str(tmp_path / "blocker" / "lake")
     )
     assert result.returncode == 2
     [line] = result.stderr.strip().splitlines()
     assert line.startswith("newsmill: lake ") and "not writable" in line
 
 
-def test_bad_setting_exits_2_before_any_work(prefect_env, tmp_path: Path) -> None:
-    env = {**prefect_env, "NEWSMILL_MAX_INPUT_MB": "-3"}
-    result = run_newsmill(
-        env, "run", str(ROOT / "data" / "samples"), "--lake", str(tmp_path / "lake")
+def test_bad_setting_exits_2_before_any_work(newsmill_here: NewsmillHere, tmp_path: Path) -> None:
+    result = newsmill_here(
+        "run",
+        str(ROOT / "data" / "samples"),
+        "--lake",
+        str(tmp_path / "lake"),
+        env={"NEWSMILL_MAX_INPUT_MB": "-3"},
     )
     assert result.returncode == 2
     assert result.stderr.strip() == "newsmill: setting 'max_input_mb' must be positive, got -3.0"
 
 
-def test_help_explains_every_command_and_option(prefect_env) -> None:
-    top = run_newsmill(prefect_env, "--help")
-    run = run_newsmill(prefect_env, "run", "--help")
-    serve = run_newsmill(prefect_env, "serve", "--help")
+def test_help_explains_every_command_and_option(newsmill_here: NewsmillHere) -> None:
+    top = newsmill_here("--help")
+    run = newsmill_here("run", "--help")
+    serve = newsmill_here("serve", "--help")
     assert top.returncode == run.returncode == serve.returncode == 0
     for command in ("run", "query", "catalog", "serve", "NEWSMILL_"):
         assert command in top.stdout, command
@@ -92,7 +95,9 @@ with lake.lock("holder-run"):
 """
 
 
-def test_a_second_run_fails_fast_or_waits_for_the_lease(prefect_env, tmp_path: Path) -> None:
+def test_a_second_run_fails_fast_or_waits_for_the_lease(
+    prefect_env, newsmill_here: NewsmillHere, tmp_path: Path
+) -> None:
     lake, release = tmp_path / "lake", tmp_path / "release"
     (tmp_path / "a.txt").write_text("Some words of text for the lake, enough to be an article.")
     holder = subprocess.Popen(
@@ -103,7 +108,7 @@ def test_a_second_run_fails_fast_or_waits_for_the_lease(prefect_env, tmp_path: P
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        refused = run_newsmill(prefect_env, "run", str(tmp_path / "a.txt"), "--lake", str(lake))
+        refused = newsmill_here("run", str(tmp_path / "a.txt"), "--lake", str(lake))
         assert refused.returncode == 2
         # one line, before any flow run: it took ~6 s, a traceback and a Failed flow run
         [line] = refused.stderr.splitlines()
@@ -143,8 +148,10 @@ def test_a_second_run_fails_fast_or_waits_for_the_lease(prefect_env, tmp_path: P
         holder.wait(timeout=10)
 
 
-def test_query_on_a_missing_lake_is_a_one_line_error(prefect_env, tmp_path: Path) -> None:
-    result = run_newsmill(prefect_env, "query", "--lake", str(tmp_path / "none"), "select 1")
+def test_query_on_a_missing_lake_is_a_one_line_error(
+    newsmill_here: NewsmillHere, tmp_path: Path
+) -> None:
+    result = newsmill_here("query", "--lake", str(tmp_path / "none"), "select 1")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         f"newsmill: no lake at {tmp_path / 'none'}: run `newsmill run SOURCE... --lake {tmp_path / 'none'}` first"
@@ -237,7 +244,7 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
 
 
 def test_a_lake_on_a_full_disk_fails_cleanly_and_the_next_run_succeeds(
-    prefect_env, tmp_path: Path, small_disk: Path
+    newsmill_here: NewsmillHere, tmp_path: Path, small_disk: Path
 ) -> None:
     source = tmp_path / "export.jsonl"
     words = "harbour council ferry vote budget tram library frost"
@@ -247,7 +254,7 @@ def test_a_lake_on_a_full_disk_fails_cleanly_and_the_next_run_succeeds(
             out.write(json.dumps({"id": str(n), "text": text}) + "\n")
     lake = small_disk / "lake"
     run = ["run", str(source), "--lake", str(lake), "--quiet"]
-    failed = run_newsmill(prefect_env, *run)
+    failed = newsmill_here(*run)
     assert failed.returncode == 1, failed.stderr[-2000:]
     assert "No space left on device" in failed.stderr
     assert "newsmill: run failed, nothing was committed: OSError" in failed.stderr
@@ -257,7 +264,7 @@ def test_a_lake_on_a_full_disk_fails_cleanly_and_the_next_run_succeeds(
         assert pq.read_table(path).column("status").to_pylist() == ["failed"]
 
     subprocess.run(["mount", "-o", "remount,size=64m", str(small_disk)], check=True)
-    done = run_newsmill(prefect_env, *run)
+    done = newsmill_here(*run)
     assert done.returncode == 0, done.stderr[-2000:]
     assert count(lake, f"select count(*) from {table(lake, 'articles')}") == 2000
     assert not list((lake / STAGING_DIR).iterdir())
@@ -292,12 +299,12 @@ def test_a_bad_flag_is_one_line_naming_it(
     assert capsys.readouterr().err.splitlines() == [line]
 
 
-def test_a_source_inside_the_lake_exits_2(prefect_env, tmp_path: Path) -> None:
+def test_a_source_inside_the_lake_exits_2(newsmill_here: NewsmillHere, tmp_path: Path) -> None:
     """It exited 0, having quietly read nothing."""
     lake = tmp_path / "lake"
     (lake / "notes").mkdir(parents=True)
     (lake / "notes" / "a.txt").write_text("The ferry sails at dawn, said the harbour master.")
-    result = run_newsmill(prefect_env, "run", str(lake / "notes"), "--lake", str(lake))
+    result = newsmill_here("run", str(lake / "notes"), "--lake", str(lake))
     assert result.returncode == 2
     [line] = result.stderr.splitlines()
     assert line.startswith(f"newsmill: source {lake / 'notes' / 'a.txt'} is inside the lake")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 
-from tests.conftest import NEWSMILL, ROOT, run_newsmill
+from tests.conftest import NEWSMILL, ROOT, NewsmillHere
 
 WORDS = [
     "council",
@@ -51,22 +51,20 @@ def table(lake: Path, name: str) -> str:
 
 
 def test_changed_files_become_new_versions_and_new_copies_duplicates(
-    prefect_env, tmp_path: Path
+    newsmill_here: NewsmillHere, tmp_path: Path
 ) -> None:
     src, lake = tmp_path / "src", tmp_path / "lake"
     src.mkdir()
     (src / "a.txt").write_text("The ferry leaves at nine.\n\nIt returns at five.")
     (src / "b.txt").write_text("The museum opens a new wing on Friday.")
-    assert (
-        run_newsmill(prefect_env, "run", str(src), "--lake", str(lake), "--quiet").returncode == 0
-    )
+    assert newsmill_here("run", str(src), "--lake", str(lake), "--quiet").returncode == 0
     [(first_a,)] = duckdb.sql(
         f"select doc_id from {table(lake, 'articles')} where source like '%a.txt'"
     ).fetchall()
 
     (src / "a.txt").write_text("The ferry leaves at ten.\n\nIt returns at five.")
     (src / "c.txt").write_text("The museum opens a new wing on Friday.\n")
-    result = run_newsmill(prefect_env, "run", str(src), "--lake", str(lake), "--quiet")
+    result = newsmill_here("run", str(src), "--lake", str(lake), "--quiet")
     assert result.returncode == 0, result.stderr
     versions = duckdb.sql(
         f"select doc_id, supersedes, text from {table(lake, 'articles')} where source like '%a.txt' order by ingested_at"
@@ -111,10 +109,10 @@ def _corpus(folder: Path, files: int, docs: int) -> int:
 
 
 def test_a_run_killed_mid_write_leaves_nothing_and_the_next_run_resumes_it(
-    prefect_env, tmp_path: Path
+    prefect_env, newsmill_here: NewsmillHere, tmp_path: Path
 ) -> None:
     src, lake = tmp_path / "corpus", tmp_path / "lake"
-    n_unique = _corpus(src, files=8, docs=300)
+    n_unique = _corpus(src, files=8, docs=120)
     args = [
         "run",
         str(src),
@@ -155,7 +153,7 @@ def test_a_run_killed_mid_write_leaves_nothing_and_the_next_run_resumes_it(
     checkpointed = len(list((lake / "_staging" / dead_run / "_shards").glob("*.arrow")))
     assert checkpointed >= 6
 
-    result = run_newsmill(prefect_env, *args, "--quiet")
+    result = newsmill_here(*args, "--quiet")
     assert result.returncode == 0, result.stderr
     assert f"resumed run {dead_run}: {checkpointed} shard(s) already staged" in result.stdout
     [(run_id, counts_json)] = duckdb.sql(
@@ -168,7 +166,7 @@ def test_a_run_killed_mid_write_leaves_nothing_and_the_next_run_resumes_it(
     assert not (lake / "_staging").exists() or not any((lake / "_staging").iterdir())
     assert count(lake, f"select count(*) from {table(lake, 'articles')}") == n_unique
     assert count(lake, f"select count(distinct doc_id) from {table(lake, 'articles')}") == n_unique
-    assert count(lake, f"select count(*) from {table(lake, 'duplicates')}") == 8 * 300 - n_unique
+    assert count(lake, f"select count(*) from {table(lake, 'duplicates')}") == 8 * 120 - n_unique
     assert count(lake, f"select count(*) from {table(lake, 'runs')}") == 1
     assert count(lake, f"select count(*) from {table(lake, 'paragraphs')}") == 4 * n_unique
 
@@ -178,7 +176,7 @@ def _story(rng: random.Random, paragraphs: int = 6) -> list[str]:
 
 
 def test_yesterdays_story_republished_today_is_a_near_duplicate_of_yesterdays_article(
-    prefect_env, tmp_path: Path
+    newsmill_here: NewsmillHere, tmp_path: Path
 ) -> None:
     rng = random.Random(5)
     story, other = _story(rng), _story(rng)
@@ -209,7 +207,7 @@ def test_yesterdays_story_republished_today_is_a_near_duplicate_of_yesterdays_ar
         + "\n"
     )
     for folder in (yesterday, today, today):
-        result = run_newsmill(prefect_env, "run", str(folder), "--lake", str(lake), "--quiet")
+        result = newsmill_here("run", str(folder), "--lake", str(lake), "--quiet")
         assert result.returncode == 0, result.stderr
 
     rows = duckdb.sql(
@@ -233,7 +231,7 @@ def test_yesterdays_story_republished_today_is_a_near_duplicate_of_yesterdays_ar
 
 
 def test_shared_paragraphs_view_lists_wire_copy_shared_between_articles(
-    prefect_env, tmp_path: Path
+    newsmill_here: NewsmillHere, tmp_path: Path
 ) -> None:
     rng = random.Random(9)
     wire = _story(rng, 2)
@@ -242,9 +240,7 @@ def test_shared_paragraphs_view_lists_wire_copy_shared_between_articles(
     (src / "a.txt").write_text("\n\n".join([*wire, *_story(rng, 5)]))
     (src / "b.txt").write_text("\n\n".join([_story(rng, 1)[0], *wire, *_story(rng, 4)]))
     (src / "c.txt").write_text("\n\n".join(_story(rng, 6)))
-    assert (
-        run_newsmill(prefect_env, "run", str(src), "--lake", str(lake), "--quiet").returncode == 0
-    )
+    assert newsmill_here("run", str(src), "--lake", str(lake), "--quiet").returncode == 0
 
     from newsmill.flows.report import connect_lake
 
@@ -268,7 +264,7 @@ def test_shared_paragraphs_view_lists_wire_copy_shared_between_articles(
 
 
 def test_site_boilerplate_is_removed_after_enough_articles_and_across_runs(
-    prefect_env, tmp_path: Path
+    newsmill_here: NewsmillHere, tmp_path: Path
 ) -> None:
     rng = random.Random(21)
     footer = "Photo: Alder Courier staff. Subscribe for the morning briefing."
@@ -286,8 +282,7 @@ def test_site_boilerplate_is_removed_after_enough_articles_and_across_runs(
     (first / "site.jsonl").write_text("".join(record(i) for i in range(7)))
     (second / "site.jsonl").write_text(record(7))
     for folder in (first, second):
-        result = run_newsmill(
-            prefect_env,
+        result = newsmill_here(
             "run",
             str(folder),
             "--lake",
@@ -317,17 +312,15 @@ def test_site_boilerplate_is_removed_after_enough_articles_and_across_runs(
 
 
 def test_entities_from_a_spacy_pipeline_and_a_bad_one_refused(
-    prefect_env, spacy_pipeline: str, tmp_path: Path
+    newsmill_here: NewsmillHere, spacy_pipeline: str, tmp_path: Path
 ) -> None:
     lake = tmp_path / "lake"
     seed = str(ROOT / "data" / "samples" / "seed_article.txt")
-    refused = run_newsmill(prefect_env, "run", seed, "--lake", str(lake), "--ner", "spacy:/nope")
+    refused = newsmill_here("run", seed, "--lake", str(lake), "--ner", "spacy:/nope")
     assert refused.returncode == 2
     assert "cannot load the spaCy pipeline" in refused.stderr and not lake.exists()
 
-    result = run_newsmill(
-        prefect_env, "run", seed, "--lake", str(lake), "--ner", spacy_pipeline, "--quiet"
-    )
+    result = newsmill_here("run", seed, "--lake", str(lake), "--ner", spacy_pipeline, "--quiet")
     assert result.returncode == 0, result.stderr
     found = duckdb.sql(
         f"select label, canonical from {table(lake, 'entities')} group by all"
@@ -339,12 +332,14 @@ def test_entities_from_a_spacy_pipeline_and_a_bad_one_refused(
     assert speaker == "Yoon Suk Yeol"
 
 
-def test_a_warc_archive_becomes_articles_and_counted_skips(prefect_env, tmp_path: Path) -> None:
+def test_a_warc_archive_becomes_articles_and_counted_skips(
+    newsmill_here: NewsmillHere, tmp_path: Path
+) -> None:
     from tests.tasks.ingest.test_warc import write_warc
 
     archive, lake = tmp_path / "crawl.warc.gz", tmp_path / "lake"
     write_warc(archive)
-    result = run_newsmill(prefect_env, "run", str(archive), "--lake", str(lake), "--quiet")
+    result = newsmill_here("run", str(archive), "--lake", str(lake), "--quiet")
     assert result.returncode == 0, result.stderr
     [(url, title)] = duckdb.sql(f"select url, title from {table(lake, 'articles')}").fetchall()
     assert (url, title) == ("https://example.org/a", "Harbour reopens")

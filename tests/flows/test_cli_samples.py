@@ -15,7 +15,7 @@ import pytest
 from newsmill.schemas.tables import ARTICLES, RUNS
 from newsmill.tasks.lake.catalog import write_catalog
 from newsmill.tasks.lake.lake import Lake
-from tests.conftest import SAMPLES, run_newsmill
+from tests.conftest import SAMPLES, NewsmillHere, run_newsmill
 
 # What every sample input must become: "article", "duplicate", or its reject reason.
 EXPECTED = {
@@ -299,7 +299,9 @@ def test_a_run_ends_without_noise(sample_run) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_rerun_adds_nothing_but_a_runs_row(sample_run, prefect_env, tmp_path: Path) -> None:
+def test_rerun_adds_nothing_but_a_runs_row(
+    sample_run, newsmill_here: NewsmillHere, tmp_path: Path
+) -> None:
     lake, _ = sample_run
     copy = tmp_path / "lake"
     shutil.copytree(lake, copy)
@@ -307,7 +309,7 @@ def test_rerun_adds_nothing_but_a_runs_row(sample_run, prefect_env, tmp_path: Pa
         t: lake_sql(copy, f"select count(*) from {t}")[0][0]
         for t in ("articles", "paragraphs", "duplicates", "rejects")
     }
-    result = run_newsmill(prefect_env, "run", str(SAMPLES), "--lake", str(copy), "--quiet")
+    result = newsmill_here("run", str(SAMPLES), "--lake", str(copy), "--quiet")
     assert result.returncode == 0, result.stderr
     after = {t: lake_sql(copy, f"select count(*) from {t}")[0][0] for t in before}
     assert after == before

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 
-from tests.conftest import ROOT, run_newsmill
+from tests.conftest import ROOT, NewsmillHere
 from tests.websites import NewsSite
 
 FAST = [
@@ -70,7 +70,7 @@ def rows(lake: Path, sql: str) -> list[tuple]:
 
 
 def test_feeds_sitemaps_and_lists_become_articles_rejects_and_a_raw_zone(
-    prefect_env, news_site: NewsSite, tmp_path: Path
+    newsmill_here: NewsmillHere, news_site: NewsSite, tmp_path: Path
 ) -> None:
     urls = tmp_path / "urls.txt"
     lines = [news_site.url(path) for path in LISTED] + ["# a comment", "not a url"]
@@ -93,7 +93,7 @@ def test_feeds_sitemaps_and_lists_become_articles_rejects_and_a_raw_zone(
     ]
     # raw files roll at the shard size: small shards, so two workers extract the fetched
     # pages side by side
-    first = run_newsmill(prefect_env, *arguments, "--workers", "2", "--shard-mb", "0.004")
+    first = newsmill_here(*arguments, "--workers", "2", "--shard-mb", "0.004")
     assert first.returncode == 0, first.stderr
 
     # every URL is an article or a reject, named by its URL
@@ -126,14 +126,14 @@ def test_feeds_sitemaps_and_lists_become_articles_rejects_and_a_raw_zone(
 
     # the raw zone alone reproduces the articles, into another lake
     replay_lake = tmp_path / "replay"
-    replay = run_newsmill(prefect_env, "run", str(lake / "raw"), "--lake", str(replay_lake))
+    replay = newsmill_here("run", str(lake / "raw"), "--lake", str(replay_lake))
     assert replay.returncode == 0, replay.stderr
     original = rows(lake, "select doc_id, url, text from {articles} order by doc_id")
     assert rows(replay_lake, "select doc_id, url, text from {articles} order by doc_id") == original
 
     # the same run again fetches no page it has; only the timed-out URL is tried again
     hits_before = len(news_site.hits)
-    again = run_newsmill(prefect_env, *arguments)
+    again = newsmill_here(*arguments)
     assert again.returncode == 0, again.stderr
     pages = {h.path for h in news_site.hits[hits_before:]} - {
         "/robots.txt",
@@ -150,26 +150,28 @@ def test_feeds_sitemaps_and_lists_become_articles_rejects_and_a_raw_zone(
 
 
 def test_private_addresses_are_refused_unless_allowed(
-    prefect_env, news_site: NewsSite, tmp_path: Path
+    newsmill_here: NewsmillHere, news_site: NewsSite, tmp_path: Path
 ) -> None:
     lake = tmp_path / "lake"
-    result = run_newsmill(prefect_env, "run", news_site.url("/news/1.html"), "--lake", str(lake))
+    result = newsmill_here("run", news_site.url("/news/1.html"), "--lake", str(lake))
     assert result.returncode == 0, result.stderr
     assert rows(lake, "select reason from {rejects}") == [("fetch_private_address",)]
     assert not news_site.hits
     assert not (lake / "articles").exists()
 
 
-def test_a_missing_url_list_stops_before_any_work(prefect_env, tmp_path: Path) -> None:
-    result = run_newsmill(
-        prefect_env, "run", "--urls", str(tmp_path / "nope.txt"), "--lake", str(tmp_path / "lake")
+def test_a_missing_url_list_stops_before_any_work(
+    newsmill_here: NewsmillHere, tmp_path: Path
+) -> None:
+    result = newsmill_here(
+        "run", "--urls", str(tmp_path / "nope.txt"), "--lake", str(tmp_path / "lake")
     )
     assert result.returncode == 2
     assert result.stderr.strip() == f"newsmill: URL list not found: {tmp_path / 'nope.txt'}"
 
 
-def test_run_help_explains_the_web_sources_and_manners(prefect_env) -> None:
-    result = run_newsmill(prefect_env, "run", "--help")
+def test_run_help_explains_the_web_sources_and_manners(newsmill_here: NewsmillHere) -> None:
+    result = newsmill_here("run", "--help")
     for flag in (
         "--feed",
         "--sitemap",
@@ -183,7 +185,7 @@ def test_run_help_explains_the_web_sources_and_manners(prefect_env) -> None:
 
 
 def test_a_run_killed_after_fetching_resumes_without_fetching_again(
-    prefect_env, news_site: NewsSite, tmp_path: Path
+    prefect_env, newsmill_here: NewsmillHere, news_site: NewsSite, tmp_path: Path
 ) -> None:
     lake = tmp_path / "lake"
     arguments = ["run", "--feed", news_site.url("/feed.rss"), "--lake", str(lake), *FAST]
@@ -201,7 +203,7 @@ def test_a_run_killed_after_fetching_resumes_without_fetching_again(
     assert not (lake / "articles").exists() and not (lake / "raw").exists()
     requests_so_far = len(news_site.hits)
 
-    resumed = run_newsmill(prefect_env, *arguments)
+    resumed = newsmill_here(*arguments)
     assert resumed.returncode == 0, resumed.stderr
     assert "resumed run" in resumed.stdout
     assert len(news_site.hits) == requests_so_far  # the staged crawl is reused as it is

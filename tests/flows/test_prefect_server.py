@@ -11,7 +11,7 @@ import pytest
 
 from newsmill.flows.settings import Settings
 from newsmill.tasks.ingest.sources import discover_sources, plan_shards
-from tests.conftest import NEWSMILL, SAMPLES, free_port, post, run_newsmill
+from tests.conftest import NEWSMILL, SAMPLES, NewsmillHere, free_port, post, run_newsmill
 
 
 def test_run_shows_on_the_server_with_its_task_runs(
@@ -138,13 +138,20 @@ def dask_scheduler(prefect_server, prefect_env, tmp_path_factory: pytest.TempPat
 
 
 def test_a_run_on_a_dask_cluster_writes_the_same_tables(
-    prefect_server, prefect_env, dask_scheduler: str, tmp_path: Path
+    prefect_server, prefect_env, newsmill_here: NewsmillHere, dask_scheduler: str, tmp_path: Path
 ) -> None:
-    assert_cluster_run_matches_local(prefect_env, prefect_server, "dask", dask_scheduler, tmp_path)
+    assert_cluster_run_matches_local(
+        prefect_env, newsmill_here, prefect_server, "dask", dask_scheduler, tmp_path
+    )
 
 
 def assert_cluster_run_matches_local(
-    env: dict[str, str], prefect_server: str, engine: str, address: str, tmp_path: Path
+    env: dict[str, str],
+    newsmill_here: NewsmillHere,
+    prefect_server: str,
+    engine: str,
+    address: str,
+    tmp_path: Path,
 ) -> None:
     """A run on the cluster writes the tables a local run writes, one task run a shard."""
     common = ["run", str(SAMPLES), "--shard-max-files", "3", "--quiet"]
@@ -152,7 +159,7 @@ def assert_cluster_run_matches_local(
         env, *common, "--lake", str(tmp_path / "cluster"), f"--{engine}-address", address
     )
     assert on_cluster.returncode == 0, on_cluster.stderr
-    local = run_newsmill(env, *common, "--lake", str(tmp_path / "local"))
+    local = newsmill_here(*common, "--lake", str(tmp_path / "local"))
     assert local.returncode == 0, local.stderr
     for table, columns in {
         "articles": "doc_id, content_hash, text",

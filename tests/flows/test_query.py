@@ -13,7 +13,7 @@ import pytest
 from newsmill.flows.report import QueryRefused, query_lake
 from newsmill.schemas.tables import FETCHES, RUNS
 from newsmill.tasks.lake.lake import Lake
-from tests.conftest import offline_env, run_newsmill
+from tests.conftest import NewsmillHere
 from tests.tasks.lake_runs import commit_tables, run_context, runs_row
 
 
@@ -99,8 +99,10 @@ def test_a_table_no_run_has_written_is_an_empty_view_with_its_columns(lake: Path
     assert described.getvalue().decode().split()[1:] == [f'"{n}"' for n in FETCHES.schema.names]
 
 
-def test_a_bad_query_keeps_duckdbs_hints_and_shows_no_traceback(lake: Path) -> None:
-    result = run_newsmill(offline_env(), "query", "--lake", str(lake), "select * from rnus")
+def test_a_bad_query_keeps_duckdbs_hints_and_shows_no_traceback(
+    lake: Path, newsmill_here: NewsmillHere
+) -> None:
+    result = newsmill_here("query", "--lake", str(lake), "select * from rnus")
     assert result.returncode == 2
     assert result.stderr.startswith("newsmill: Catalog Error: Table with name rnus does not exist")
     assert 'Did you mean "runs"' in result.stderr  # the hint, cut before

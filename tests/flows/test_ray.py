@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import NEWSMILL, free_port
+from tests.conftest import NEWSMILL, NewsmillHere, free_port
 from tests.flows.test_prefect_server import assert_cluster_run_matches_local
 
 
@@ -31,6 +31,8 @@ def ray_cluster(prefect_env, tmp_path_factory: pytest.TempPathFactory):
 
 
 def test_a_run_on_a_ray_cluster_writes_the_same_tables(
-    prefect_server, prefect_env, ray_cluster: str, tmp_path: Path
+    prefect_server, prefect_env, newsmill_here: NewsmillHere, ray_cluster: str, tmp_path: Path
 ) -> None:
-    assert_cluster_run_matches_local(prefect_env, prefect_server, "ray", ray_cluster, tmp_path)
+    assert_cluster_run_matches_local(
+        prefect_env, newsmill_here, prefect_server, "ray", ray_cluster, tmp_path
+    )

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import s3fs
 
-from tests.conftest import S3_SECRET, SAMPLES, run_newsmill
+from tests.conftest import S3_SECRET, SAMPLES, NewsmillHere, run_newsmill
 
 
 def _rows(lake: str, sql: str) -> list[tuple]:
@@ -25,7 +25,11 @@ def _rows(lake: str, sql: str) -> list[tuple]:
 
 
 def test_a_run_from_s3_sources_into_an_s3_lake_matches_a_local_run(
-    prefect_env, s3_env: dict[str, str], bucket: str, tmp_path: Path
+    prefect_env,
+    newsmill_here: NewsmillHere,
+    s3_env: dict[str, str],
+    bucket: str,
+    tmp_path: Path,
 ) -> None:
     fs = s3fs.S3FileSystem(skip_instance_cache=True)
     fs.put(str(SAMPLES) + "/", f"{bucket}/inputs/", recursive=True)
@@ -35,7 +39,7 @@ def test_a_run_from_s3_sources_into_an_s3_lake_matches_a_local_run(
     on_s3 = run_newsmill(env, "run", f"{bucket}/inputs", "--lake", lake, "--workers", "2", *options)
     assert on_s3.returncode == 0, on_s3.stderr
     assert S3_SECRET not in on_s3.stdout + on_s3.stderr
-    local = run_newsmill(prefect_env, "run", str(SAMPLES), "--lake", local_lake, *options)
+    local = newsmill_here("run", str(SAMPLES), "--lake", local_lake, *options)
     assert local.returncode == 0, local.stderr
 
     for sql in (
@@ -57,7 +61,7 @@ def test_a_run_from_s3_sources_into_an_s3_lake_matches_a_local_run(
     assert second[0][1] == second[0][2] > 0  # everything already ingested
     assert json.loads(second[0][3])["read.already_ingested"] == second[0][2]
 
-    query = run_newsmill(env, "query", "--lake", lake, "select count(*) as n from articles")
+    query = newsmill_here("query", "--lake", lake, "select count(*) as n from articles", env=s3_env)
     assert query.returncode == 0, query.stderr
     [(articles,)] = _rows(lake, "select count(*) from articles")
     assert str(articles) in query.stdout

@@ -5,65 +5,56 @@ nothing of it visible. Faults are injected by wrapping the real shard function i
 run."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import pytest
 
-from tests.conftest import ROOT
-
-FAULTY_SHARDS = """
-import pathlib, sys
-import newsmill.tasks.shard
-from newsmill.flows.cli import main
-
-real_process_shard = newsmill.tasks.shard.process_shard
-tries = pathlib.Path(sys.argv[1])
-
-def process_shard(shard, *args, **kwargs):
-    name = "+".join(pathlib.Path(p.file.path).name for p in shard.parts)
-    with tries.open("a") as log:
-        log.write(name + "\\n")
-    if name == "broken.txt":
-        raise KeyError("a bug: the same input fails the same way every time")
-    if name == "unreachable.txt":
-        raise ConnectionResetError("the object store hung up")
-    if name == "flaky.txt" and tries.read_text().splitlines().count(name) < 2:
-        raise TimeoutError("worker lost")
-    return real_process_shard(shard, *args, **kwargs)
-
-newsmill.tasks.shard.process_shard = process_shard
-sys.exit(main(sys.argv[2:]))
-"""
+from newsmill.tasks import shard
+from newsmill.tasks.ingest.sources import Shard
+from tests.conftest import CliResult, NewsmillHere
 
 
 def _table(lake: Path, name: str) -> str:
     return f"read_parquet('{lake}/{name}/**/*.parquet', hive_partitioning = true)"
 
 
-def _faulty_run(prefect_env, tmp_path: Path, texts: dict[str, str]) -> tuple:
-    src, lake, tries = tmp_path / "src", tmp_path / "lake", tmp_path / "tries.log"
+def _faulty_run(
+    newsmill_here: NewsmillHere, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, texts: dict
+) -> tuple[CliResult, Path, list[str], list[str]]:
+    """A run whose shards (one file each) fail as their file's name says; the names of the
+    shards tried, in order."""
+    src, lake = tmp_path / "src", tmp_path / "lake"
     src.mkdir()
     for name, text in texts.items():
         (src / name).write_text(text)
+    real_process_shard, attempts = shard.process_shard, []
+
+    def process_shard(work: Shard, *args: Any, **kwargs: Any) -> Any:
+        name = "+".join(Path(part.file.path).name for part in work.parts)
+        attempts.append(name)
+        if name == "broken.txt":
+            raise KeyError("a bug: the same input fails the same way every time")
+        if name == "unreachable.txt":
+            raise ConnectionResetError("the object store hung up")
+        if name == "flaky.txt" and attempts.count(name) < 2:
+            raise TimeoutError("worker lost")
+        return real_process_shard(work, *args, **kwargs)
+
+    monkeypatch.setattr(shard, "process_shard", process_shard)
     args = ["run", str(src), "--lake", str(lake), "--shard-max-files", "1"]
-    result = subprocess.run(
-        [sys.executable, "-c", FAULTY_SHARDS, str(tries), *args, "--shard-retry-delay-s", "0.1"],
-        env=prefect_env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    return result, lake, tries.read_text().splitlines(), args
+    result = newsmill_here(*args, "--shard-retry-delay-s", "0.1")
+    monkeypatch.undo()
+    return result, lake, attempts, args
 
 
 def test_transient_failures_are_retried_then_rejected_and_the_run_completes(
-    prefect_env, tmp_path: Path
+    newsmill_here: NewsmillHere, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     result, lake, attempts, args = _faulty_run(
-        prefect_env,
+        newsmill_here,
+        monkeypatch,
         tmp_path,
         {
             "a.txt": "The harbour opens a new ferry line to the islands on Monday morning.",
@@ -90,30 +81,26 @@ def test_transient_failures_are_retried_then_rejected_and_the_run_completes(
     assert json.loads(counts)["shards.failed"] == 1
 
     # the failure is not remembered as ingested: a later run tries the input again
-    healthy = subprocess.run(
-        [sys.executable, "-m", "newsmill.flows.cli", *args, "--quiet"],
-        env=prefect_env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    healthy = newsmill_here(*args, "--quiet")
     assert healthy.returncode == 0, healthy.stderr
     articles = duckdb.sql(f"select source from {_table(lake, 'articles')} order by 1").fetchall()
     assert [Path(s).name for (s,) in articles] == ["a.txt", "flaky.txt", "unreachable.txt"]
 
 
-def test_a_bug_fails_the_run_at_once_with_nothing_visible(prefect_env, tmp_path: Path) -> None:
+def test_a_bug_fails_the_run_at_once_with_nothing_visible(
+    newsmill_here: NewsmillHere, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     result, lake, attempts, _ = _faulty_run(
-        prefect_env,
+        newsmill_here,
+        monkeypatch,
         tmp_path,
         {
             "a.txt": "The harbour opens a new ferry line to the islands on Monday morning.",
             "broken.txt": "The council votes on the new budget for the city libraries tonight.",
         },
     )
-    assert result.returncode != 0
-    assert "KeyError" in result.stdout + result.stderr  # the traceback is in the log
+    assert result.returncode == 1
+    assert "run failed, nothing was committed: KeyError" in result.stderr
     assert attempts.count("broken.txt") == 1  # not transient: trying again would not help
     [(status, error)] = duckdb.sql(f"select status, error from {_table(lake, 'runs')}").fetchall()
     assert status == "failed" and "KeyError: 'a bug" in error

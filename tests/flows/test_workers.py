@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from newsmill.schemas.tables import TABLES
-from tests.conftest import SAMPLES, run_newsmill
+from tests.conftest import SAMPLES, NewsmillHere
 
 # Columns that name the run, not the content: they differ between any two runs.
 RUN_COLUMNS = {"run_id", "run_date", "ingested_at", "flow_run_id"}
@@ -35,12 +35,13 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def lakes(inputs: Path, prefect_env, tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
+def lakes(
+    inputs: Path, newsmill_here: NewsmillHere, tmp_path_factory: pytest.TempPathFactory
+) -> dict[int, Path]:
     lakes = {}
     for workers in (1, 2):
         lake = tmp_path_factory.mktemp(f"lake-{workers}")
-        result = run_newsmill(
-            prefect_env,
+        result = newsmill_here(
             "run",
             str(inputs),
             "--lake",
