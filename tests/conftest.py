@@ -242,12 +242,12 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
 E2E_FIXTURES = frozenset({"prefect_env", "ephemeral_env", "prefect_server", "s3_env"})
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    collected = {item.nodeid for item in items}
-    files = {nodeid.split("::")[0] for nodeid in collected}
-    if not (config.getoption("keyword") or config.getoption("markexpr")) and (
-        renamed := [n for n in LANES if n.split("::")[0] in files and n not in collected]
-    ):
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if renamed := [
+        nodeid
+        for nodeid in LANES
+        if f"def {nodeid.split('::')[1]}(" not in (ROOT / nodeid.split("::")[0]).read_text()
+    ]:
         raise pytest.UsageError(f"tests/conftest.py LANES names tests that do not exist: {renamed}")
     for item in items:
         if E2E_FIXTURES & set(getattr(item, "fixturenames", ())):
