@@ -21,7 +21,10 @@ def _table(lake: Path, name: str) -> str:
 
 
 def _faulty_run(
-    newsmill_here: NewsmillHere, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, texts: dict
+    newsmill_here: NewsmillHere,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    texts: dict[str, str],
 ) -> tuple[CliResult, Path, list[str], list[str]]:
     """A run whose shards (one file each) fail as their file's name says; the names of the
     shards tried, in order."""
