@@ -72,6 +72,23 @@ def post(url: str, body: dict) -> list[dict]:
         return json.load(response)
 
 
+def task_runs_of(api: str, flow_run_id: str, expected: int) -> list[dict]:
+    """The flow run's task runs once the server has recorded `expected` of them in a
+    final state (or whatever it holds after 60 s). The server writes task runs from the
+    events clients send, after the client has exited, so a read right after a run can
+    come too early."""
+    deadline = time.monotonic() + 60
+    while True:
+        task_runs = post(f"{api}/task_runs/filter", {"flow_runs": {"id": {"any_": [flow_run_id]}}})
+        settled = all(t["state_type"] in FINAL_STATES for t in task_runs)
+        if (len(task_runs) >= expected and settled) or time.monotonic() > deadline:
+            return task_runs
+        time.sleep(0.2)
+
+
+FINAL_STATES = frozenset({"COMPLETED", "FAILED", "CRASHED", "CANCELLED"})
+
+
 def start_prefect_server(home: str) -> tuple[subprocess.Popen[bytes], str]:
     """`prefect server start` on a free port of 127.0.0.1, with its own database: the
     process and its API URL (not waited for: see `wait_until_healthy`)."""

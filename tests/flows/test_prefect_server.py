@@ -11,7 +11,15 @@ import pytest
 
 from newsmill.flows.settings import Settings
 from newsmill.tasks.ingest.sources import discover_sources, plan_shards
-from tests.conftest import NEWSMILL, SAMPLES, NewsmillHere, free_port, post, run_newsmill
+from tests.conftest import (
+    NEWSMILL,
+    SAMPLES,
+    NewsmillHere,
+    free_port,
+    post,
+    run_newsmill,
+    task_runs_of,
+)
 
 
 def test_run_shows_on_the_server_with_its_task_runs(
@@ -33,25 +41,17 @@ def test_run_shows_on_the_server_with_its_task_runs(
     assert result.returncode == 0, result.stderr
     assert "temporary" not in result.stderr.lower()  # no temporary API of its own
     flow_run_id = _completed_flow_run(lake, prefect_server)
-    task_runs = post(
-        f"{prefect_server}/task_runs/filter", {"flow_runs": {"id": {"any_": [flow_run_id]}}}
-    )
     files = discover_sources([str(SAMPLES / "text")]).files
     shards = len(plan_shards(files, Settings().shard_bytes, 2))
     assert shards > 2
+    task_runs = task_runs_of(prefect_server, flow_run_id, shards + len(RUN_LEVEL_TASKS))
     # shard tasks are named for what they read: `shard 2/4 · ferry-crossing-cp1252.txt +1 files`
     shard_runs = {t["name"].split(" · ")[0]: t for t in task_runs if t["name"].startswith("shard ")}
     assert set(shard_runs) == {f"shard {n}/{shards}" for n in range(1, shards + 1)}
     names = {Path(f.path).name for f in files}
     assert all(t["name"].split(" · ")[1].split(" ")[0] in names for t in shard_runs.values())
     others = Counter(t["name"].rsplit("-", 1)[0] for t in task_runs if t not in shard_runs.values())
-    assert others == {
-        "near-dedup": 1,
-        "stage-duplicates": 1,
-        "stage-dedup-state": 1,
-        "refresh-catalog": 1,
-        "write-report": 1,
-    }
+    assert others == dict.fromkeys(RUN_LEVEL_TASKS, 1)
     assert all(t["state_type"] == "COMPLETED" for t in task_runs)
     # each shard's outcome is in its task's log, for the UI (not on the console)
     ids = [t["id"] for t in shard_runs.values()]
@@ -70,6 +70,16 @@ def test_run_shows_on_the_server_with_its_task_runs(
         log["message"].startswith("committed in ") and "time per stage: read " in log["message"]
         for log in flow_logs
     )
+
+
+# the tasks the flow itself runs once per run, around the shards
+RUN_LEVEL_TASKS = (
+    "near-dedup",
+    "stage-duplicates",
+    "stage-dedup-state",
+    "refresh-catalog",
+    "write-report",
+)
 
 
 def _completed_flow_run(lake: Path, prefect_server: str) -> str:
@@ -176,10 +186,8 @@ def assert_cluster_run_matches_local(
     [(flow_run_id,)] = duckdb.sql(
         f"select flow_run_id from read_parquet('{tmp_path}/cluster/runs/**/*.parquet', hive_partitioning=true)"
     ).fetchall()
-    task_runs = post(
-        f"{prefect_server}/task_runs/filter", {"flow_runs": {"id": {"any_": [flow_run_id]}}}
-    )
     shards = len(plan_shards(discover_sources([str(SAMPLES)]).files, Settings().shard_bytes, 3))
+    task_runs = task_runs_of(prefect_server, flow_run_id, shards + len(RUN_LEVEL_TASKS))
     assert (
         sum(t["name"].startswith("shard ") and f"/{shards} · " in t["name"] for t in task_runs)
         == shards
