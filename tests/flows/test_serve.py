@@ -129,6 +129,14 @@ def test_served_deployments_run_by_hand_and_on_schedule(
         assert schema["near_threshold"]["maximum"] == 1
         assert schema["near_threshold"]["description"].startswith("Near dedup")
 
+        # the schedule fires; paused then, so that it stops starting a run every 5 s
+        _wait_for(
+            "a scheduled run to complete",
+            lambda: _flow_runs(prefect_server, scheduled["id"], "COMPLETED"),
+        )
+        assert (tmp_path / "scheduled-lake" / "articles").is_dir()
+        post(f"{prefect_server}/deployments/{scheduled['id']}/pause_deployment", {})
+
         # a manual run with a parameter: it keeps the deployment's other parameters
         triggered = _deployment_run(prefect_env, names["manual"], "near_threshold=0.9")
         assert triggered.returncode == 0, triggered.stdout + triggered.stderr
@@ -160,12 +168,6 @@ def test_served_deployments_run_by_hand_and_on_schedule(
             assert complaint in refused.stdout + refused.stderr
             assert "Created flow run" not in refused.stdout
 
-        # the schedule fires
-        _wait_for(
-            "a scheduled run to complete",
-            lambda: _flow_runs(prefect_server, scheduled["id"], "COMPLETED"),
-        )
-        assert (tmp_path / "scheduled-lake" / "articles").is_dir()
     finally:
         _stop(serve)
         log.close()
