@@ -13,9 +13,11 @@ import secrets
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -30,13 +32,18 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "data" / "samples"
 SEED = SAMPLES / "seed_article.txt"
 NEWSMILL = Path(sys.executable).with_name("newsmill")
+PREFECT = NEWSMILL.with_name("prefect")
 PREFECT_OFFLINE = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "DO_NOT_TRACK": "1",
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
 }
 SHARED_SERVER = "TESTS_SHARED_PREFECT_API_URL"  # set by the main test process for its workers
-SHARED_SERVER_KEY = pytest.StashKey[tuple[subprocess.Popen[bytes], str]]()
+# a folder whose `prefect.db` is migrated once per session: fresh Prefect homes start from a
+# copy (a first start migrates an empty database: ~6 s of CPU per home)
+PREFECT_DB_TEMPLATE = "TESTS_PREFECT_DB_TEMPLATE"
+SHARED_SERVER_KEY = pytest.StashKey["SharedServer"]()
+STARTING_KEY = pytest.StashKey[threading.Thread]()
 
 
 @pytest.fixture(scope="session")
@@ -44,12 +51,38 @@ def ephemeral_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Environment for `newsmill` subprocesses as `make run` has it: offline Prefect, no
     PREFECT_API_URL, so each run starts its local temporary API."""
     env = offline_env()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
+    if os.environ.get("PYTEST_XDIST_WORKER") or "PREFECT_HOME" not in env:
         # parallel test workers must not share one Prefect database: one home each
-        env["PREFECT_HOME"] = str(tmp_path_factory.mktemp("prefect-home"))
-    else:
-        env.setdefault("PREFECT_HOME", str(tmp_path_factory.mktemp("prefect-home")))
+        env["PREFECT_HOME"] = str(fresh_prefect_home(tmp_path_factory.mktemp("prefect-home")))
     return env
+
+
+def fresh_prefect_home(home: Path) -> Path:
+    """`home` holding a copy of the session's migrated Prefect database, when there is one."""
+    if template := migrated_template():
+        copy_prefect_db(template, home)
+    return home
+
+
+def migrated_template() -> Path | None:
+    """The session's migrated template home, once migrated (None without one)."""
+    if not (template := os.environ.get(PREFECT_DB_TEMPLATE)):
+        return None
+    deadline = time.monotonic() + 180
+    while not (Path(template) / "ready").exists():
+        failed = Path(template) / "failed"
+        assert not failed.exists(), failed.read_text()
+        assert time.monotonic() < deadline, "the Prefect database was not migrated"
+        time.sleep(0.2)
+    return Path(template)
+
+
+def copy_prefect_db(source_home: Path, home: Path) -> None:
+    with (
+        contextlib.closing(sqlite3.connect(source_home / "prefect.db")) as source,
+        contextlib.closing(sqlite3.connect(home / "prefect.db")) as copy,
+    ):
+        source.backup(copy)
 
 
 def offline_env() -> dict[str, str]:
@@ -89,18 +122,40 @@ def task_runs_of(api: str, flow_run_id: str, expected: int) -> list[dict]:
 FINAL_STATES = frozenset({"COMPLETED", "FAILED", "CRASHED", "CANCELLED"})
 
 
-def start_prefect_server(home: str) -> tuple[subprocess.Popen[bytes], str]:
-    """`prefect server start` on a free port of 127.0.0.1, with its own database: the
-    process and its API URL (not waited for: see `wait_until_healthy`)."""
-    port = free_port()
-    prefect = str(NEWSMILL.with_name("prefect"))
-    server = subprocess.Popen(
-        [prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+def start_prefect_server(home: str, port: int) -> subprocess.Popen[bytes]:
+    """`prefect server start` on 127.0.0.1:`port`, with its own database (not waited for:
+    see `wait_until_healthy`)."""
+    return subprocess.Popen(
+        [str(PREFECT), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
         env=offline_env() | {"PREFECT_HOME": home, "PREFECT_UI_ENABLED": "false"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    return server, f"http://127.0.0.1:{port}/api"
+
+
+@dataclass
+class SharedServer:
+    """The session's Prefect server: its database is migrated first, into the template
+    that fresh homes copy, then the server starts on a copy."""
+
+    template: str
+    home: str
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+
+    def migrate_then_start(self) -> None:
+        migrated = subprocess.run(
+            [str(PREFECT), "server", "database", "upgrade", "-y"],
+            env=offline_env() | {"PREFECT_HOME": self.template},
+            capture_output=True,
+            text=True,
+        )
+        if migrated.returncode != 0:
+            (Path(self.template) / "failed").write_text(migrated.stdout + migrated.stderr)
+            return
+        copy_prefect_db(Path(self.template), Path(self.home))
+        (Path(self.template) / "ready").touch()
+        self.process = start_prefect_server(self.home, self.port)
 
 
 def wait_until_healthy(api: str, server: subprocess.Popen[bytes] | None = None) -> None:
@@ -120,10 +175,17 @@ def pytest_configure(config: pytest.Config) -> None:
     background, while the tests are collected) and its test workers inherit its URL."""
     if hasattr(config, "workerinput") or "not e2e" in (config.option.markexpr or ""):
         return
-    home = tempfile.mkdtemp(prefix="newsmill-test-prefect-")
-    server, api = start_prefect_server(home)
-    config.stash[SHARED_SERVER_KEY] = (server, home)
-    os.environ[SHARED_SERVER] = api
+    shared = SharedServer(
+        template=tempfile.mkdtemp(prefix="newsmill-test-prefect-db-"),
+        home=tempfile.mkdtemp(prefix="newsmill-test-prefect-"),
+        port=free_port(),
+    )
+    starting = threading.Thread(target=shared.migrate_then_start, daemon=True)
+    starting.start()
+    config.stash[SHARED_SERVER_KEY] = shared
+    config.stash[STARTING_KEY] = starting
+    os.environ[SHARED_SERVER] = f"http://127.0.0.1:{shared.port}/api"
+    os.environ[PREFECT_DB_TEMPLATE] = shared.template
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -132,20 +194,26 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
         QueueService.drain_all(timeout=30)
     if SHARED_SERVER_KEY in config.stash:
-        server, home = config.stash[SHARED_SERVER_KEY]
-        server.terminate()
-        server.wait(timeout=30)
-        shutil.rmtree(home, ignore_errors=True)
+        config.stash[STARTING_KEY].join()
+        shared = config.stash[SHARED_SERVER_KEY]
+        if shared.process is not None:
+            shared.process.terminate()
+            shared.process.wait(timeout=30)
+        for folder in (shared.home, shared.template):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
 def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real Prefect server on 127.0.0.1: the session's shared one, else one of our own."""
     if api := os.environ.get(SHARED_SERVER):
+        migrated_template()  # the server starts once its database is migrated
         wait_until_healthy(api)
         yield api
         return
-    server, api = start_prefect_server(str(tmp_path_factory.mktemp("prefect-server")))
+    port = free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    server = start_prefect_server(str(tmp_path_factory.mktemp("prefect-server")), port)
     try:
         wait_until_healthy(api, server)
         yield api

@@ -12,9 +12,7 @@ import pytest
 
 from newsmill.flows.deployments import load_deployments, unmatched_sources
 from newsmill.tasks.errors import SettingsError
-from tests.conftest import NEWSMILL, ROOT, SAMPLES, post, run_newsmill
-
-PREFECT = NEWSMILL.with_name("prefect")
+from tests.conftest import NEWSMILL, PREFECT, ROOT, SAMPLES, post, run_newsmill
 
 
 def _stop(process: subprocess.Popen) -> None:
