@@ -372,6 +372,10 @@ def _run(args: argparse.Namespace) -> int:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
         os.environ.setdefault("PREFECT_LOGGING_LOGGERS_PREFECT_FLOW_RUNS_LEVEL", "WARNING")
     started = time.monotonic()
+    if settings.n_workers > 1 and not (settings.dask_address or settings.ray_address):
+        from newsmill.flows.runners import start_worker_forkserver
+
+        start_worker_forkserver()
     api = _temporary_api(args.quiet)
     from newsmill.flows.pipeline import newsmill_flow
     from newsmill.flows.progress import want_bar

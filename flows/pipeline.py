@@ -11,7 +11,7 @@ from typing import Any
 from prefect import Flow, flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 from prefect.futures import PrefectFuture
-from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import quote
 
@@ -19,6 +19,7 @@ from newsmill.flows import stages
 from newsmill.flows.lifecycle import Run, RunLogger, open_run
 from newsmill.flows.progress import shard_progress
 from newsmill.flows.report import render_summary_markdown
+from newsmill.flows.runners import ForkedProcessPoolTaskRunner
 from newsmill.flows.settings import Settings, flow_parameter_docs, flow_signature
 from newsmill.tasks import shard as shard_module
 from newsmill.tasks.dedup.exact import ExactAcrossShards
@@ -54,7 +55,7 @@ def task_runner(settings: Settings) -> TaskRunner[Any]:
 
         return DaskTaskRunner(address=settings.dask_address)
     if settings.n_workers > 1:
-        return ProcessPoolTaskRunner(max_workers=settings.n_workers)
+        return ForkedProcessPoolTaskRunner(max_workers=settings.n_workers)
     return ThreadPoolTaskRunner(max_workers=1)
 
 

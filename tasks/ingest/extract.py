@@ -20,6 +20,7 @@ from trafilatura.settings import Document as TrafilaturaDocument
 from trafilatura.utils import load_html
 
 from newsmill.schemas.reasons import Reason
+from newsmill.tasks.forkserver import forkserver_context
 from newsmill.tasks.records import Document, Reject, StageOutput, count_stage
 from newsmill.tasks.setting import setting
 from newsmill.tasks.text.words import UNSPACED, count_words
@@ -240,11 +241,9 @@ class HtmlExtractor:
                 "limit), and this worker process is daemonic, so it may not start any: "
                 "start Dask workers with DASK_DISTRIBUTED__WORKER__DAEMON=False"
             )
-        # forkserver: forking the flow process itself (threads, event loops) is unsafe. The
-        # server imports trafilatura once, and each worker forked from it starts with it
-        # (a worker importing it itself cost ~0.6 s of CPU, twice a run and at each recycling)
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([__name__])
+        # the forkserver imports trafilatura once, and each worker forked from it starts with
+        # it (a worker importing it itself cost ~0.6 s of CPU, twice a run and at each recycling)
+        context = forkserver_context(__name__)
         self._pool = ProcessPool(
             max_workers=self._settings.n_workers,
             max_tasks=self._settings.worker_max_pages,
