@@ -306,6 +306,17 @@ LANES = {
     "test_an_api_set_in_the_prefect_profile_is_used_not_a_temporary_one": "b",
 }
 
+# Modules whose module-scoped fixture is a whole run: each worker that runs one of their
+# tests builds it again (the samples run cost 4 s of CPU per worker), so they stay on one.
+ONE_WORKER_MODULES = frozenset(
+    {
+        "tests/flows/test_cli_samples.py",
+        "tests/flows/test_workers.py",
+        "tests/tasks/lake/test_catalog.py",
+        "tests/test_golden.py",
+    }
+)
+
 
 @pytest.hookimpl(optionalhook=True)  # xdist's hook: unknown under `-p no:xdist`
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
@@ -317,7 +328,10 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
         """`--dist load`, but the tests of a lane are one unit of work."""
 
         def _split_scope(self, nodeid: str) -> str:
-            return f"lane {LANES[nodeid]}" if nodeid in LANES else nodeid
+            if nodeid in LANES:
+                return f"lane {LANES[nodeid]}"
+            module = nodeid.split("::")[0]
+            return module if module in ONE_WORKER_MODULES else nodeid
 
     return LaneScheduling(config, log)
 
@@ -334,6 +348,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if f"def {nodeid.split('::')[1]}(" not in (ROOT / nodeid.split("::")[0]).read_text()
     ]:
         raise pytest.UsageError(f"tests/conftest.py LANES names tests that do not exist: {renamed}")
+    if gone := sorted(m for m in ONE_WORKER_MODULES if not (ROOT / m).is_file()):
+        raise pytest.UsageError(f"tests/conftest.py ONE_WORKER_MODULES names no file: {gone}")
     for item in items:
         if E2E_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.e2e)
