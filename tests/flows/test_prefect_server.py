@@ -199,10 +199,11 @@ def assert_cluster_run_matches_local(
     "cluster", [("--dask-address", "tcp://127.0.0.1:9"), ("--ray-address", "127.0.0.1:9")]
 )
 def test_a_cluster_run_without_a_shared_prefect_api_is_refused_before_any_work(
-    ephemeral_env, cluster: tuple[str, str], tmp_path: Path
+    newsmill_here: NewsmillHere, cluster: tuple[str, str], tmp_path: Path
 ) -> None:
     lake = str(tmp_path / "lake")
-    result = run_newsmill(ephemeral_env, "run", str(SAMPLES / "text"), "--lake", lake, *cluster)
+    no_api: dict[str, str | None] = {"PREFECT_API_URL": None}  # as `make run` has it
+    result = newsmill_here("run", str(SAMPLES / "text"), "--lake", lake, *cluster, env=no_api)
     assert result.returncode == 2
     assert "PREFECT_API_URL" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "lake").exists()
