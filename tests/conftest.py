@@ -85,6 +85,11 @@ def copy_prefect_db(source_home: Path, home: Path) -> None:
         source.backup(copy)
 
 
+def shared_api_url() -> str:
+    """The session server's API URL, known before the server is up (see `prefect_server`)."""
+    return os.environ[SHARED_SERVER]
+
+
 def offline_env() -> dict[str, str]:
     """This process's environment with Prefect offline, and no API or newsmill settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_API_", "NEWSMILL_"))}
@@ -337,7 +342,9 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
 
 # A test that needs any of these runs real processes (the CLI, a server, a cluster, a build,
 # an S3 server): it is an end-to-end test, which `make test-fast` leaves out.
-E2E_FIXTURES = frozenset({"prefect_env", "ephemeral_env", "prefect_server", "s3_env"})
+E2E_FIXTURES = frozenset(
+    {"prefect_env", "ephemeral_env", "prefect_server", "s3_env", "dask_scheduler", "ray_cluster"}
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -16,8 +16,10 @@ from tests.conftest import (
     SAMPLES,
     NewsmillHere,
     free_port,
+    offline_env,
     post,
     run_newsmill,
+    shared_api_url,
     task_runs_of,
 )
 
@@ -95,14 +97,16 @@ def _completed_flow_run(lake: Path, prefect_server: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def dask_scheduler(prefect_server, prefect_env, tmp_path_factory: pytest.TempPathFactory):
+def dask_scheduler(tmp_path_factory: pytest.TempPathFactory):
     """A running Dask cluster (scheduler + 2 single-threaded worker processes) whose
-    workers report to the same Prefect server, as a team would run one."""
+    workers report to the same Prefect server, as a team would run one. It starts while
+    that server may still be starting: the workers only need its address."""
     from distributed import Client
 
-    # non-daemonic workers may start processes: HTML extraction runs pages in its own pool
-    env = {
-        **prefect_env,
+    env = offline_env() | {
+        "PREFECT_API_URL": shared_api_url(),
+        "PREFECT_HOME": str(tmp_path_factory.mktemp("dask-prefect-home")),
+        # non-daemonic workers may start processes: HTML extraction runs pages in a pool
         "DASK_DISTRIBUTED__WORKER__DAEMON": "False",
     }
     dask = NEWSMILL.with_name("dask")
@@ -148,22 +152,20 @@ def dask_scheduler(prefect_server, prefect_env, tmp_path_factory: pytest.TempPat
 
 
 def test_a_run_on_a_dask_cluster_writes_the_same_tables(
-    prefect_server, prefect_env, newsmill_here: NewsmillHere, dask_scheduler: str, tmp_path: Path
+    dask_scheduler: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    assert_cluster_run_matches_local(
-        prefect_env, newsmill_here, prefect_server, "dask", dask_scheduler, tmp_path
-    )
+    assert_cluster_run_matches_local(request, "dask", dask_scheduler, tmp_path)
 
 
 def assert_cluster_run_matches_local(
-    env: dict[str, str],
-    newsmill_here: NewsmillHere,
-    prefect_server: str,
-    engine: str,
-    address: str,
-    tmp_path: Path,
+    request: pytest.FixtureRequest, engine: str, address: str, tmp_path: Path
 ) -> None:
-    """A run on the cluster writes the tables a local run writes, one task run a shard."""
+    """A run on the cluster writes the tables a local run writes, one task run a shard.
+    The Prefect fixtures are asked for here, after the cluster's: pytest would set up these
+    session fixtures first, and the cluster would wait for the server to start."""
+    env: dict[str, str] = request.getfixturevalue("prefect_env")
+    newsmill_here: NewsmillHere = request.getfixturevalue("newsmill_here")
+    prefect_server: str = request.getfixturevalue("prefect_server")
     common = ["run", str(SAMPLES), "--shard-max-files", "3", "--quiet"]
     on_cluster = run_newsmill(
         env, *common, "--lake", str(tmp_path / "cluster"), f"--{engine}-address", address

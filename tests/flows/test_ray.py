@@ -6,33 +6,34 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import NEWSMILL, NewsmillHere, free_port
+from tests.conftest import NEWSMILL, free_port, offline_env
 from tests.flows.test_prefect_server import assert_cluster_run_matches_local
 
 
 @pytest.fixture(scope="module")
-def ray_cluster(prefect_env, tmp_path_factory: pytest.TempPathFactory):
+def ray_cluster(tmp_path_factory: pytest.TempPathFactory):
     """A running Ray cluster (a head node with 2 CPUs), as a team would run one; its
-    workers learn the Prefect API from each run (prefect-ray's runtime environment)."""
+    workers learn the Prefect API from each run (prefect-ray's runtime environment), so it
+    starts while the session's Prefect server may still be starting."""
     ray = NEWSMILL.with_name("ray")
     port = free_port()
     options = ["--num-cpus", "2", "--include-dashboard=false", "--disable-usage-stats"]
     options += ["--temp-dir", str(tmp_path_factory.mktemp("ray"))]
     started = subprocess.run(
         [str(ray), "start", "--head", "--port", str(port), *options],
-        env=prefect_env,
+        env=offline_env(),
         capture_output=True,
         text=True,
         timeout=180,
     )
     assert started.returncode == 0, started.stderr
     yield f"127.0.0.1:{port}"
-    subprocess.run([str(ray), "stop", "--force"], env=prefect_env, capture_output=True, timeout=120)
+    subprocess.run(
+        [str(ray), "stop", "--force"], env=offline_env(), capture_output=True, timeout=120
+    )
 
 
 def test_a_run_on_a_ray_cluster_writes_the_same_tables(
-    prefect_server, prefect_env, newsmill_here: NewsmillHere, ray_cluster: str, tmp_path: Path
+    ray_cluster: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    assert_cluster_run_matches_local(
-        prefect_env, newsmill_here, prefect_server, "ray", ray_cluster, tmp_path
-    )
+    assert_cluster_run_matches_local(request, "ray", ray_cluster, tmp_path)
