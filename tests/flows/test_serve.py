@@ -12,7 +12,7 @@ import pytest
 
 from newsmill.flows.deployments import load_deployments, unmatched_sources
 from newsmill.tasks.errors import SettingsError
-from tests.conftest import NEWSMILL, PREFECT, ROOT, SAMPLES, post, run_newsmill
+from tests.conftest import NEWSMILL, PREFECT, ROOT, SAMPLES, NewsmillHere, post, run_newsmill
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -171,13 +171,16 @@ def test_served_deployments_run_by_hand_and_on_schedule(
         log.close()
 
 
-def test_serve_refuses_without_a_server_and_checks_the_file(ephemeral_env, tmp_path: Path) -> None:
-    prefect_env = ephemeral_env  # no PREFECT_API_URL: serve must refuse to start
-    example = run_newsmill(prefect_env, "serve", "--check")  # the committed example
+def test_serve_refuses_without_a_server_and_checks_the_file(
+    newsmill_here: NewsmillHere, tmp_path: Path
+) -> None:
+    # no PREFECT_API_URL, nor a profile naming one: serve must refuse to start
+    no_api: dict[str, str | None] = {"PREFECT_API_URL": None, "PREFECT_HOME": str(tmp_path)}
+    example = newsmill_here("serve", "--check", env=no_api)  # the committed example
     assert example.returncode == 0, example.stderr
     assert "samples-every-30-min: cron '*/30 * * * *' (UTC)" in example.stdout
 
-    no_server = run_newsmill(prefect_env, "serve")
+    no_server = newsmill_here("serve", env=no_api)
     assert no_server.returncode == 2
     assert "serve needs a Prefect server" in no_server.stderr
 
