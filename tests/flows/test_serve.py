@@ -34,12 +34,12 @@ def _wait_for(what: str, probe, timeout: float = 180):
     return found
 
 
-def _flow_runs(api: str, deployment_id: str, state: str) -> list[dict]:
+def _flow_runs(api: str, deployment_id: str, *states: str) -> list[dict]:
     return post(
         f"{api}/flow_runs/filter",
         {
             "deployments": {"id": {"any_": [deployment_id]}},
-            "flow_runs": {"state": {"type": {"any_": [state]}}},
+            "flow_runs": {"state": {"type": {"any_": list(states)}}},
         },
     )
 
@@ -97,7 +97,8 @@ def test_served_deployments_run_by_hand_and_on_schedule(
     log = (tmp_path / "serve.log").open("w")
     serve = subprocess.Popen(
         [str(NEWSMILL), "serve", str(deployments_file)],
-        env=prefect_env,
+        # polling every 10 s, it found three scheduled runs due at once and ran them all
+        env=prefect_env | {"PREFECT_RUNNER_POLL_FREQUENCY": "1"},
         cwd=ROOT,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -127,13 +128,18 @@ def test_served_deployments_run_by_hand_and_on_schedule(
         assert schema["near_threshold"]["maximum"] == 1
         assert schema["near_threshold"]["description"].startswith("Near dedup")
 
-        # the schedule fires; paused then, so that it stops starting a run every 5 s
+        # the schedule fires; paused once a run has started, so that it starts no more (one
+        # every 5 s) while this test goes on: pausing drops the runs not yet started
+        _wait_for(
+            "a scheduled run to start",
+            lambda: _flow_runs(prefect_server, scheduled["id"], "PENDING", "RUNNING", "COMPLETED"),
+        )
+        post(f"{prefect_server}/deployments/{scheduled['id']}/pause_deployment", {})
         _wait_for(
             "a scheduled run to complete",
             lambda: _flow_runs(prefect_server, scheduled["id"], "COMPLETED"),
         )
         assert (tmp_path / "scheduled-lake" / "articles").is_dir()
-        post(f"{prefect_server}/deployments/{scheduled['id']}/pause_deployment", {})
 
         # a manual run with a parameter: it keeps the deployment's other parameters
         triggered = _deployment_run(prefect_env, names["manual"], "near_threshold=0.9")
