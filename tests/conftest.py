@@ -294,11 +294,12 @@ def _main_here(api: str, *args: object, env: dict[str, str | None] | None = None
     return CliResult(code, stdout.getvalue(), stderr.getvalue())
 
 
-# The longest end-to-end tests (clusters, servers, a build: 10-45 s each, much of it waiting)
-# run in two lanes: a lane is one unit of work, so one test worker runs its tests one after
-# the other while the other workers take the rest. All at once on 2 cores they starved each
-# other (a Ray run took 147 s); in collection order they queued on one worker, which the
-# suite then waited 230 s for. (xdist's own `loadgroup` does not group under pytest 9.)
+# The longest end-to-end tests (clusters, served deployments, S3: 20-110 s each, much of it
+# waiting) run in two lanes: a lane is one unit of work, so one test worker runs its tests
+# one after the other while the other workers take the rest. All at once on 2 cores they
+# starved each other (a Ray run took 147 s); in collection order they queued on one worker,
+# which the suite then waited 230 s for. (xdist's own `loadgroup` does not group under
+# pytest 9.)
 LANES = {
     "tests/flows/test_prefect_server.py::test_a_run_on_a_dask_cluster_writes_the_same_tables": "a",
     "tests/flows/test_serve.py::test_served_deployments_run_by_hand_and_on_schedule": "a",
@@ -307,7 +308,6 @@ LANES = {
     "test_without_an_api_one_temporary_api_serves_the_run_and_its_workers": "a",
     "tests/flows/test_ray.py::test_a_run_on_a_ray_cluster_writes_the_same_tables": "b",
     "tests/flows/test_s3.py::test_a_run_from_s3_sources_into_an_s3_lake_matches_a_local_run": "b",
-    "tests/test_packaging.py::test_wheel_and_sdist_build_install_and_run_the_samples": "b",
 }
 
 # Modules whose module-scoped fixture is a whole run: each worker that runs one of their
