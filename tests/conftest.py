@@ -264,34 +264,49 @@ def newsmill_here(prefect_server: str) -> NewsmillHere:
 def _main_here(api: str, *args: object, env: dict[str, str | None] | None = None) -> CliResult:
     """The environment (`env` adds to it; None removes a name), Prefect's settings, the
     working folder and the signal handlers are put back afterwards."""
-    from prefect.context import refresh_global_settings_context
-
     from newsmill.flows.cli import main
 
-    saved_environ = dict(os.environ)
     saved_handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     saved_cwd = os.getcwd()
     stdout, stderr = io.StringIO(), io.StringIO()
-    os.environ.clear()
-    wanted = offline_env() | {"PREFECT_API_URL": api} | (env or {})
-    os.environ.update({name: value for name, value in wanted.items() if value is not None})
-    refresh_global_settings_context()
     try:
         os.chdir(ROOT)
-        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        with (
+            prefect_environment(api, env),
+            contextlib.redirect_stdout(stdout),
+            contextlib.redirect_stderr(stderr),
+        ):
             try:
                 code = main([str(arg) for arg in args])
             except SystemExit as exit:  # argparse: --help, a bad flag
                 code = exit.code if isinstance(exit.code, int) else 2
     finally:
         os.chdir(saved_cwd)
-        os.environ.clear()
-        os.environ.update(saved_environ)
-        refresh_global_settings_context()
         for signum, handler in saved_handlers.items():
             if handler is not None:  # None: a handler set outside Python
                 signal.signal(signum, handler)
     return CliResult(code, stdout.getvalue(), stderr.getvalue())
+
+
+@contextlib.contextmanager
+def prefect_environment(api: str, env: dict[str, str | None] | None = None) -> Iterator[None]:
+    """This process's environment as `offline_env()` reporting to `api`, plus `env` (None
+    removes a name), with Prefect's settings read from it; all put back afterwards. Prefect's
+    background services (events, logs) read the global settings, not a `temporary_settings`
+    context: with that alone their events went to a temporary server of their own."""
+    from prefect.context import refresh_global_settings_context
+
+    saved_environ = dict(os.environ)
+    os.environ.clear()
+    wanted = offline_env() | {"PREFECT_API_URL": api} | (env or {})
+    os.environ.update({name: value for name, value in wanted.items() if value is not None})
+    refresh_global_settings_context()
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_environ)
+        refresh_global_settings_context()
 
 
 # The longest end-to-end tests (clusters, served deployments, S3: 20-110 s each, much of it
