@@ -3,7 +3,9 @@
 For each corpus size: docs/s end to end, peak RSS, recall and precision of the injected
 exact and near copies, and the cost growth between sizes. With --datatrove, datatrove's
 MinHash pipeline (defaults; a separate benchmark-only venv, never a project dependency)
-runs on the smallest corpus in the same script run, and the ratio is printed.
+runs on the smallest corpus in the same script run, and the ratio is printed. newsmill
+reports to a Prefect server this script starts first (issue 18's condition), so no run pays
+for a temporary API's start-up; `--temporary-api` measures the embedded default instead.
 
     .venv/bin/python benchmarks/dedup.py --sizes 20000 100000 --datatrove
 
@@ -13,6 +15,7 @@ correct when it and its canonical descend from the same original in the labels.
 """
 
 import argparse
+import contextlib
 import itertools
 import json
 import os
@@ -22,7 +25,16 @@ import sys
 from pathlib import Path
 
 import duckdb
-from common import NEWSMILL, ROOT, WORK, build_corpus, count_lines, newsmill_env, timed
+from common import (
+    NEWSMILL,
+    ROOT,
+    WORK,
+    build_corpus,
+    count_lines,
+    newsmill_env,
+    prefect_server,
+    timed,
+)
 
 DATATROVE_PYTHON = WORK / "venv-datatrove" / "bin" / "python"
 
@@ -87,12 +99,12 @@ def measured(corpus: Path, wall: float, rss: float, scores: dict[str, float]) ->
     return {"docs": docs, "seconds": wall, "docs_per_s": docs / wall, "rss_mib": rss, **scores}
 
 
-def run_newsmill(corpus: Path, extra: list[str]) -> dict[str, float]:
+def run_newsmill(corpus: Path, extra: list[str], env: dict[str, str]) -> dict[str, float]:
     lake = WORK / f"lake-dedup-{corpus.name}"
     shutil.rmtree(lake, ignore_errors=True)
     wall, rss = timed(
         [NEWSMILL, "run", str(corpus / "articles.jsonl"), "--lake", str(lake), "--quiet", *extra],
-        newsmill_env(),
+        env,
     )
     roots, pairs = labelled_roots(corpus)
     canonical, flagged = newsmill_clusters(lake, corpus)
@@ -171,7 +183,7 @@ def report(name: str, size: int, result: dict[str, float]) -> None:
     )
 
 
-def incremental_run(fresh: Path, size: int, workers: int) -> None:
+def incremental_run(fresh: Path, size: int, workers: int, env: dict[str, str]) -> None:
     """Time a run of the `fresh` corpus into a copy of the `size`-doc lake (0: empty lake).
 
     The copy is made of hard links (committed files are never modified, only added), so
@@ -183,7 +195,7 @@ def incremental_run(fresh: Path, size: int, workers: int) -> None:
         lake = WORK / f"lake-dedup-{build_corpus(size).name}"
         subprocess.run(["cp", "-al", str(lake), str(copy)], check=True)
     command = [NEWSMILL, "run", str(fresh / "articles.jsonl"), "--lake", str(copy), "--quiet"]
-    wall, rss = timed([*command, "--no-fields", "--workers", str(workers)], newsmill_env())
+    wall, rss = timed([*command, "--no-fields", "--workers", str(workers)], env)
     [added] = duckdb.sql(
         f"""select articles, duplicates_document from read_parquet('{copy}/runs/**/*.parquet')
         order by run_id desc limit 1"""
@@ -194,6 +206,27 @@ def incremental_run(fresh: Path, size: int, workers: int) -> None:
         f"{wall:.1f} s, peak RSS {rss:,.0f} MiB ({added[0]:,} articles, {added[1]:,} duplicates added)",
         flush=True,
     )
+
+
+def measure(args: argparse.Namespace, env: dict[str, str]) -> dict[int, dict[str, float]]:
+    results = {}
+    for size in [] if args.only_incremental else sorted(args.sizes):
+        corpus = build_corpus(size)
+        # the same work as datatrove's pipeline: no field extraction (documented --no-fields)
+        results[size] = run_newsmill(corpus, ["--no-fields", "--workers", str(args.workers)], env)
+        report("newsmill", size, results[size])
+    smallest = min(args.sizes)
+    if args.datatrove and results:
+        baseline = run_datatrove(build_corpus(smallest), args.workers)
+        report("datatrove", smallest, baseline)
+        print(
+            f"speed ratio on {smallest:,} docs: newsmill / datatrove = {results[smallest]['docs_per_s'] / baseline['docs_per_s']:.1f}x"
+        )
+    if args.incremental:
+        fresh = build_corpus(args.incremental, seed=8)
+        for size in [0, *sorted(args.sizes)]:
+            incremental_run(fresh, size, args.workers, env)
+    return results
 
 
 def main() -> None:
@@ -218,29 +251,20 @@ def main() -> None:
         help="then time a run of N new documents (another seed) into each size's lake",
     )
     parser.add_argument(
+        "--temporary-api",
+        action="store_true",
+        help="newsmill starts its own temporary Prefect API each run (the embedded default)",
+    )
+    parser.add_argument(
         "--only-incremental",
         action="store_true",
         help="skip the full runs: time --incremental against the lakes the last run left",
     )
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
-    results = {}
-    for size in [] if args.only_incremental else sorted(args.sizes):
-        corpus = build_corpus(size)
-        # the same work as datatrove's pipeline: no field extraction (documented --no-fields)
-        results[size] = run_newsmill(corpus, ["--no-fields", "--workers", str(args.workers)])
-        report("newsmill", size, results[size])
-    smallest = min(args.sizes)
-    if args.datatrove and results:
-        baseline = run_datatrove(build_corpus(smallest), args.workers)
-        report("datatrove", smallest, baseline)
-        print(
-            f"speed ratio on {smallest:,} docs: newsmill / datatrove = {results[smallest]['docs_per_s'] / baseline['docs_per_s']:.1f}x"
-        )
-    if args.incremental:
-        fresh = build_corpus(args.incremental, seed=8)
-        for size in [0, *sorted(args.sizes)]:
-            incremental_run(fresh, size, args.workers)
+    with contextlib.ExitStack() as stack:
+        env = newsmill_env() if args.temporary_api else stack.enter_context(prefect_server())
+        results = measure(args, env)
     sizes = sorted(results)
     for small, large in itertools.pairwise(sizes):
         growth = results[large]["seconds"] / results[small]["seconds"]
