@@ -38,8 +38,9 @@ test: $(STAMP) $(MYPY_SRC)
 	$(BIN)/mypy
 	# 4 test workers even on 2 cores: end-to-end tests spend much of their time waiting on
 	# subprocesses and servers; they start first, the longest in two lanes (tests/conftest.py).
-	# Measured on 2 cores (2026-12-06, 608 tests): 3.7-3.9 min, CPU-bound (4.5 min before
-	# most CLI runs became in-process calls); -n 6 4.5 min; --dist worksteal 4.5 min.
+	# Measured on 2 cores (2026-12-06, 609 tests): 2:55-3:05 of tests, CPU-bound (~340 s of
+	# CPU machine-wide); 3:35-4:02 before forked shard workers and one migrated Prefect
+	# database; -n 6 and --dist worksteal were slower.
 	$(BIN)/pytest -q -n 4 --dist load
 
 # Unit and in-process tests only (no CLI runs, servers, clusters, builds): under a minute.
