@@ -231,7 +231,7 @@ def test_without_an_api_one_temporary_api_serves_the_run_and_its_workers(
 
 
 def test_an_api_set_in_the_prefect_profile_is_used_not_a_temporary_one(
-    ephemeral_env, prefect_server, tmp_path: Path
+    newsmill_here: NewsmillHere, prefect_server, tmp_path: Path
 ) -> None:
     home = tmp_path / "prefect-home"
     home.mkdir()
@@ -239,8 +239,8 @@ def test_an_api_set_in_the_prefect_profile_is_used_not_a_temporary_one(
         f'active = "team"\n\n[profiles.team]\nPREFECT_API_URL = "{prefect_server}"\n'
     )
     lake = tmp_path / "lake"
-    env = {**ephemeral_env, "PREFECT_HOME": str(home)}
-    result = run_newsmill(env, "run", str(SAMPLES / "text"), "--lake", str(lake))
+    env: dict[str, str | None] = {"PREFECT_HOME": str(home), "PREFECT_API_URL": None}
+    result = newsmill_here("run", str(SAMPLES / "text"), "--lake", str(lake), env=env)
     assert result.returncode == 0, result.stderr
     assert "temporary" not in result.stderr.lower()
     _completed_flow_run(lake, prefect_server)
