@@ -38,7 +38,7 @@ test: $(STAMP) $(MYPY_SRC)
 	$(BIN)/mypy
 	# 4 test workers even on 2 cores: end-to-end tests spend much of their time waiting on
 	# subprocesses and servers; they start first, the longest in two lanes (tests/conftest.py).
-	# Measured on 2 cores (2026-12-06, 609 tests): 2:55-3:05 of tests, CPU-bound (~340 s of
+	# Measured on 2 cores (2026-12-06, 609 tests): 2:50-3:09 of tests, CPU-bound (~335 s of
 	# CPU machine-wide); 3:35-4:02 before forked shard workers and one migrated Prefect
 	# database; -n 6 and --dist worksteal were slower.
 	$(BIN)/pytest -q -n 4 --dist load
