@@ -110,6 +110,9 @@ def post(url: str, body: dict) -> list[dict]:
         return json.load(response)
 
 
+FINAL_STATES = frozenset({"COMPLETED", "FAILED", "CRASHED", "CANCELLED"})
+
+
 def task_runs_of(api: str, flow_run_id: str, expected: int) -> list[dict]:
     """The flow run's task runs once the server has recorded `expected` of them in a
     final state (or whatever it holds after 60 s). The server writes task runs from the
@@ -122,9 +125,6 @@ def task_runs_of(api: str, flow_run_id: str, expected: int) -> list[dict]:
         if (len(task_runs) >= expected and settled) or time.monotonic() > deadline:
             return task_runs
         time.sleep(0.2)
-
-
-FINAL_STATES = frozenset({"COMPLETED", "FAILED", "CRASHED", "CANCELLED"})
 
 
 def start_prefect_server(home: str, port: int) -> subprocess.Popen[bytes]:

@@ -185,9 +185,7 @@ def assert_cluster_run_matches_local(
             for lake in ("cluster", "local")
         ]
         assert rows[0] == rows[1] and rows[0]
-    [(flow_run_id,)] = duckdb.sql(
-        f"select flow_run_id from read_parquet('{tmp_path}/cluster/runs/**/*.parquet', hive_partitioning=true)"
-    ).fetchall()
+    flow_run_id = _completed_flow_run(tmp_path / "cluster", prefect_server)
     shards = len(plan_shards(discover_sources([str(SAMPLES)]).files, Settings().shard_bytes, 3))
     task_runs = task_runs_of(prefect_server, flow_run_id, shards + len(RUN_LEVEL_TASKS))
     assert (
