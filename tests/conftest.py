@@ -23,6 +23,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -102,7 +103,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def post(url: str, body: dict) -> list[dict]:
+def post(url: str, body: dict) -> Any:  # a list of objects from a filter, one object else
     request = urllib.request.Request(
         url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
     )

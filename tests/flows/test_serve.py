@@ -5,6 +5,7 @@ import re
 import secrets
 import subprocess
 import time
+import urllib.error
 from pathlib import Path
 
 import duckdb
@@ -12,7 +13,16 @@ import pytest
 
 from newsmill.flows.deployments import load_deployments, unmatched_sources
 from newsmill.tasks.errors import SettingsError
-from tests.conftest import NEWSMILL, PREFECT, ROOT, SAMPLES, NewsmillHere, post, run_newsmill
+from tests.conftest import (
+    FINAL_STATES,
+    NEWSMILL,
+    PREFECT,
+    ROOT,
+    SAMPLES,
+    NewsmillHere,
+    post,
+    run_newsmill,
+)
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -165,12 +175,16 @@ def test_served_deployments_run_by_hand_and_on_schedule(
         assert artifact["key"] == "newsmill-run-summary" and "completed" in artifact["data"]
         assert "| articles written |" in artifact["data"]  # Markdown tables, not a code block
 
-        # bad parameters are refused before any run exists
-        for bad, complaint in (("near_threshold=2", "near_threshold"), ("workers=many", "workers")):
-            refused = _deployment_run(prefect_env, names["manual"], bad)
-            assert refused.returncode != 0
-            assert complaint in refused.stdout + refused.stderr
-            assert "Created flow run" not in refused.stdout
+        # bad parameters are refused by the server before any run exists (what `prefect
+        # deployment run --param` sends, without a CLI process each)
+        for bad in ({"near_threshold": 2}, {"workers": "many"}):
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                post(
+                    f"{prefect_server}/deployments/{manual['id']}/create_flow_run",
+                    {"parameters": bad},
+                )
+            assert refused.value.code == 409 and next(iter(bad)) in refused.value.read().decode()
+        assert len(_flow_runs(prefect_server, manual["id"], *FINAL_STATES, "PENDING")) == 1
 
     finally:
         _stop(serve)
@@ -253,26 +267,20 @@ def test_deployments_on_a_work_pool_run_on_a_prefect_worker(
 
     worker = subprocess.Popen(
         [str(PREFECT), "worker", "start", "--pool", pool],
-        env=prefect_env,
+        env=prefect_env | {"PREFECT_WORKER_QUERY_SECONDS": "1"},  # 10 s by default
         cwd=tmp_path,  # the deployment brings its own working directory
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
-        triggered = subprocess.run(
-            [str(PREFECT), "deployment", "run", f"newsmill/{name}"],
-            env=prefect_env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert triggered.returncode == 0, triggered.stdout + triggered.stderr
-        [flow_run_id] = re.findall(r"UUID:\s+([0-9a-f-]{36})", triggered.stdout)
         [deployment] = post(
             f"{prefect_server}/deployments/filter",
             {"deployments": {"name": {"any_": [name]}}},
         )
         assert deployment["work_pool_name"] == pool
+        flow_run_id = post(f"{prefect_server}/deployments/{deployment['id']}/create_flow_run", {})[
+            "id"
+        ]
         _wait_for(
             "the worker to run it",
             lambda: any(
