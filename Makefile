@@ -36,12 +36,12 @@ test: $(STAMP) $(MYPY_SRC)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	# 4 test workers even on 2 cores: end-to-end tests spend much of their time waiting on
-	# subprocesses and servers; they start first, the longest in two lanes (tests/conftest.py).
-	# Measured on 2 cores (2026-12-06, 609 tests): 2:50-3:09 of tests, CPU-bound (~335 s of
-	# CPU machine-wide); 3:35-4:02 before forked shard workers and one migrated Prefect
-	# database; -n 6 and --dist worksteal were slower.
-	$(BIN)/pytest -q -n 4 --dist load
+	# 3 test workers on 2 cores: end-to-end tests spend part of their time waiting on
+	# subprocesses and servers; the longest run in two lanes that start first
+	# (tests/conftest.py). Measured on 2 cores (2026-12-06, 610 tests): -n 3 2:52-2:55 of
+	# tests (~310 s of CPU machine-wide); -n 4 3:01-3:02 (~347 s: the 4th worker's imports
+	# and contention); -n 6 and --dist worksteal were slower.
+	$(BIN)/pytest -q -n 3 --dist load
 
 # Unit and in-process tests only (no CLI runs, servers, clusters, builds): under a minute.
 test-fast: $(STAMP)

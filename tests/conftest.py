@@ -19,6 +19,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -103,12 +104,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def post(url: str, body: dict) -> Any:  # a list of objects from a filter, one object else
+def post(url: str, body: dict) -> Any:
+    """The JSON a Prefect API answers (a filter: a list of objects). Retried while the
+    server is busy (503: its SQLite database was locked), as Prefect's own client does."""
     request = urllib.request.Request(
         url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
     )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.load(response)
+    for attempt in range(6):
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return json.load(response)
+        except urllib.error.HTTPError as error:
+            if error.code not in (429, 503) or attempt == 5:
+                raise
+            time.sleep(0.5 * 2**attempt)
 
 
 FINAL_STATES = frozenset({"COMPLETED", "FAILED", "CRASHED", "CANCELLED"})
@@ -353,6 +362,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
             module = nodeid.split("::")[0]
             return module if module in ONE_WORKER_MODULES else nodeid
 
+    # in collection order (lanes first), not xdist's default of the most tests first
+    config.option.loadscopereorder = False
     return LaneScheduling(config, log)
 
 
@@ -375,8 +386,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if E2E_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.e2e)
-    # the long end-to-end tests first, so that parallel workers end together on short ones
-    items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
+    # the lanes first (each on a worker of its own from the start), then the other
+    # end-to-end tests, so that parallel workers end together on short ones
+    items.sort(key=lambda item: (item.nodeid not in LANES, item.get_closest_marker("e2e") is None))
 
 
 @pytest.fixture
