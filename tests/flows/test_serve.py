@@ -107,10 +107,8 @@ def test_served_deployments_run_by_hand_and_on_schedule(
     log = (tmp_path / "serve.log").open("w")
     serve = subprocess.Popen(
         [str(NEWSMILL), "serve", str(deployments_file)],
-        # polling every 10 s, it found three scheduled runs due at once and ran them all;
-        # one at a time, a second one due meanwhile is dropped by the pause below
-        env=prefect_env
-        | {"PREFECT_RUNNER_POLL_FREQUENCY": "1", "PREFECT_RUNNER_PROCESS_LIMIT": "1"},
+        # polling every 10 s, it found three scheduled runs due at once and ran them all
+        env=prefect_env | {"PREFECT_RUNNER_POLL_FREQUENCY": "1"},
         cwd=ROOT,
         stdout=log,
         stderr=subprocess.STDOUT,
