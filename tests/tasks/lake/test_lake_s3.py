@@ -129,8 +129,8 @@ def test_a_missing_bucket_is_a_clear_error_without_secrets(s3_env: dict[str, str
 def test_duckdb_takes_file_details_from_its_listing_and_a_new_connection_lists_again(
     bucket: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """DuckDB asked S3 for each file's details ~7 times per query: 600 HEAD requests in a
-    run's report of 8 articles."""
+    """DuckDB asked S3 for each file's details ~7 times per query: ~600 HEAD requests
+    after a run of the samples had committed (its report and views)."""
     lake = Lake(f"{bucket}/lake")
     for day in range(1, 5):
         path = lake.store.path("t", f"day={day}", "part.parquet")
