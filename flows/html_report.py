@@ -44,7 +44,8 @@ def write_run_report(lake: Lake, summary: RunSummary, seconds: float) -> str:
 
 
 def render_run_report(lake: Lake, summary: RunSummary, seconds: float) -> str:
-    with connect_lake(lake.root) as connection:
+    # the run's own files: a report costs what its run wrote, not what the lake holds
+    with connect_lake(lake.root, summary.run_id) as connection:
         found = _Queries(connection, summary.run_id)
         sections = [
             ("What became of the inputs", _outcomes(summary)),

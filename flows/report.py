@@ -100,11 +100,12 @@ def _shown(path: str) -> str:
     return path if relative.startswith("..") else relative
 
 
-def connect_lake(location: str | Path) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with the lake's views (`tasks/lake/catalog.py`)."""
+def connect_lake(location: str | Path, run_id: str | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with the lake's views (`tasks/lake/catalog.py`); of one run's
+    rows only, given `run_id`."""
     lake = Lake(location)
     connection = lake.store.duckdb()
-    create_views(connection, lake)
+    create_views(connection, lake, run_id)
     return connection
 
 

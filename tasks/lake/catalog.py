@@ -18,7 +18,7 @@ from newsmill.schemas.tables import TABLES, TableSpec
 from newsmill.schemas.views import VIEWS
 from newsmill.tasks import __version__
 from newsmill.tasks.errors import LakeError
-from newsmill.tasks.lake.lake import Lake
+from newsmill.tasks.lake.lake import Lake, table_files
 
 # the oldest storage the current DuckDB releases write and read: the `duckdb` CLI 1.5 opens
 # it, where DuckDB 2.0's default storage is refused by every 1.x tool
@@ -27,12 +27,14 @@ CATALOG_NAME = "newsmill.duckdb"
 LAKE_VIEW = "newsmill_catalog"  # which lake the file shows: a run refreshes only its own
 
 
-def create_views(connection: duckdb.DuckDBPyConnection, lake: Lake) -> None:
-    """A view per table and the ready views, in the connection's current database."""
+def create_views(
+    connection: duckdb.DuckDBPyConnection, lake: Lake, run_id: str | None = None
+) -> None:
+    """A view per table and the ready views, in the connection's current database; of one
+    run's rows only, given `run_id` (its files only are read)."""
     for spec in TABLES.values():
-        connection.execute(
-            f'create or replace view "{spec.name}" as {_table_sql(connection, lake, spec)}'
-        )
+        table = _table_sql(connection, lake, spec, run_id)
+        connection.execute(f'create or replace view "{spec.name}" as {table}')
         connection.execute(f'comment on view "{spec.name}" is {_literal(spec.description)}')
     for name, (description, sql) in VIEWS.items():
         connection.execute(f'create or replace view "{name}" as {sql}')
@@ -81,12 +83,14 @@ def catalog_lake(path: Path) -> str | None:
     return str(lake)
 
 
-def _table_sql(connection: duckdb.DuckDBPyConnection, lake: Lake, spec: TableSpec) -> str:
+def _table_sql(
+    connection: duckdb.DuckDBPyConnection, lake: Lake, spec: TableSpec, run_id: str | None
+) -> str:
     declared = _declared_types(connection, spec)
-    if not lake.store.has_files(lake.table_path(spec), ".parquet"):
+    if not lake.store.has_files(lake.table_path(spec), table_files(run_id)):
         columns = [f'cast(null as {kind}) as "{name}"' for name, kind in declared.items()]
         return f"select {', '.join(columns)} limit 0"
-    scan = lake.scan(spec)
+    scan = lake.scan(spec, run_id)
     present = {row[0] for row in connection.execute(f"describe select * from {scan}").fetchall()}
     columns = [
         f'cast("{name}" as {kind}) as "{name}"'

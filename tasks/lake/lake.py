@@ -188,7 +188,7 @@ class Lake:
     def read_table(self, spec: TableSpec, columns: list[str] | None = None) -> pa.Table:
         """Committed rows of a table (empty when the table has none yet)."""
         path = self.table_path(spec)
-        if not self.store.has_files(path, ".parquet"):
+        if not self.store.has_files(path, "*.parquet"):
             return spec.schema.empty_table().select(columns or spec.schema.names)
         dataset = ds.dataset(
             path,
@@ -207,7 +207,7 @@ class Lake:
         read. Two scans, not one CTE: DuckDB would materialise a CTE used twice, which is
         the whole table.
         """
-        if not self.store.has_files(self.table_path(MINHASH), ".parquet"):
+        if not self.store.has_files(self.table_path(MINHASH), "*.parquet"):
             return MINHASH.schema.empty_table()
         keys = [np.unique(k[k != 0]) for k in band_keys]
         if not keys or not sum(len(k) for k in keys):
@@ -235,7 +235,7 @@ class Lake:
         DuckDB scans only the key column and fetches the matching rows, so a run pays for
         the keys it meets (and a cheap columnar scan), not for loading the table.
         """
-        if not len(keys) or not self.store.has_files(self.table_path(spec), ".parquet"):
+        if not len(keys) or not self.store.has_files(self.table_path(spec), "*.parquet"):
             return spec.schema.empty_table().select(columns)
         with self.store.duckdb() as connection:
             connection.register("wanted", pa.table({"key": pa.array(np.unique(keys), pa.uint64())}))
@@ -247,9 +247,11 @@ class Lake:
             ).to_arrow_table()
         return found.cast(pa.schema([spec.schema.field(c) for c in columns]))
 
-    def scan(self, spec: TableSpec) -> str:
-        """DuckDB's `read_parquet` of a table, for a connection from `store.duckdb()`."""
-        pattern = self.store.uri(f"{self.table_path(spec)}/**/*.parquet").replace("'", "''")
+    def scan(self, spec: TableSpec, run_id: str | None = None) -> str:
+        """DuckDB's `read_parquet` of a table (of one run's files only, given `run_id`), for
+        a connection from `store.duckdb()`."""
+        files = f"{self.table_path(spec)}/**/{table_files(run_id)}"
+        pattern = self.store.uri(files).replace("'", "''")
         # by name: files written before a column was added read it as null
         return f"read_parquet('{pattern}', hive_partitioning = true, union_by_name = true)"
 
@@ -261,6 +263,12 @@ class Lake:
         """A writer into the run's staging area; writers of one run that stage at once (one
         per shard, in worker processes) each take their own `part` of the file names."""
         return RunWriter(self, run_id, buffer_rows, part)
+
+
+def table_files(run_id: str | None = None) -> str:
+    """The glob of a table's files, or of the files one run committed (a run writes its
+    rows only to files named after it, `part-<run_id>[-<shard>].parquet`)."""
+    return f"part-{run_id}*.parquet" if run_id else "*.parquet"
 
 
 def _schema_error(spec: TableSpec, columns: Iterable[str]) -> SchemaError:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import fnmatch
 import functools
 import os
 import shutil
@@ -173,10 +174,11 @@ class Store:
             return []
         return sorted(f for f in found if f.endswith(suffix))
 
-    def has_files(self, path: str, suffix: str) -> bool:
+    def has_files(self, path: str, name: str) -> bool:
+        """A file under `path` whose name matches the glob `name` (`*.parquet`)."""
         if self.local:
-            return any(Path(path).glob(f"**/*{suffix}"))
-        return bool(self.find(path, suffix))
+            return any(Path(path).glob(f"**/{name}"))
+        return any(fnmatch.fnmatchcase(p.rsplit("/", 1)[-1], name) for p in self.find(path))
 
     def open_write(self, path: str) -> BinaryIO:
         """A new file to stream into (staging only: nothing reads it before it is closed)."""

@@ -392,3 +392,23 @@ def test_on_a_terminal_progress_is_a_bar_with_rate_and_eta(prefect_env, tmp_path
     assert "━" in shown  # the bar itself
     assert not re.search(r"shard \d/4 \(", shown)  # no plain progress line on a terminal
     assert b"inputs seen        4" in stdout
+
+
+def test_a_runs_report_reads_only_the_files_that_run_committed(
+    newsmill_here: NewsmillHere, tmp_path: Path
+) -> None:
+    """The report read every file of every table, whichever run wrote it: each run's report
+    cost more as the lake grew, and one damaged file of an old run cost every later run
+    its report."""
+    rng = random.Random(3)
+    lake = tmp_path / "lake"
+    for day in ("first", "second"):
+        (tmp_path / day).mkdir()
+        (tmp_path / day / "story.txt").write_text("\n\n".join(_story(rng)))
+        result = newsmill_here("run", str(tmp_path / day), "--lake", str(lake))
+        assert result.returncode == 0, result.stderr
+        if day == "first":
+            [damaged] = (lake / "articles").glob("**/*.parquet")
+            damaged.write_bytes(b"not Parquet any more")
+    reports = sorted((lake / "_reports").glob("*.html"))
+    assert len(reports) == 2 and f"report             {reports[-1]}" in result.stdout

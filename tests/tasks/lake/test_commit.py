@@ -32,7 +32,7 @@ def _contents(lake: Lake) -> dict[str, int]:
     return {
         name: duckdb.sql(f"select count(*) from {lake.scan(spec)}").fetchall()[0][0]
         for name, spec in TABLES.items()
-        if lake.store.has_files(lake.table_path(spec), ".parquet")
+        if lake.store.has_files(lake.table_path(spec), "*.parquet")
     }
 
 

@@ -46,8 +46,9 @@ def test_listing_finds_files_and_folders_and_nothing_where_there_is_nothing(stor
         "b.parquet",
         "a.parquet",
     ]
-    assert store.has_files(store.path("articles"), ".parquet")
-    assert not store.has_files(store.path("runs"), ".parquet")
+    assert store.has_files(store.path("articles"), "*.parquet")
+    assert not store.has_files(store.path("runs"), "*.parquet")
+    assert store.has_files(store.base, "a.*") and not store.has_files(store.base, "c.parquet")
     assert store.find(store.path("missing")) == [] and store.children(store.path("missing")) == []
     store.remove_tree(store.path("articles"))
     assert store.children(store.base) == ["runs"]
