@@ -38,8 +38,8 @@ test: $(STAMP) $(MYPY_SRC)
 	$(BIN)/mypy
 	# 3 test workers on 2 cores: end-to-end tests spend part of their time waiting on
 	# subprocesses and servers; the longest run in two lanes that start first
-	# (tests/conftest.py). Measured on 2 cores (2026-12-06, 610 tests), CPU-bound: -n 3
-	# 2:52-3:23 of tests (310-366 s of CPU machine-wide), -n 4 3:01-3:36 (347-415 s: a 4th
+	# (tests/conftest.py). Measured on 2 cores (2026-12-06, 611 tests), CPU-bound: -n 3
+	# 2:50-3:24 of tests (310-366 s of CPU machine-wide), -n 4 3:01-3:36 (347-415 s: a 4th
 	# worker's imports and contention); the spread is the machine's pace over the day.
 	# -n 6 and --dist worksteal were slower.
 	$(BIN)/pytest -q -n 3 --dist load
