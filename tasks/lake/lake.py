@@ -188,7 +188,7 @@ class Lake:
     def read_table(self, spec: TableSpec, columns: list[str] | None = None) -> pa.Table:
         """Committed rows of a table (empty when the table has none yet)."""
         path = self.table_path(spec)
-        if not self.store.has_files(path, "*.parquet"):
+        if not self.store.has_files(path, table_files()):
             return spec.schema.empty_table().select(columns or spec.schema.names)
         dataset = ds.dataset(
             path,
@@ -207,7 +207,7 @@ class Lake:
         read. Two scans, not one CTE: DuckDB would materialise a CTE used twice, which is
         the whole table.
         """
-        if not self.store.has_files(self.table_path(MINHASH), "*.parquet"):
+        if not self.store.has_files(self.table_path(MINHASH), table_files()):
             return MINHASH.schema.empty_table()
         keys = [np.unique(k[k != 0]) for k in band_keys]
         if not keys or not sum(len(k) for k in keys):
@@ -235,7 +235,7 @@ class Lake:
         DuckDB scans only the key column and fetches the matching rows, so a run pays for
         the keys it meets (and a cheap columnar scan), not for loading the table.
         """
-        if not len(keys) or not self.store.has_files(self.table_path(spec), "*.parquet"):
+        if not len(keys) or not self.store.has_files(self.table_path(spec), table_files()):
             return spec.schema.empty_table().select(columns)
         with self.store.duckdb() as connection:
             connection.register("wanted", pa.table({"key": pa.array(np.unique(keys), pa.uint64())}))
