@@ -21,8 +21,9 @@ from prefect.task_runners import (
 
 from newsmill.tasks.forkserver import forkserver_context
 
-# what a shard worker needs before its first shard: Prefect's task engine and the stages
-WORKER_PRELOAD = ("prefect.task_engine", "newsmill.flows.stages")
+# what a shard worker needs before its first shard: Prefect's task engine, the stages and
+# their loaded state
+WORKER_PRELOAD = ("prefect.task_engine", "newsmill.flows.stages", "newsmill.flows.worker_preload")
 
 
 class ForkedProcessPoolTaskRunner(ProcessPoolTaskRunner):

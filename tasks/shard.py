@@ -154,6 +154,9 @@ _WARM_UP_PAGE = """<html lang="en"><head><title>Council approves budget</title><
 on Tuesday after a long debate about transport, schools and the harbour.</p>
 <p>"We listened to everyone," Mayor Anna Lindqvist said at the Reuters office in London.</p>
 </article></body></html>"""
+_WARM_UP_TEXT = """The city council in Port Alder approved the budget on Tuesday after a long debate.
+
+"We listened to everyone," Mayor Anna Lindqvist said at the Reuters office in London."""
 
 
 def warm_up(settings: ShardSettings, now: datetime) -> None:
@@ -161,7 +164,20 @@ def warm_up(settings: ShardSettings, now: datetime) -> None:
     the extraction processes and loads the word lists and the language model (~2 s), so a
     caller can do it while it waits for something else (the temporary Prefect API)."""
     doc = Document(source="warm-up", input_hash="0", source_kind="html", body=_WARM_UP_PAGE)
-    docs = shared_extractor(settings.extract).extract_documents([doc]).docs
+    _through_text_stages(
+        shared_extractor(settings.extract).extract_documents([doc]).docs, settings, now
+    )
+
+
+def load_stage_state(settings: ShardSettings, now: datetime) -> None:
+    """Run one short text through the stages after extraction and drop the result: it loads
+    the word lists and the language model (~0.6 s) and starts no process or thread, so a
+    forkserver can do it once for all the workers it forks."""
+    doc = Document(source="warm-up", input_hash="0", source_kind="text", body=_WARM_UP_TEXT)
+    _through_text_stages([doc], settings, now)
+
+
+def _through_text_stages(docs: list[Document], settings: ShardSettings, now: datetime) -> None:
     docs = run_stage("clean", docs, clean.clean_document).docs
     docs = run_stage(
         "fields", docs, functools.partial(fields.add_fields, now=now, settings=settings.fields)

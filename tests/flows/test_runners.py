@@ -1,6 +1,7 @@
 """`--workers N`: shard workers fork from the forkserver, and Prefect still runs them."""
 
 import os
+from multiprocessing import forkserver
 from pathlib import Path
 
 from prefect import flow, task
@@ -17,9 +18,21 @@ def where_am_i() -> tuple[int, int, str]:
     return os.getpid(), parent, Path(f"/proc/{parent}/cmdline").read_text().replace("\0", " ")
 
 
+@task
+def language_model_was_loaded() -> bool:
+    from newsmill.tasks.text.fields import _language_identifier
+
+    return _language_identifier.loaded
+
+
 @flow(task_runner=ForkedProcessPoolTaskRunner(max_workers=2))
 def probe_workers() -> list[tuple[int, int, str]]:
     return [future.result() for future in [where_am_i.submit() for _ in range(4)]]
+
+
+@flow(task_runner=ForkedProcessPoolTaskRunner(max_workers=2))
+def probe_loaded() -> list[bool]:
+    return [future.result() for future in [language_model_was_loaded.submit() for _ in range(2)]]
 
 
 def test_several_workers_are_forked_processes_of_the_forkserver(prefect_server: str) -> None:
@@ -30,3 +43,14 @@ def test_several_workers_are_forked_processes_of_the_forkserver(prefect_server: 
     assert os.getpid() not in pids and 1 <= len(pids) <= 2
     # the workers' parent is the forkserver (spawned workers would be this process's children)
     assert all(parent != os.getpid() and "forkserver" in cmd for _, parent, cmd in places)
+
+
+def test_workers_fork_with_the_language_model_loaded(prefect_server: str) -> None:
+    """The forkserver loads it once (`flows/worker_preload.py`); each worker would load it
+    again otherwise, before its first shard."""
+    # as in a new `newsmill run`: a forkserver this process started for other children (HTML
+    # extraction) would keep their preload list
+    forkserver._forkserver._stop()
+    with prefect_environment(prefect_server):
+        loaded = probe_loaded()
+    assert loaded == [True, True]
