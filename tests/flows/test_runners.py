@@ -1,15 +1,16 @@
 """`--workers N`: shard workers fork from the forkserver, and Prefect still runs them."""
 
 import os
-from multiprocessing import forkserver
+import subprocess
+import sys
 from pathlib import Path
 
 from prefect import flow, task
 
 from newsmill.flows.pipeline import task_runner
-from newsmill.flows.runners import ForkedProcessPoolTaskRunner
+from newsmill.flows.runners import WORKER_PRELOAD, ForkedProcessPoolTaskRunner
 from newsmill.flows.settings import Settings
-from tests.conftest import prefect_environment
+from tests.conftest import offline_env, prefect_environment
 
 
 @task
@@ -18,21 +19,9 @@ def where_am_i() -> tuple[int, int, str]:
     return os.getpid(), parent, Path(f"/proc/{parent}/cmdline").read_text().replace("\0", " ")
 
 
-@task
-def language_model_was_loaded() -> bool:
-    from newsmill.tasks.text.fields import _language_identifier
-
-    return _language_identifier.loaded
-
-
 @flow(task_runner=ForkedProcessPoolTaskRunner(max_workers=2))
 def probe_workers() -> list[tuple[int, int, str]]:
     return [future.result() for future in [where_am_i.submit() for _ in range(4)]]
-
-
-@flow(task_runner=ForkedProcessPoolTaskRunner(max_workers=2))
-def probe_loaded() -> list[bool]:
-    return [future.result() for future in [language_model_was_loaded.submit() for _ in range(2)]]
 
 
 def test_several_workers_are_forked_processes_of_the_forkserver(prefect_server: str) -> None:
@@ -45,12 +34,19 @@ def test_several_workers_are_forked_processes_of_the_forkserver(prefect_server: 
     assert all(parent != os.getpid() and "forkserver" in cmd for _, parent, cmd in places)
 
 
-def test_workers_fork_with_the_language_model_loaded(prefect_server: str) -> None:
-    """The forkserver loads it once (`flows/worker_preload.py`); each worker would load it
-    again otherwise, before its first shard."""
-    # as in a new `newsmill run`: a forkserver this process started for other children (HTML
-    # extraction) would keep their preload list
-    forkserver._forkserver._stop()
-    with prefect_environment(prefect_server):
-        loaded = probe_loaded()
-    assert loaded == [True, True]
+def test_the_forkserver_loads_the_stages_state_and_stays_single_threaded() -> None:
+    """What each worker would load again before its first shard is loaded before they fork;
+    a fresh interpreter, as a forkserver is (this process has loaded it all already)."""
+    assert "newsmill.flows.worker_preload" in WORKER_PRELOAD
+    probe = """
+import threading
+import newsmill.flows.worker_preload
+from prefect._internal.plugins import collections
+from newsmill.tasks.text.fields import _language_identifier
+print(_language_identifier.loaded, collections._collections is not None, threading.active_count())
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", probe], env=offline_env(), capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True", "1"]
