@@ -42,6 +42,11 @@ test: $(STAMP) $(MYPY_SRC)
 	# 2:50-3:24 of tests (310-366 s of CPU machine-wide), -n 4 3:01-3:36 (347-415 s: a 4th
 	# worker's imports and contention); the spread is the machine's pace over the day.
 	# -n 6 and --dist worksteal were slower.
+	# bytecode for the project's own modules, which an environment with
+	# PYTHONDONTWRITEBYTECODE=1 never caches: every process of the suite that imports
+	# newsmill (CLI runs, forkservers, flow-run and cluster workers: dozens) would compile
+	# it again, ~0.1 s of CPU each
+	$(BIN)/python -m compileall -q flows tasks schemas tests > /dev/null
 	$(BIN)/pytest -q -n 3 --dist load
 
 # Unit and in-process tests only (no CLI runs, servers, clusters, builds): under a minute.

@@ -5,6 +5,7 @@ test process (`newsmill_here`); a run in a process of its own (`run_newsmill`) c
 CPU in imports and one-time loads, and is kept for what only a process shows."""
 
 import contextlib
+import fcntl
 import functools
 import io
 import json
@@ -241,6 +242,27 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def prefect_env(ephemeral_env: dict[str, str], prefect_server: str) -> dict[str, str]:
     """Environment for `newsmill` subprocesses: offline Prefect, reporting to the server."""
     return {**ephemeral_env, "PREFECT_API_URL": prefect_server}
+
+
+@pytest.fixture(scope="session")
+def local_samples_lake(
+    tmp_path_factory: pytest.TempPathFactory, worker_id: str, newsmill_here: "NewsmillHere"
+) -> Path:
+    """A local run of the samples in shards of 3 files, made once per session for the tests
+    that compare a cluster's or an S3 lake's tables with it (read it, never write to it):
+    the first test worker to ask makes it under a lock, the others wait or find it made."""
+    shared = tmp_path_factory.getbasetemp()
+    if worker_id != "master":
+        shared = shared.parent  # the session's folder, above each test worker's own
+    lake, made = shared / "local-samples-lake", shared / "local-samples-lake.made"
+    with (shared / "local-samples-lake.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not made.exists():
+            options = ("--shard-max-files", "3", "--quiet")
+            result = newsmill_here("run", str(SAMPLES), "--lake", str(lake), *options)
+            assert result.returncode == 0, result.stderr
+            made.touch()
+    return lake
 
 
 def run_newsmill(

@@ -164,15 +164,15 @@ def assert_cluster_run_matches_local(
     The Prefect fixtures are asked for here, after the cluster's: pytest would set up these
     session fixtures first, and the cluster would wait for the server to start."""
     env: dict[str, str] = request.getfixturevalue("prefect_env")
-    newsmill_here: NewsmillHere = request.getfixturevalue("newsmill_here")
     prefect_server: str = request.getfixturevalue("prefect_server")
-    common = ["run", str(SAMPLES), "--shard-max-files", "3", "--quiet"]
+    cluster = tmp_path / "cluster"
     on_cluster = run_newsmill(
-        env, *common, "--lake", str(tmp_path / "cluster"), f"--{engine}-address", address
+        env,
+        *("run", str(SAMPLES), "--shard-max-files", "3", "--quiet"),
+        *("--lake", str(cluster), f"--{engine}-address", address),
     )
     assert on_cluster.returncode == 0, on_cluster.stderr
-    local = newsmill_here(*common, "--lake", str(tmp_path / "local"))
-    assert local.returncode == 0, local.stderr
+    local: Path = request.getfixturevalue("local_samples_lake")
     for table, columns in {
         "articles": "doc_id, content_hash, text",
         "duplicates": "doc_id, duplicate_of, level, method, similarity",
@@ -180,12 +180,12 @@ def assert_cluster_run_matches_local(
     }.items():
         rows = [
             duckdb.sql(
-                f"select {columns} from read_parquet('{tmp_path / lake}/{table}/**/*.parquet', hive_partitioning=true) order by all"
+                f"select {columns} from read_parquet('{lake}/{table}/**/*.parquet', hive_partitioning=true) order by all"
             ).fetchall()
-            for lake in ("cluster", "local")
+            for lake in (cluster, local)
         ]
         assert rows[0] == rows[1] and rows[0]
-    flow_run_id = _completed_flow_run(tmp_path / "cluster", prefect_server)
+    flow_run_id = _completed_flow_run(cluster, prefect_server)
     shards = len(plan_shards(discover_sources([str(SAMPLES)]).files, Settings().shard_bytes, 3))
     task_runs = task_runs_of(prefect_server, flow_run_id, shards + len(RUN_LEVEL_TASKS))
     assert (

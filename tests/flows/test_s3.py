@@ -29,18 +29,16 @@ def test_a_run_from_s3_sources_into_an_s3_lake_matches_a_local_run(
     newsmill_here: NewsmillHere,
     s3_env: dict[str, str],
     bucket: str,
-    tmp_path: Path,
+    local_samples_lake: Path,
 ) -> None:
     fs = s3fs.S3FileSystem(skip_instance_cache=True)
     fs.put(str(SAMPLES) + "/", f"{bucket}/inputs/", recursive=True)
     env = {**prefect_env, **s3_env}
-    lake, local_lake = f"{bucket}/lake", str(tmp_path / "local")
-    options = ["--shard-max-files", "4", "--quiet"]
+    lake, local_lake = f"{bucket}/lake", str(local_samples_lake)
+    options = ["--shard-max-files", "3", "--quiet"]  # as the local lake's run
     on_s3 = run_newsmill(env, "run", f"{bucket}/inputs", "--lake", lake, "--workers", "2", *options)
     assert on_s3.returncode == 0, on_s3.stderr
     assert S3_SECRET not in on_s3.stdout + on_s3.stderr
-    local = newsmill_here("run", str(SAMPLES), "--lake", local_lake, *options)
-    assert local.returncode == 0, local.stderr
 
     for sql in (
         "select content_hash, text, language from articles order by all",
