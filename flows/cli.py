@@ -381,8 +381,7 @@ def _run(args: argparse.Namespace) -> int:
     from newsmill.flows.progress import want_bar
 
     want_bar(not args.quiet and sys.stderr.isatty() and os.environ.get("TERM") != "dumb")
-    if api:  # nothing to overlap with when an API is up: the stages load what they need
-        _warm_up_while_prefect_starts(settings)
+    _warm_up_while_prefect_starts(settings)
     try:
         with _reporting_to(api):
             summary = newsmill_flow(sources=sources, **settings.as_flat_dict())
@@ -399,10 +398,11 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _warm_up_while_prefect_starts(settings: Settings) -> None:
-    """While the temporary API starts (~3.5 s), in the background: where the
-    shards run in this process, start the extraction processes and load the word lists and
-    the language model; then import the run report's plotting. A failure is left for the
-    real step to meet and report."""
+    """While Prefect starts (the temporary API ~3.5 s; against a running server, importing
+    the flow and creating its run ~1 s), in the background: where the shards run in this
+    process, start the extraction processes and load the word lists and the language model;
+    then import the run report's plotting. A failure is left for the real step to meet and
+    report."""
     in_process = settings.n_workers <= 1 and not (settings.dask_address or settings.ray_address)
 
     def quietly() -> None:
