@@ -38,10 +38,11 @@ test: $(STAMP) $(MYPY_SRC)
 	$(BIN)/mypy
 	# 3 test workers on 2 cores: end-to-end tests spend part of their time waiting on
 	# subprocesses and servers; the longest run in two lanes that start first
-	# (tests/conftest.py). Measured on 2 cores (2026-12-06, 611 tests), CPU-bound: -n 3
-	# 2:50-3:24 of tests (310-366 s of CPU machine-wide), -n 4 3:01-3:36 (347-415 s: a 4th
-	# worker's imports and contention); the spread is the machine's pace over the day.
-	# -n 6 and --dist worksteal were slower.
+	# (tests/conftest.py). Measured on 2 cores, CPU-bound, the spread being the machine's
+	# pace over the day: 612 tests (2026-12-06, later) 2:31 (270 s of CPU machine-wide),
+	# 2:39-2:51 in fresh clones; 611 tests (earlier) -n 3 2:50-3:24 (310-366 s), -n 4
+	# 3:01-3:36 (347-415 s: a 4th worker's imports and contention). -n 6 and --dist
+	# worksteal were slower.
 	# bytecode for the project's own modules, which an environment with
 	# PYTHONDONTWRITEBYTECODE=1 never caches: every process of the suite that imports
 	# newsmill (CLI runs, forkservers, flow-run and cluster workers: dozens) would compile
