@@ -261,11 +261,14 @@ def _configured_prefect_api() -> str | None:
 @contextlib.contextmanager
 def _reporting_to(api: TemporaryApi | None) -> Iterator[None]:
     """Prefect, in this process and its workers, reports to the temporary API once it
-    answers (Prefect read its settings when imported: they are read again here)."""
+    answers (Prefect read its settings when imported: they are read again here). The flow
+    run sends no heartbeats: they let a server tell a crashed run later, and this one stops
+    with the run; Prefect's heartbeat thread also held the run's end for up to 1 s."""
     if api is None:
         yield
         return
     from prefect.context import refresh_global_settings_context
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
     api.wait_until_healthy(float(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"]))
     # it serves no UI: no "View at" links
@@ -273,7 +276,8 @@ def _reporting_to(api: TemporaryApi | None) -> Iterator[None]:
     os.environ.update(PREFECT_API_URL=api.url, PREFECT_UI_URL="")
     refresh_global_settings_context()
     try:
-        yield
+        with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+            yield
     finally:
         for name, value in saved.items():
             if value is None:

@@ -1,7 +1,9 @@
 """With PREFECT_API_URL set, a run is a real flow run with task runs on that server."""
 
+import contextlib
 import re
 import socket
+import sqlite3
 import subprocess
 from collections import Counter
 from pathlib import Path
@@ -226,6 +228,22 @@ def test_without_an_api_one_temporary_api_serves_the_run_and_its_workers(
     [port] = re.findall(r"temporary Prefect API on http://127\.0\.0\.1:(\d+)", result.stderr)
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", int(port))) != 0  # stopped with the run
+    # what it recorded of the run (in the home's database): no heartbeats, which only serve
+    # a server that outlives the run
+    [(flow_run_id,)] = duckdb.sql(
+        f"select flow_run_id from read_parquet('{tmp_path}/lake/runs/**/*.parquet')"
+    ).fetchall()
+    with contextlib.closing(
+        sqlite3.connect(Path(ephemeral_env["PREFECT_HOME"], "prefect.db"))
+    ) as db:
+        events = dict(
+            db.execute(
+                "select event, count(*) from events where resource_id = ? group by event",
+                (f"prefect.flow-run.{flow_run_id}",),
+            ).fetchall()
+        )
+    assert events.get("prefect.flow-run.Completed") == 1
+    assert "prefect.flow-run.heartbeat" not in events
 
 
 def test_an_api_set_in_the_prefect_profile_is_used_not_a_temporary_one(
