@@ -160,24 +160,19 @@ _WARM_UP_TEXT = """The city council in Port Alder approved the budget on Tuesday
 
 
 def warm_up(settings: ShardSettings, now: datetime) -> None:
-    """Run one small page through the per-document stages and drop the result: it starts
-    the extraction processes and loads the word lists and the language model (~2 s), so a
-    caller can do it while it waits for something else (the temporary Prefect API)."""
+    """Start the extraction processes on one small page, then `load_stage_state`, dropping
+    the results (~2 s), so a caller can do it while it waits for something else (Prefect
+    starting)."""
     doc = Document(source="warm-up", input_hash="0", source_kind="html", body=_WARM_UP_PAGE)
-    _through_text_stages(
-        shared_extractor(settings.extract).extract_documents([doc]).docs, settings, now
-    )
+    shared_extractor(settings.extract).extract_documents([doc])
+    load_stage_state(settings, now)
 
 
 def load_stage_state(settings: ShardSettings, now: datetime) -> None:
     """Run one short text through the stages after extraction and drop the result: it loads
     the word lists and the language model (~0.6 s) and starts no process or thread, so a
     forkserver can do it once for all the workers it forks."""
-    doc = Document(source="warm-up", input_hash="0", source_kind="text", body=_WARM_UP_TEXT)
-    _through_text_stages([doc], settings, now)
-
-
-def _through_text_stages(docs: list[Document], settings: ShardSettings, now: datetime) -> None:
+    docs = [Document(source="warm-up", input_hash="0", source_kind="text", body=_WARM_UP_TEXT)]
     docs = run_stage("clean", docs, clean.clean_document).docs
     docs = run_stage(
         "fields", docs, functools.partial(fields.add_fields, now=now, settings=settings.fields)
