@@ -11,13 +11,13 @@ from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, replace
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import xxhash
 
 from newsmill.schemas.tables import INPUT_KEYS
 from newsmill.tasks.dedup.near import ArticleChunk, SignedArticle
+from newsmill.tasks.idset import IdSet
 from newsmill.tasks.lookup import NO_LAKE, Lookup
 from newsmill.tasks.records import (
     Document,
@@ -250,14 +250,12 @@ def without_dropped(replaced_by: dict[str, str]) -> RowFilter | None:
     `duplicates`), and `cluster_id` names the article kept in its place."""
     if not replaced_by:
         return None
-    # one hash index for every batch: pc.is_in would rebuild its set per batch, and a
-    # large run has ~200k dropped ids and thousands of small staged files
-    doomed = pd.Index(list(replaced_by), dtype=object)
+    doomed = IdSet(replaced_by)
 
     def kept(batch: pa.RecordBatch) -> pa.RecordBatch:
         if "doc_id" not in batch.schema.names:
             return batch
-        drop = pa.array(doomed.get_indexer(batch["doc_id"].to_numpy(zero_copy_only=False)) >= 0)
+        drop = doomed.mask(batch["doc_id"])
         if "level" in batch.schema.names:
             drop = pc.and_(drop, pc.equal(batch["level"], "paragraph"))
         batch = batch.filter(pc.invert(drop))

@@ -40,6 +40,7 @@ import pyarrow.parquet as pq
 
 from newsmill.schemas.tables import MINHASH, RUNS, TABLES, TableSpec
 from newsmill.tasks.errors import LakeError, SchemaError
+from newsmill.tasks.idset import IdSet
 from newsmill.tasks.ingest.sources import SourceFile
 from newsmill.tasks.lake import lock
 from newsmill.tasks.lake.store import Store, is_url
@@ -402,10 +403,10 @@ class RunWriter:
         self, spec: TableSpec, doc_ids: set[str], columns: list[str]
     ) -> list[dict[str, Any]]:
         """Staged rows of these documents; closes the table's files, so write no more to it."""
-        wanted = pa.array(sorted(doc_ids), pa.string())
+        wanted = IdSet(doc_ids)
         found: list[dict[str, Any]] = []
         for batch in self.iter_staged(spec, columns):
-            found.extend(batch.filter(pc.is_in(batch["doc_id"], value_set=wanted)).to_pylist())
+            found.extend(batch.filter(wanted.mask(batch["doc_id"])).to_pylist())
         return found
 
     def merge_parts(
