@@ -293,7 +293,9 @@ class RunWriter:
         self._buffers: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
         self._specs: dict[str, TableSpec] = {}
         self._writers: dict[tuple[str, str], pq.ParquetWriter] = {}
-        self._files: list[str] = []
+        # the run's staged files in staging order, as an ordered set: a large run stages
+        # thousands, and list lookups made adopting and merging them quadratic
+        self._files: dict[str, None] = {}
         self._files_lock = threading.Lock()
         self._buffered = 0
         self.journaled = False  # the commit's journal is written: the run is committed
@@ -349,7 +351,7 @@ class RunWriter:
             self._writers[key] = pq.ParquetWriter(
                 path, spec.file_schema, compression="zstd", filesystem=self._store.arrow_fs
             )
-            self._files.append(relative)
+            self._files[relative] = None
         return self._writers[key]
 
     def flush(self) -> None:
@@ -388,7 +390,7 @@ class RunWriter:
     def adopt(self, files: list[str]) -> None:
         """Take over files another writer of this run staged, so they are committed,
         read and rewritten with this writer's own."""
-        self._files.extend(f for f in files if f not in self._files)
+        self._files.update(dict.fromkeys(files))
 
     def iter_staged(self, spec: TableSpec, columns: list[str]) -> Iterator[pa.RecordBatch]:
         """The run's staged rows of a table, batch by batch; closes the table's files, so
@@ -471,10 +473,10 @@ class RunWriter:
         for relative in parts:
             self._store.remove(self._staged(relative))
         self._store.move(target, self._staged(merged))
+        merged_away = set(parts)
         with self._files_lock:
-            self._files = [f for f in self._files if f not in parts or f == merged]
-            if merged not in self._files:
-                self._files.append(merged)
+            self._files = {f: None for f in self._files if f not in merged_away or f == merged}
+            self._files[merged] = None
         return removed
 
     def commit(self, runs_row: dict[str, Any]) -> None:
