@@ -3,7 +3,7 @@
 `pc.is_in` builds its hash table of the set again on every call. Run-level steps test
 every staged batch of a run (a file per shard and partition: thousands on a large run)
 against the run's dropped documents (~20% of it), so per-call hashing grew with the
-product of the two: at 1M documents it was most of the run's finishing time.
+product of the two: with the square of the run's size.
 """
 
 from collections.abc import Iterable
