@@ -39,8 +39,8 @@ test: $(STAMP) $(MYPY_SRC)
 	# 3 test workers on 2 cores: end-to-end tests spend part of their time waiting on
 	# subprocesses and servers; the longest run in two lanes that start first
 	# (tests/conftest.py). Measured on 2 cores, CPU-bound, the spread being the machine's
-	# pace over the day: 612 tests (2026-12-06, later) 2:31 (270 s of CPU machine-wide),
-	# 2:39-2:51 in fresh clones; 611 tests (earlier) -n 3 2:50-3:24 (310-366 s), -n 4
+	# pace over the day: 612-616 tests (2026-12-06, later) 2:31-3:03, typically ~2:45
+	# (270-295 s of CPU machine-wide); 611 tests (earlier) -n 3 2:50-3:24 (310-366 s), -n 4
 	# 3:01-3:36 (347-415 s: a 4th worker's imports and contention). -n 6 and --dist
 	# worksteal were slower.
 	# bytecode for the project's own modules, which an environment with

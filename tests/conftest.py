@@ -244,11 +244,15 @@ def prefect_env(ephemeral_env: dict[str, str], prefect_server: str) -> dict[str,
     return {**ephemeral_env, "PREFECT_API_URL": prefect_server}
 
 
+# how `local_samples_lake` runs the samples: a run compared with it uses the same
+LOCAL_SAMPLES_OPTIONS = ("--shard-max-files", "3", "--quiet")
+
+
 @pytest.fixture(scope="session")
 def local_samples_lake(
     tmp_path_factory: pytest.TempPathFactory, worker_id: str, newsmill_here: "NewsmillHere"
 ) -> Path:
-    """A local run of the samples in shards of 3 files, made once per session for the tests
+    """A local run of the samples (`LOCAL_SAMPLES_OPTIONS`), made once per session for the tests
     that compare a cluster's or an S3 lake's tables with it (read it, never write to it):
     the first test worker to ask makes it under a lock, the others wait or find it made."""
     shared = tmp_path_factory.getbasetemp()
@@ -258,8 +262,7 @@ def local_samples_lake(
     with (shared / "local-samples-lake.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not made.exists():
-            options = ("--shard-max-files", "3", "--quiet")
-            result = newsmill_here("run", str(SAMPLES), "--lake", str(lake), *options)
+            result = newsmill_here("run", str(SAMPLES), "--lake", str(lake), *LOCAL_SAMPLES_OPTIONS)
             assert result.returncode == 0, result.stderr
             made.touch()
     return lake

@@ -14,6 +14,7 @@ import pytest
 from newsmill.flows.settings import Settings
 from newsmill.tasks.ingest.sources import discover_sources, plan_shards
 from tests.conftest import (
+    LOCAL_SAMPLES_OPTIONS,
     NEWSMILL,
     SAMPLES,
     NewsmillHere,
@@ -170,7 +171,7 @@ def assert_cluster_run_matches_local(
     cluster = tmp_path / "cluster"
     on_cluster = run_newsmill(
         env,
-        *("run", str(SAMPLES), "--shard-max-files", "3", "--quiet"),
+        *("run", str(SAMPLES), *LOCAL_SAMPLES_OPTIONS),
         *("--lake", str(cluster), f"--{engine}-address", address),
     )
     assert on_cluster.returncode == 0, on_cluster.stderr

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import s3fs
 
-from tests.conftest import S3_SECRET, SAMPLES, NewsmillHere, run_newsmill
+from tests.conftest import LOCAL_SAMPLES_OPTIONS, S3_SECRET, SAMPLES, NewsmillHere, run_newsmill
 
 
 def _rows(lake: str, sql: str) -> list[tuple]:
@@ -35,7 +35,7 @@ def test_a_run_from_s3_sources_into_an_s3_lake_matches_a_local_run(
     fs.put(str(SAMPLES) + "/", f"{bucket}/inputs/", recursive=True)
     env = {**prefect_env, **s3_env}
     lake, local_lake = f"{bucket}/lake", str(local_samples_lake)
-    options = ["--shard-max-files", "3", "--quiet"]  # as the local lake's run
+    options = LOCAL_SAMPLES_OPTIONS
     on_s3 = run_newsmill(env, "run", f"{bucket}/inputs", "--lake", lake, "--workers", "2", *options)
     assert on_s3.returncode == 0, on_s3.stderr
     assert S3_SECRET not in on_s3.stdout + on_s3.stderr
