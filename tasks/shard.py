@@ -135,9 +135,8 @@ def _through_stages(
         batch.apply(run_stage("clean", batch.docs, clean.clean_document, limit))
     with clock("dedup"):
         batch.apply(run_stage("dedup_paragraphs", batch.docs, exact.remove_repeated_paragraphs))
-    add_fields = functools.partial(fields.add_fields, now=ctx.started_at, settings=settings.fields)
     with clock("fields"):
-        batch.apply(run_stage("fields", batch.docs, add_fields))
+        batch.apply(fields.add_fields_to_batch(batch.docs, ctx.started_at, settings.fields))
     with clock("boilerplate"):
         _remove_boilerplate(batch, site_counts, settings)
     # after boilerplate: offsets index the article's final text
@@ -174,9 +173,7 @@ def load_stage_state(settings: ShardSettings, now: datetime) -> None:
     forkserver can do it once for all the workers it forks."""
     docs = [Document(source="warm-up", input_hash="0", source_kind="text", body=_WARM_UP_TEXT)]
     docs = run_stage("clean", docs, clean.clean_document).docs
-    docs = run_stage(
-        "fields", docs, functools.partial(fields.add_fields, now=now, settings=settings.fields)
-    ).docs
+    docs = fields.add_fields_to_batch(docs, now, settings.fields).docs
     run_stage(
         "mentions", docs, functools.partial(speakers.add_mentions, settings=settings.mentions)
     )

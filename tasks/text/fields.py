@@ -3,6 +3,7 @@ that is not clearly in the input stays null.
 """
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -10,11 +11,11 @@ from functools import lru_cache
 from urllib.parse import urlsplit
 
 import courlan
-from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
 from newsmill.tasks.once import load_once
-from newsmill.tasks.records import Document
+from newsmill.tasks.records import Document, StageOutput, run_stage
 from newsmill.tasks.setting import setting
+from newsmill.tasks.text.language import language_model
 
 # v2: `n_words` counts each character of a script without spaces (Chinese, Thai …) as a
 # word; dates written in words are read
@@ -25,17 +26,26 @@ _EARLIEST = datetime(1800, 1, 1, tzinfo=UTC)
 _FUTURE_SLACK = timedelta(days=2)
 
 
-@load_once
-def _language_identifier() -> LanguageIdentifier:
-    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+Language = tuple[str | None, float | None]  # (ISO 639 code, confidence), or nothing
 
 
-def detect_language(text: str) -> tuple[str | None, float | None]:
-    sample = text[:_LANGUAGE_SAMPLE_CHARS]
-    if sum(map(str.isalpha, sample)) < _MIN_LETTERS_FOR_LANGUAGE:
-        return None, None
-    language, score = _language_identifier().classify(sample)
-    return language, round(float(score), 4)
+def detect_languages(texts: Sequence[str]) -> list[Language]:
+    """The language of each text's opening, if it has the letters to tell."""
+    samples = [text[:_LANGUAGE_SAMPLE_CHARS] for text in texts]
+    tellable = [i for i, sample in enumerate(samples) if _has_letters_for_language(sample)]
+    languages: list[Language] = [(None, None)] * len(samples)
+    found = language_model().classify([samples[i] for i in tellable])
+    for i, (language, score) in zip(tellable, found, strict=True):
+        languages[i] = language, round(score, 4)
+    return languages
+
+
+def detect_language(text: str) -> Language:
+    return detect_languages([text])[0]
+
+
+def _has_letters_for_language(sample: str) -> bool:
+    return sum(map(str.isalpha, sample)) >= _MIN_LETTERS_FOR_LANGUAGE
 
 
 def parse_published(raw: str | None, now: datetime, language: str | None = None) -> datetime | None:
@@ -135,13 +145,42 @@ class FieldSettings:
     )
 
 
-def add_fields(doc: Document, now: datetime, settings: FieldSettings | None = None) -> Document:
+def add_fields_to_batch(
+    docs: list[Document], now: datetime, settings: FieldSettings | None = None
+) -> StageOutput:
+    """The fields stage over a batch: the languages of all its texts in one pass (the
+    model's walk advances every text at once), then each document's fields. Should that
+    pass fail, each document is tried alone, so only a document that fails is rejected."""
+    languages: dict[int, Language] = {}
+    if settings is None or settings.fields:
+        try:
+            languages = dict(
+                zip(map(id, docs), detect_languages([d.text for d in docs]), strict=True)
+            )
+        except Exception:  # each document alone below: the one that fails is rejected
+            languages = {}
+
+    def with_fields(doc: Document) -> Document:
+        return add_fields(doc, now, settings, languages.get(id(doc)))
+
+    return run_stage("fields", docs, with_fields)
+
+
+def add_fields(
+    doc: Document,
+    now: datetime,
+    settings: FieldSettings | None = None,
+    language: Language | None = None,
+) -> Document:
+    """`language`, when the batch has found it already, spares finding it again."""
     extract = settings is None or settings.fields
-    language, score = detect_language(doc.text) if extract else (None, None)
+    if language is None:
+        language = detect_language(doc.text) if extract else (None, None)
+    code, score = language
     return replace(
         doc,
-        published_at=parse_published(doc.published_raw, now, language),
-        language=language,
+        published_at=parse_published(doc.published_raw, now, code),
+        language=code,
         language_score=score,
         domain=domain_of(doc.url),
         site=site_of(doc.url),

@@ -42,8 +42,8 @@ def test_the_forkserver_loads_the_stages_state_and_stays_single_threaded() -> No
 import threading
 import newsmill.flows.worker_preload
 from prefect._internal.plugins import collections
-from newsmill.tasks.text.fields import _language_identifier
-print(_language_identifier.loaded, collections._collections is not None, threading.active_count())
+from newsmill.tasks.text.language import language_model
+print(language_model.loaded, collections._collections is not None, threading.active_count())
 """
     result = subprocess.run(
         [sys.executable, "-c", probe], env=offline_env(), capture_output=True, text=True
