@@ -23,7 +23,7 @@ from newsmill.schemas.tables import (
 from newsmill.tasks.dedup.exact import ExactCopy, content_key, input_key, source_key
 from newsmill.tasks.dedup.near import NearDuplicate, RunSignatures, band_keys
 from newsmill.tasks.records import Document, DocumentDuplicate, ParagraphDuplicate, Reject
-from newsmill.tasks.text.words import count_words
+from newsmill.tasks.text.words import count_paragraph_words, count_words
 from newsmill.tasks.web.fetch import FetchResult
 
 
@@ -47,7 +47,15 @@ def _publication_partition(doc: Document, ctx: RunContext) -> dict[str, Any]:
     }
 
 
-def article_row(doc: Document, ctx: RunContext, supersedes: str | None) -> dict[str, Any]:
+def _year_month(doc: Document, ctx: RunContext) -> tuple[int, int]:
+    when = doc.published_at or ctx.started_at
+    return when.year, when.month
+
+
+def article_row(
+    doc: Document, ctx: RunContext, supersedes: str | None, n_words: int | None = None
+) -> dict[str, Any]:
+    """`n_words` when the caller has counted them (`count_paragraph_words`)."""
     text = doc.text
     return {
         "doc_id": doc.doc_id,
@@ -67,7 +75,7 @@ def article_row(doc: Document, ctx: RunContext, supersedes: str | None) -> dict[
         "language_score": doc.language_score,
         "text": text,
         "n_paragraphs": len(doc.paragraphs),
-        "n_words": count_words(text),
+        "n_words": count_words(text) if n_words is None else n_words,
         "content_hash": doc.content_hash,
         "encoding": doc.encoding,
         "mojibake_repaired": doc.mojibake_repaired,
@@ -80,33 +88,38 @@ def article_row(doc: Document, ctx: RunContext, supersedes: str | None) -> dict[
     }
 
 
-def paragraph_rows(doc: Document, ctx: RunContext) -> list[dict[str, Any]]:
-    partition = _publication_partition(doc, ctx)
+def paragraph_rows(
+    doc: Document, ctx: RunContext, n_words: list[int] | None = None
+) -> list[dict[str, Any]]:
+    """`n_words` per paragraph when the caller has counted them (`count_paragraph_words`)."""
+    doc_id, (year, month) = doc.doc_id, _year_month(doc, ctx)  # once: a doc_id is a hash
+    if n_words is None:
+        n_words = [count_words(text) for text in doc.paragraphs]
     return [
         {
-            "doc_id": doc.doc_id,
+            "doc_id": doc_id,
             "position": position,
             "text": text,
             "paragraph_hash": paragraph_hash,
-            "n_words": count_words(text),
+            "n_words": words,
             "run_id": ctx.run_id,
-            "year": partition["year"],
-            "month": partition["month"],
+            "year": year,
+            "month": month,
         }
-        for position, (text, paragraph_hash) in enumerate(
-            zip(doc.paragraphs, doc.paragraph_hashes, strict=True)
+        for position, (text, paragraph_hash, words) in enumerate(
+            zip(doc.paragraphs, doc.paragraph_hashes, n_words, strict=True)
         )
     ]
 
 
 def entity_rows(doc: Document, ctx: RunContext) -> list[dict[str, Any]]:
-    partition = _publication_partition(doc, ctx)
+    doc_id, (year, month) = doc.doc_id, _year_month(doc, ctx)
     per_entity: dict[tuple[str, str], list[int]] = {}
     for entity in doc.entities:
         per_entity.setdefault((entity.label, entity.canonical), []).append(entity.start)
     return [
         {
-            "doc_id": doc.doc_id,
+            "doc_id": doc_id,
             "text": entity.text,
             "canonical": entity.canonical,
             "label": entity.label,
@@ -117,18 +130,18 @@ def entity_rows(doc: Document, ctx: RunContext) -> list[dict[str, Any]]:
             "first_start": min(per_entity[(entity.label, entity.canonical)]),
             "rules_version": doc.mentions_version,
             "run_id": ctx.run_id,
-            "year": partition["year"],
-            "month": partition["month"],
+            "year": year,
+            "month": month,
         }
         for entity in doc.entities
     ]
 
 
 def quote_rows(doc: Document, ctx: RunContext) -> list[dict[str, Any]]:
-    partition = _publication_partition(doc, ctx)
+    doc_id, (year, month) = doc.doc_id, _year_month(doc, ctx)
     return [
         {
-            "doc_id": doc.doc_id,
+            "doc_id": doc_id,
             "quote": quote.quote,
             "speaker": quote.speaker,
             "speaker_mention": quote.speaker_mention,
@@ -137,8 +150,8 @@ def quote_rows(doc: Document, ctx: RunContext) -> list[dict[str, Any]]:
             "end": quote.end,
             "rules_version": doc.mentions_version,
             "run_id": ctx.run_id,
-            "year": partition["year"],
-            "month": partition["month"],
+            "year": year,
+            "month": month,
         }
         for quote in doc.quotes
     ]
@@ -147,12 +160,13 @@ def quote_rows(doc: Document, ctx: RunContext) -> list[dict[str, Any]]:
 def paragraph_duplicate_rows(
     doc: Document, dropped: list[ParagraphDuplicate], ctx: RunContext, method: str = "exact"
 ) -> list[dict[str, Any]]:
+    doc_id = doc.doc_id if dropped else ""
     return [
         {
             "source": doc.source,
             "input_hash": doc.input_hash,
-            "doc_id": doc.doc_id,
-            "duplicate_of": doc.doc_id,
+            "doc_id": doc_id,
+            "duplicate_of": doc_id,
             "level": "paragraph",
             "method": method,
             "similarity": 1.0,
@@ -313,8 +327,11 @@ def batch_rows(
         REJECTS.name: [reject_row(r, ctx) for r in rejects],
     }
     for doc in articles:
-        rows[ARTICLES.name].append(article_row(doc, ctx, previous_versions.get(doc.source)))
-        rows[PARAGRAPHS.name].extend(paragraph_rows(doc, ctx))
+        per_paragraph, n_words = count_paragraph_words(doc.paragraphs)
+        rows[ARTICLES.name].append(
+            article_row(doc, ctx, previous_versions.get(doc.source), n_words)
+        )
+        rows[PARAGRAPHS.name].extend(paragraph_rows(doc, ctx, per_paragraph))
         rows[ENTITIES.name].extend(entity_rows(doc, ctx))
         rows[QUOTES.name].extend(quote_rows(doc, ctx))
         rows[DUPLICATES.name].extend(paragraph_duplicate_rows(doc, doc.dropped_paragraphs, ctx))

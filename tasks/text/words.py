@@ -8,6 +8,7 @@ its words. Korean, which spaces its words, is not among them.
 """
 
 import re
+from collections.abc import Sequence
 
 # The blocks of the scripts written without spaces between words.
 _UNSPACED_RANGES = (
@@ -49,3 +50,13 @@ def count_words(text: str) -> int:
         return len(text.split())
     others = UNSPACED.sub(" ", text).split()  # "，" and "。" left alone are no words
     return len(UNSPACED.findall(text)) + sum(1 for o in others if _LETTER_OR_DIGIT.search(o))
+
+
+def count_paragraph_words(paragraphs: Sequence[str]) -> tuple[list[int], int]:
+    """Each paragraph's `count_words`, and the article's (its paragraphs joined by blank
+    lines), counting each paragraph once: with no character of an unspaced script anywhere,
+    whitespace separates every word, so the article's count is the paragraphs' sum."""
+    counts = [count_words(paragraph) for paragraph in paragraphs]
+    if any(UNSPACED.search(paragraph) for paragraph in paragraphs):
+        return counts, count_words("\n\n".join(paragraphs))
+    return counts, sum(counts)

@@ -12,7 +12,7 @@ from newsmill.tasks.dedup.near import (
     estimate_similarity,
     shingles,
 )
-from newsmill.tasks.text.words import count_words, words
+from newsmill.tasks.text.words import count_paragraph_words, count_words, words
 from tests.tasks.dedup.test_near import _doc, _empty_lake
 
 GOLDEN_CHINESE = Path(__file__).parents[2] / "golden" / "inputs" / "chinese-near-copies.jsonl"
@@ -33,6 +33,21 @@ GOLDEN_CHINESE = Path(__file__).parents[2] / "golden" / "inputs" / "chinese-near
 def test_words_of_scripts_with_and_without_spaces(text: str, expected: int) -> None:
     assert count_words(text) == expected
     assert len(words(text)) == expected
+
+
+@pytest.mark.parametrize(
+    "paragraphs",
+    [
+        ["The ferry leaves at ten.", "  It returns at noon  ", "", "— 2024 —"],
+        ["地铁十二号线今天开通。", "— 2024 —", "Line 12 号线 opens"],  # "—" is no word here
+        ["รถไฟฟ้าสายใหม่", "..."],
+        [],
+    ],
+)
+def test_an_articles_words_are_counted_from_its_paragraphs(paragraphs: list[str]) -> None:
+    per_paragraph, total = count_paragraph_words(paragraphs)
+    assert per_paragraph == [count_words(p) for p in paragraphs]
+    assert total == count_words("\n\n".join(paragraphs))
 
 
 def test_a_chinese_article_is_shingled_by_characters() -> None:
