@@ -43,6 +43,7 @@ _INVISIBLE = re.compile(
 _ODD_SPACE = "\t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000"
 # Single plain spaces are the common case and must not be matched (one match per word).
 _SPACES = re.compile(f"[ {_ODD_SPACE}]{{2,}}|[{_ODD_SPACE}]")
+_ODD_SPACES = re.compile(f"[{_ODD_SPACE}]")
 _SPACE_AROUND_NEWLINE = re.compile(" \n ?|\n ")
 _BLANK_LINE = re.compile(r"\n\s*\n")
 _SENTENCE_END = re.compile(r"[.!?:;\"'”’)\]]$")
@@ -88,7 +89,13 @@ def normalise_text(text: str) -> str:
     text = unicodedata.normalize("NFC", text)
     text = _LINE_BREAKS.sub("\n", text.replace("\r\n", "\n"))
     text = _INVISIBLE.sub("", text)
-    return _SPACE_AROUND_NEWLINE.sub("\n", _SPACES.sub(" ", text)).strip(" ")
+    # most text has nothing for these two to do, which plain searches tell ~10x faster than
+    # the substitutions, whose alternations try every position
+    if "  " in text or _ODD_SPACES.search(text):
+        text = _SPACES.sub(" ", text)
+    if " \n" in text or "\n " in text:
+        text = _SPACE_AROUND_NEWLINE.sub("\n", text)
+    return text.strip(" ")
 
 
 def _is_hard_wrapped(lines: list[str]) -> bool:

@@ -1,3 +1,4 @@
+import html
 import unicodedata
 
 import pytest
@@ -6,6 +7,7 @@ from hypothesis import strategies as st
 
 from newsmill.schemas.reasons import Reason
 from newsmill.tasks.records import Document, Reject
+from newsmill.tasks.text import clean
 from newsmill.tasks.text.clean import (
     clean_document,
     clean_field,
@@ -95,6 +97,29 @@ def test_cleaned_paragraphs_are_non_empty_stripped_nfc(text: str) -> None:
         assert paragraph and paragraph == paragraph.strip()
         assert "\n" not in paragraph
         assert unicodedata.is_normalized("NFC", paragraph)
+
+
+_SPACING = st.lists(
+    st.sampled_from([" ", "  ", "\t", "\u00a0", "\u3000", "\n", "\n\n", " \n ", "a", "b c"]),
+    max_size=40,
+).map("".join)
+
+
+def _normalised_by_substitutions_alone(text: str) -> str:
+    """`normalise_text` as it was before searches skipped the substitutions with nothing
+    to do."""
+    if clean._HTML_ENTITY.search(text):
+        text = html.unescape(text)
+    text = unicodedata.normalize("NFC", text)
+    text = clean._LINE_BREAKS.sub("\n", text.replace("\r\n", "\n"))
+    text = clean._INVISIBLE.sub("", text)
+    return clean._SPACE_AROUND_NEWLINE.sub("\n", clean._SPACES.sub(" ", text)).strip(" ")
+
+
+@settings(max_examples=400, deadline=None)
+@given(_SPACING | _TEXT)
+def test_skipping_substitutions_with_nothing_to_do_changes_no_text(text: str) -> None:
+    assert normalise_text(text) == _normalised_by_substitutions_alone(text)
 
 
 def test_plain_text_takes_only_stated_title_and_byline() -> None:
