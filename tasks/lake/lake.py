@@ -55,6 +55,16 @@ ROW_GROUP_ROWS = 65_536  # merged files' row groups: this many rows or bytes, wh
 ROW_GROUP_BYTES = 32 << 20
 
 
+def parquet_writer(path: str, schema: pa.Schema, filesystem: Any) -> pq.ParquetWriter:
+    """Every table file: zstd, and dictionary pages for every column but lists. A list
+    holds a signature's hash values, all distinct: trying a dictionary for them took ~3x
+    the time of writing the `minhash` table without one, and reading it ~2x."""
+    dictionary = [field.name for field in schema if not pa.types.is_list(field.type)]
+    return pq.ParquetWriter(
+        path, schema, compression="zstd", use_dictionary=dictionary, filesystem=filesystem
+    )
+
+
 def _partition_path(spec: TableSpec, row: dict[str, Any]) -> str:
     parts = []
     for key in spec.partition_by:
@@ -348,9 +358,7 @@ class RunWriter:
                 raise RuntimeError(f"{spec.name} was closed for this run; it takes no more rows")
             path = self._staged(relative)
             self._store.makedirs(path.rsplit("/", 1)[0])
-            self._writers[key] = pq.ParquetWriter(
-                path, spec.file_schema, compression="zstd", filesystem=self._store.arrow_fs
-            )
+            self._writers[key] = parquet_writer(path, spec.file_schema, self._store.arrow_fs)
             self._files[relative] = None
         return self._writers[key]
 
@@ -453,9 +461,7 @@ class RunWriter:
         writer: pq.ParquetWriter | None = None
         for relative in parts:
             source = self._parquet_file(relative)
-            writer = writer or pq.ParquetWriter(
-                target, source.schema_arrow, compression="zstd", filesystem=self._store.arrow_fs
-            )
+            writer = writer or parquet_writer(target, source.schema_arrow, self._store.arrow_fs)
             for batch in source.iter_batches():
                 kept = transform(batch) if transform else batch
                 removed += batch.num_rows - kept.num_rows

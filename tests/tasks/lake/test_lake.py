@@ -7,13 +7,14 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from newsmill.schemas.tables import REJECTS, RUNS
 from newsmill.tasks.errors import LakeError, SchemaError
-from newsmill.tasks.lake.lake import JOURNAL_NAME, STAGING_DIR, Lake
+from newsmill.tasks.lake.lake import JOURNAL_NAME, STAGING_DIR, Lake, parquet_writer
 from newsmill.tasks.lake.lock import LOCK_NAME
 from tests.tasks.lake_runs import runs_row
 
@@ -163,6 +164,18 @@ def test_shard_writers_stage_apart_and_merge_into_one_file_per_partition(tmp_pat
         f"select source from read_parquet('{tmp_path}/rejects/**/*.parquet', hive_partitioning=true) order by all"
     ).fetchall()
     assert sources == [(f"f{i}.txt",) for i in (0, 1, 10, 11, 99)]
+
+
+def test_lists_of_hash_values_are_written_without_a_dictionary(tmp_path: Path) -> None:
+    schema = pa.schema([("doc_id", pa.string()), ("signature", pa.list_(pa.uint16()))])
+    rows = pa.table({"doc_id": ["a", "b"], "signature": [[1, 2, 3], [4, 5, 6]]}, schema=schema)
+    with parquet_writer(str(tmp_path / "t.parquet"), schema, None) as writer:
+        writer.write_table(rows)
+    file = pq.ParquetFile(tmp_path / "t.parquet")
+    doc_id, signature = (file.metadata.row_group(0).column(i) for i in (0, 1))
+    assert doc_id.dictionary_page_offset is not None
+    assert signature.dictionary_page_offset is None
+    assert file.read().equals(rows)
 
 
 def test_rows_must_have_exactly_their_tables_columns(tmp_path: Path) -> None:
