@@ -1,6 +1,7 @@
 """The `newsmill` command: `run` ingests sources into the lake, `query` reads it with DuckDB."""
 
 import argparse
+import atexit
 import contextlib
 import os
 import signal
@@ -13,21 +14,13 @@ from pathlib import Path
 from typing import NoReturn
 
 from newsmill.flows.settings import DEFAULT_LAKE, SETTINGS, Settings, load_settings
-from newsmill.flows.temporary_api import TemporaryApi, TemporaryApiError
+from newsmill.flows.temporary_api import TemporaryApi, TemporaryApiError, set_prefect_defaults
 from newsmill.schemas.views import VIEWS
 from newsmill.tasks import __version__
 from newsmill.tasks.errors import SettingsError
 
-# Prefect reads its settings at import: these must be in the environment before it loads.
-# Each is a default only; a value the user exported wins.
-PREFECT_DEFAULTS = {
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",  # else the local server tries the internet
-    "DO_NOT_TRACK": "1",
-    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",  # a fresh home needs ~25 s
-    "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
-    "PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL": "WARNING",  # one line per task is noise
-}
 EXIT_CANNOT_RUN = 2
+_WARM_UP_WAIT_AT_EXIT_S = 10.0
 EXIT_RUN_FAILED = 1
 
 DESCRIPTION = """\
@@ -287,14 +280,14 @@ def _reporting_to(api: TemporaryApi | None) -> Iterator[None]:
         refresh_global_settings_context()
 
 
-def _temporary_api(quiet: bool) -> TemporaryApi | None:
+def _temporary_api(quiet: bool, started: TemporaryApi | None = None) -> TemporaryApi | None:
     """With no Prefect API configured, a temporary one for this run, its worker processes
-    included, started now: it comes up while this process imports the flow. It starts even
-    before Prefect is imported to read its profile (~0.7 s), and stops at once if the
-    profile names an API."""
+    included: `started` by the entry point before the CLI's imports, or started now. It
+    comes up while this process imports the flow; it starts even before Prefect is
+    imported to read its profile (~0.7 s), and stops at once if the profile names an API."""
     if os.environ.get("PREFECT_API_URL"):
         return None
-    api = TemporaryApi()
+    api = started or TemporaryApi()
     if _configured_prefect_api():
         api.stop()
         return None
@@ -312,7 +305,7 @@ def _fail(message: str, code: int = EXIT_CANNOT_RUN) -> int:
     return code
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, started_api: TemporaryApi | None = None) -> int:
     overrides = {name: getattr(args, name, None) for name, _, _ in _setting_leaves()}
     try:
         settings = load_settings(args.config, os.environ, overrides, Path("newsmill.toml"))
@@ -370,17 +363,13 @@ def _run(args: argparse.Namespace) -> int:
     except LakeError as error:
         return _fail(str(error))
 
-    for name, value in PREFECT_DEFAULTS.items():
-        os.environ.setdefault(name, value)
-    if args.quiet:  # Prefect's own lines too (the temporary API starting and stopping)
-        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-        os.environ.setdefault("PREFECT_LOGGING_LOGGERS_PREFECT_FLOW_RUNS_LEVEL", "WARNING")
+    set_prefect_defaults(args.quiet)
     started = time.monotonic()
     if settings.n_workers > 1 and not (settings.dask_address or settings.ray_address):
         from newsmill.flows.runners import start_worker_forkserver
 
         start_worker_forkserver()
-    api = _temporary_api(args.quiet)
+    api = _temporary_api(args.quiet, started_api)
     from newsmill.flows.pipeline import newsmill_flow
     from newsmill.flows.progress import want_bar
 
@@ -417,7 +406,11 @@ def _warm_up_while_prefect_starts(settings: Settings) -> None:
                 warm_up(settings.shard_settings, datetime.now(UTC))
             import newsmill.flows.html_report  # noqa: F401
 
-    threading.Thread(target=quietly, name="newsmill-warm-up", daemon=True).start()
+    warm_up = threading.Thread(target=quietly, name="newsmill-warm-up", daemon=True)
+    warm_up.start()
+    # newsmill stopped meanwhile (a signal) waits for it: an extraction process still
+    # starting when this one exits finds its pool's semaphores gone, and prints a traceback
+    atexit.register(warm_up.join, _WARM_UP_WAIT_AT_EXIT_S)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -440,8 +433,7 @@ def _serve(args: argparse.Namespace) -> int:
             "temporary API. Run `prefect server start`, then export "
             "PREFECT_API_URL=http://127.0.0.1:4200/api (see newsmill serve --help)"
         )
-    for name, value in PREFECT_DEFAULTS.items():
-        os.environ.setdefault(name, value)
+    set_prefect_defaults(quiet=False)
     if args.work_pool:
         from newsmill.flows.deployments import deploy_to_pool
 
@@ -524,13 +516,15 @@ class _StopSignals:
         return 128 + self.signum
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, started_api: TemporaryApi | None = None) -> int:
+    """`started_api`: the temporary API `entry.main` started for a run (it stops when this
+    process exits, whatever the run does)."""
     args = build_parser().parse_args(argv)
     stop = _StopSignals()
     stop.install()
     try:
         if args.command == "run":
-            code = _run(args)
+            code = _run(args, started_api)
         elif args.command == "catalog":
             code = _catalog(args)
         elif args.command == "serve":

@@ -22,6 +22,25 @@ from pathlib import Path
 
 _PORT_IN_USE = 3  # uvicorn's exit status when its port was taken meanwhile
 
+# Prefect reads its settings at import, and the temporary API inherits them when it
+# starts: these must be in the environment before either. Each is a default only; a value
+# the user exported wins.
+PREFECT_DEFAULTS = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",  # else the local server tries the internet
+    "DO_NOT_TRACK": "1",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",  # a fresh home needs ~25 s
+    "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
+    "PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL": "WARNING",  # one line per task is noise
+}
+
+
+def set_prefect_defaults(quiet: bool) -> None:
+    for name, value in PREFECT_DEFAULTS.items():
+        os.environ.setdefault(name, value)
+    if quiet:  # Prefect's own lines too (the temporary API starting and stopping)
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+        os.environ.setdefault("PREFECT_LOGGING_LOGGERS_PREFECT_FLOW_RUNS_LEVEL", "WARNING")
+
 
 class TemporaryApiError(RuntimeError):
     pass

@@ -202,6 +202,45 @@ def _listening(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
+_STARTS_RECORDED = """
+import sys
+from newsmill.flows import temporary_api
+
+start = temporary_api.TemporaryApi._start
+
+def recorded(self):
+    imported = "newsmill.flows.settings" in sys.modules
+    print(f"API on {self.port}; the CLI's settings imported: {imported}", flush=True)
+    return start(self)
+
+temporary_api.TemporaryApi._start = recorded
+from newsmill.flows.entry import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_run_starts_its_temporary_api_before_the_cli_imports_anything_heavy(
+    ephemeral_env, tmp_path: Path
+) -> None:
+    """The API's start-up is what a small run waits for: it starts before the CLI imports
+    its settings and stages, and stops with newsmill even when the run cannot start."""
+    missing = str(tmp_path / "nothing-*.txt")
+    command = [sys.executable, "-c", _STARTS_RECORDED, "run", missing, "--lake", str(tmp_path)]
+    result = subprocess.run(command, env=ephemeral_env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [f"newsmill: no sources matched: {missing}"]
+    [(port, imported)] = re.findall(
+        r"API on (\d+); the CLI's settings imported: (\w+)", result.stdout
+    )
+    assert imported == "False"
+    assert not _listening(int(port)), "the temporary API outlived newsmill"
+
+    help_only = subprocess.run(
+        [*command[:3], "run", "--help"], env=ephemeral_env, capture_output=True, text=True
+    )
+    assert help_only.returncode == 0 and "API on" not in help_only.stdout
+
+
 def test_sigterm_turned_into_an_ordinary_error_still_exits_143() -> None:
     """Prefect turns a SIGTERM that lands inside a flow run into a crashed flow and an
     ordinary exception; the exit status must still say "stopped", not "failed" (1)."""
