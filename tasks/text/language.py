@@ -9,11 +9,19 @@ counts come from one hash pass over the batch. The scores then use the same floa
 operations in the same order as py3langid (features in order of first occurrence), so the
 matrix products round the same way. `tests/tasks/text/test_language.py` holds it to
 py3langid's own `classify` on texts of many scripts.
+
+Reading the model takes ~0.6 s (LZMA, then casts), on the way of a small run's first
+shard. So the arrays, once read, are kept in the user's cache folder, ~100 MB, and mapped
+from there by every later process in ~0.01 s (its worker processes share the pages).
 """
 
+import contextlib
 import math
+import os
+import shutil
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
@@ -26,22 +34,37 @@ from newsmill.tasks.once import load_once
 MODEL_PATH = Path(py3langid.__file__).parent / "data" / "model.npz.xz"
 # Texts scored per gather of their features' rows: 64 texts of ~300 features, ~11 MB.
 _SCORE_BLOCK = 64
+_ARRAYS = ("feature_scores", "class_scores", "classes", "next_state", "row_base", "state_feature")
+_CACHE_FORMAT = 1  # bumped when the cached arrays change in form
 
 
 class LanguageModel:
     """py3langid's model (`LanguageIdentifier(..., norm_probs=True)`), batched."""
 
-    def __init__(self, path: Path = MODEL_PATH) -> None:
-        ptc, pc, classes, nextmove, rows, output = load_model(path)
-        # (features, classes): stored as float16, which py3langid casts to float32 for every
-        # text; once here (+28 MB) is the same numbers, and the cast was half of scoring
-        self._feature_scores = np.asarray(ptc, dtype=np.float32)
-        self._class_scores = np.asarray(pc, dtype=np.float32)
-        self._classes: list[str] = list(classes)
-        self._next_state = np.frombuffer(nextmove, dtype=_dtype_of(nextmove))
-        self._row_base = np.frombuffer(rows, dtype=_dtype_of(rows)).astype(np.int64) << 8
-        self._state_feature = np.asarray(output, dtype=np.int64)
+    def __init__(self, arrays: Mapping[str, np.ndarray]) -> None:
+        self._feature_scores = arrays["feature_scores"]  # (features, classes)
+        self._class_scores = arrays["class_scores"]
+        self._classes: list[str] = arrays["classes"].tolist()
+        self._next_state = arrays["next_state"]
+        self._row_base = arrays["row_base"]
+        self._state_feature = arrays["state_feature"]
         self._alias_pairs = _alias_pairs(self._classes)
+
+    @classmethod
+    def from_model_file(cls, path: Path = MODEL_PATH) -> "LanguageModel":
+        return cls(_arrays_of(path))
+
+    @classmethod
+    def cached(cls, cache: Path, path: Path = MODEL_PATH) -> "LanguageModel":
+        """The model from its arrays under `cache`, memory-mapped; read from the model file
+        and written there the first time (and whenever they are damaged or cannot be
+        written: then they are only read)."""
+        folder = cache / f"py3langid-{version('py3langid')}-{_identity(path)}-v{_CACHE_FORMAT}"
+        with contextlib.suppress(OSError, ValueError):
+            return cls({name: _mapped(folder / f"{name}.npy") for name in _ARRAYS})
+        arrays = _arrays_of(path)
+        _save(arrays, folder)
+        return cls(arrays)
 
     def classify(self, texts: Sequence[str]) -> list[tuple[str, float]]:
         """(language, confidence) for each text, as py3langid's `classify` gives them."""
@@ -133,6 +156,48 @@ def _byte_matrix(texts: list[bytes], lengths: np.ndarray) -> tuple[np.ndarray, n
     return matrix, walking
 
 
+def _arrays_of(path: Path) -> dict[str, np.ndarray]:
+    ptc, pc, classes, nextmove, rows, output = load_model(path)
+    return {
+        # stored as float16, which py3langid casts to float32 for every text; cast once here
+        # (+28 MB), they are the same numbers, and the cast was half of scoring
+        "feature_scores": np.asarray(ptc, dtype=np.float32),
+        "class_scores": np.asarray(pc, dtype=np.float32),
+        "classes": np.array(classes),
+        "next_state": np.frombuffer(nextmove, dtype=_dtype_of(nextmove)),
+        "row_base": np.frombuffer(rows, dtype=_dtype_of(rows)).astype(np.int64) << 8,
+        "state_feature": np.asarray(output, dtype=np.int64),
+    }
+
+
+def _identity(path: Path) -> str:
+    stat = path.stat()
+    return f"{stat.st_size}-{stat.st_mtime_ns}"
+
+
+def _mapped(path: Path) -> np.ndarray:
+    return np.load(path, mmap_mode="r", allow_pickle=False).view(np.ndarray)
+
+
+def _save(arrays: Mapping[str, np.ndarray], folder: Path) -> None:
+    """Write the arrays beside `folder`, then rename: a reader never sees half a cache. A
+    damaged one is replaced; one that cannot be written is done without."""
+    partial = folder.with_name(f"{folder.name}.{os.getpid()}.partial")
+    try:
+        partial.mkdir(parents=True, exist_ok=True)
+        for name, values in arrays.items():
+            np.save(partial / f"{name}.npy", values, allow_pickle=False)
+        shutil.rmtree(folder, ignore_errors=True)
+        partial.rename(folder)
+    except OSError:
+        shutil.rmtree(partial, ignore_errors=True)
+
+
+def cache_folder() -> Path:
+    """newsmill's folder in the user's cache (XDG_CACHE_HOME, else ~/.cache)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "newsmill"
+
+
 def _dtype_of(values: Sequence[int]) -> np.dtype:
     return np.dtype(f"u{values.itemsize}")  # type: ignore[attr-defined]
 
@@ -151,4 +216,4 @@ def _alias_pairs(classes: list[str]) -> list[tuple[int, int]]:
 
 @load_once
 def language_model() -> LanguageModel:
-    return LanguageModel()
+    return LanguageModel.cached(cache_folder())

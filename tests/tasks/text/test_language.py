@@ -7,7 +7,7 @@ from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
 from newsmill.tasks.records import Document
 from newsmill.tasks.text import fields
-from newsmill.tasks.text.language import language_model
+from newsmill.tasks.text.language import LanguageModel, language_model
 
 SAMPLES = Path(__file__).parents[3] / "data" / "samples"
 NOW = datetime(2026, 12, 6, tzinfo=UTC)
@@ -89,3 +89,25 @@ def test_the_batch_stage_gives_each_document_what_it_would_get_alone(
     detect_languages = fields.detect_languages
     monkeypatch.setattr(fields, "detect_languages", batch_fails)
     assert fields.add_fields_to_batch(docs, NOW).docs == one_by_one
+
+
+def test_the_model_is_cached_memory_mapped_and_rebuilt_when_damaged(tmp_path: Path) -> None:
+    texts = SCRIPTS[:8]
+    expected = LanguageModel.from_model_file().classify(texts)
+    first = LanguageModel.cached(tmp_path)
+    [folder] = tmp_path.iterdir()
+    names = ["feature_scores", "class_scores", "classes", "next_state", "row_base", "state_feature"]
+    assert sorted(p.name for p in folder.iterdir()) == sorted(f"{n}.npy" for n in names)
+    mapped = LanguageModel.cached(tmp_path)
+    assert not mapped._feature_scores.flags.writeable  # read from the cache, not the model
+    assert first.classify(texts) == mapped.classify(texts) == expected
+
+    damaged = folder / "next_state.npy"
+    size = damaged.stat().st_size
+    damaged.write_bytes(damaged.read_bytes()[: size // 2])
+    assert LanguageModel.cached(tmp_path).classify(texts) == expected
+    assert damaged.stat().st_size == size  # written again
+
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("")
+    assert LanguageModel.cached(not_a_folder).classify(texts) == expected
