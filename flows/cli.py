@@ -20,8 +20,8 @@ from newsmill.tasks import __version__
 from newsmill.tasks.errors import SettingsError
 
 EXIT_CANNOT_RUN = 2
-_WARM_UP_WAIT_AT_EXIT_S = 10.0
 EXIT_RUN_FAILED = 1
+_WARM_UP_WAIT_AT_EXIT_S = 10.0
 
 DESCRIPTION = """\
 newsmill turns raw news text into cleaned, deduplicated, partitioned Parquet tables.

@@ -39,12 +39,8 @@ class RunContext:
 
 
 def _publication_partition(doc: Document, ctx: RunContext) -> dict[str, Any]:
-    when = doc.published_at or ctx.started_at
-    return {
-        "year": when.year,
-        "month": when.month,
-        "partition_from_ingest": doc.published_at is None,
-    }
+    year, month = _year_month(doc, ctx)
+    return {"year": year, "month": month, "partition_from_ingest": doc.published_at is None}
 
 
 def _year_month(doc: Document, ctx: RunContext) -> tuple[int, int]:
