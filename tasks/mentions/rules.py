@@ -305,7 +305,7 @@ def _capitalised_mentions(text: str, shouted: list[tuple[int, int]]) -> list[Ent
         span, start = match.group(), match.start()
         if shouted and any(a <= start < b for a, b in shouted):
             continue
-        if HYPHEN_PREFIX.search(text[max(0, start - 5) : start]):
+        if text[start - 1 : start] == "-" and HYPHEN_PREFIX.search(text[max(0, start - 5) : start]):
             continue  # "pro-Beijing", "non-Muslim": an adjective, not a mention
         if " " not in span and _sentence_start(text, start):
             word = span.lower()  # most candidates: a capitalised word opening a sentence
