@@ -85,7 +85,7 @@ class LanguageModel:
         # longest first: the texts still walking at a byte are a prefix of the batch
         order = np.argsort(-lengths, kind="stable")
         byte_matrix, walking = _byte_matrix([encoded[i] for i in order], lengths[order])
-        features = np.full(byte_matrix.shape, -1, dtype=np.int64)
+        features = np.full(byte_matrix.shape, -1, dtype=np.int32)
         state = np.zeros(n, dtype=np.int64)
         for position, count in enumerate(walking):
             moved = self._next_state[self._row_base[state[:count]] + byte_matrix[position, :count]]
@@ -93,7 +93,8 @@ class LanguageModel:
             features[position, :count] = self._state_feature[moved]
         met = features.T  # text-major, then byte order: first occurrences come first
         found = met >= 0
-        keys = (np.arange(n, dtype=np.int64)[:, None] * len(self._feature_scores) + met)[found]
+        text_of_found = np.repeat(np.arange(n, dtype=np.int64), found.sum(axis=1))
+        keys = text_of_found * len(self._feature_scores) + met[found]
         codes, uniques = pd.factorize(keys, sort=False)
         counts = np.bincount(codes, minlength=len(uniques)).astype(np.float32)
         text_of, feature = np.divmod(uniques, len(self._feature_scores))
@@ -148,12 +149,12 @@ def _byte_matrix(texts: list[bytes], lengths: np.ndarray) -> tuple[np.ndarray, n
     byte position how many texts reach it."""
     width = int(lengths[0])
     flat = np.frombuffer(b"".join(texts), dtype=np.uint8)
-    starts = np.repeat(np.cumsum(lengths) - lengths, lengths)
-    column = np.repeat(np.arange(len(texts)), lengths)
-    matrix = np.zeros((width, len(texts)), dtype=np.int64)
-    matrix[np.arange(flat.size) - starts, column] = flat
+    # each text at the start of its row of a text-major matrix, then transposed
+    shift = np.repeat(np.arange(len(texts)) * width - (np.cumsum(lengths) - lengths), lengths)
+    rows = np.zeros(len(texts) * width, dtype=np.uint8)
+    rows[np.arange(flat.size) + shift] = flat
     walking = np.searchsorted(-lengths, -np.arange(width), side="right")
-    return matrix, walking
+    return np.ascontiguousarray(rows.reshape(len(texts), width).T), walking
 
 
 def _arrays_of(path: Path) -> dict[str, np.ndarray]:
