@@ -36,6 +36,7 @@ from newsmill.tasks.setting import setting
 from newsmill.tasks.text import boilerplate, clean, fields
 from newsmill.tasks.text.boilerplate import BoilerplateSettings, SiteParagraphCounts
 from newsmill.tasks.text.fields import FieldSettings
+from newsmill.tasks.text.words import count_paragraph_words
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,14 +102,16 @@ def process_shard(
             break
         batch = _through_stages(read_batch, index, site_counts, ctx, settings, clock)
         with clock("write"):
+            words = [count_paragraph_words(doc.paragraphs) for doc in batch.docs]
             previous = index.latest_articles(doc.source for doc in batch.docs)
             for table, these in rows.batch_rows(
-                ctx, batch.docs, batch.duplicates, batch.rejects, previous
+                ctx, batch.docs, batch.duplicates, batch.rejects, previous, words
             ).items():
                 writer.write(TABLES[table], these)
         counts.update(shard_counts(batch))
         with clock("sign"):
-            articles.append(article_chunk(batch.docs, settings.near))
+            n_words = [total for _, total in words]
+            articles.append(article_chunk(batch.docs, settings.near, n_words))
     with clock("write"):
         files = writer.close()
     counts.update(clock.counts)

@@ -281,17 +281,22 @@ class ArticleChunk:
         return _signed(self.doc_ids[i], float(self.published[i]), self.numbers[i])
 
 
-def article_chunk(docs: Sequence[Document], settings: NearDupSettings) -> ArticleChunk:
+def article_chunk(
+    docs: Sequence[Document], settings: NearDupSettings, n_words: Sequence[int] | None = None
+) -> ArticleChunk:
+    """`n_words`: each document's, when the caller has counted them."""
+    if n_words is None:
+        n_words = [count_words(d.text) for d in docs]
     numbers = [
         [
-            count_words(d.text),
+            words,
             len(d.paragraphs),
             len(d.dropped_paragraphs),
             len(d.boilerplate_paragraphs),
             len(d.entities),
             len(d.quotes),
         ]
-        for d in docs
+        for d, words in zip(docs, n_words, strict=True)
     ]
     published = [d.published_at.timestamp() if d.published_at else np.nan for d in docs]
     return ArticleChunk(

@@ -1,6 +1,6 @@
 """Records to table rows: the one place that maps stage output onto the `schemas/` columns."""
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -311,9 +311,11 @@ def batch_rows(
     duplicates: list[DocumentDuplicate],
     rejects: list[Reject],
     previous_versions: Mapping[str, str],
+    word_counts: Sequence[tuple[list[int], int]] | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
     """All rows one batch adds, by table name; links each article to the source's previous
-    version in the lake, if any (`previous_versions`: source -> doc_id)."""
+    version in the lake, if any (`previous_versions`: source -> doc_id). `word_counts`: each
+    article's `count_paragraph_words`, when the caller has them."""
     rows: dict[str, list[dict[str, Any]]] = {
         ARTICLES.name: [],
         PARAGRAPHS.name: [],
@@ -322,8 +324,9 @@ def batch_rows(
         DUPLICATES.name: [document_duplicate_row(d, ctx) for d in duplicates],
         REJECTS.name: [reject_row(r, ctx) for r in rejects],
     }
-    for doc in articles:
-        per_paragraph, n_words = count_paragraph_words(doc.paragraphs)
+    if word_counts is None:
+        word_counts = [count_paragraph_words(doc.paragraphs) for doc in articles]
+    for doc, (per_paragraph, n_words) in zip(articles, word_counts, strict=True):
         rows[ARTICLES.name].append(
             article_row(doc, ctx, previous_versions.get(doc.source), n_words)
         )
