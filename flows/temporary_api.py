@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
 
 _PORT_IN_USE = 3  # uvicorn's exit status when its port was taken meanwhile
@@ -40,6 +41,25 @@ def set_prefect_defaults(quiet: bool) -> None:
     if quiet:  # Prefect's own lines too (the temporary API starting and stopping)
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
         os.environ.setdefault("PREFECT_LOGGING_LOGGERS_PREFECT_FLOW_RUNS_LEVEL", "WARNING")
+
+
+# Automations (triggers and their actions) need a server that outlives the run; starting
+# them held the temporary API's first answer back by ~0.25 s. A value exported wins.
+_SERVER_DEFAULTS = {"PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED": "false"}
+
+
+def server_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The temporary API's environment: this process's, with its defaults, as the server
+    Prefect's ephemeral mode starts (no UI)."""
+    return (
+        _SERVER_DEFAULTS
+        | dict(environ)
+        | {
+            "PREFECT_UI_ENABLED": "0",
+            "PREFECT__SERVER_EPHEMERAL": "1",
+            "PREFECT__SERVER_FINAL": "1",
+        }
+    )
 
 
 class TemporaryApiError(RuntimeError):
@@ -66,12 +86,7 @@ class TemporaryApi:
         command = [sys.executable, "-m", "uvicorn", "--app-dir", str(app_dir), "--factory"]
         command += ["prefect.server.api.server:create_app", "--host", "127.0.0.1"]
         command += ["--port", str(self.port), "--log-level", "error", "--lifespan", "on"]
-        server_env = {
-            "PREFECT_UI_ENABLED": "0",
-            "PREFECT__SERVER_EPHEMERAL": "1",
-            "PREFECT__SERVER_FINAL": "1",
-        }
-        return subprocess.Popen(command, env=os.environ | server_env)
+        return subprocess.Popen(command, env=server_environment(os.environ))
 
     def wait_until_healthy(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
