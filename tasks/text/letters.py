@@ -46,7 +46,6 @@ _UNDECOMPOSED = str.maketrans(
 
 
 @functools.lru_cache(maxsize=1 << 16)
-@functools.lru_cache(maxsize=1 << 16)  # names repeat within and across articles
 def without_diacritics(word: str) -> str:
     """The word with its diacritics dropped ("Şükrü" → "Sukru", "Łucja" → "Lucja"), for
     looking names up in lists that spell them either way; other scripts stay as they are."""
