@@ -3,7 +3,7 @@
 Importing this module does the loading: a forkserver's preload list takes module names.
 Each worker forked afterwards starts with Prefect's collections imported (Prefect imports
 them at a worker's first task run: ~0.3 s with prefect-dask installed) and with the word
-lists and the language model in memory (~0.6 s). Loaded here once, not once per worker,
+lists and the language model in memory (~0.1 s, the model mapped from its cache). Loaded here once, not once per worker,
 and before the first shard rather than inside it. Nothing here starts a thread or a
 process: the forkserver must stay single-threaded to fork safely.
 """

@@ -23,7 +23,7 @@ from newsmill.schemas.tables import (
 from newsmill.tasks.dedup.exact import ExactCopy, content_key, input_key, source_key
 from newsmill.tasks.dedup.near import NearDuplicate, RunSignatures, band_keys
 from newsmill.tasks.records import Document, DocumentDuplicate, ParagraphDuplicate, Reject
-from newsmill.tasks.text.words import count_paragraph_words, count_words
+from newsmill.tasks.text.words import count_paragraph_words
 from newsmill.tasks.web.fetch import FetchResult
 
 
@@ -49,9 +49,9 @@ def _year_month(doc: Document, ctx: RunContext) -> tuple[int, int]:
 
 
 def article_row(
-    doc: Document, ctx: RunContext, supersedes: str | None, n_words: int | None = None
+    doc: Document, ctx: RunContext, supersedes: str | None, n_words: int
 ) -> dict[str, Any]:
-    """`n_words` when the caller has counted them (`count_paragraph_words`)."""
+    """`n_words`: the article's, from `count_paragraph_words`."""
     text = doc.text
     return {
         "doc_id": doc.doc_id,
@@ -71,7 +71,7 @@ def article_row(
         "language_score": doc.language_score,
         "text": text,
         "n_paragraphs": len(doc.paragraphs),
-        "n_words": count_words(text) if n_words is None else n_words,
+        "n_words": n_words,
         "content_hash": doc.content_hash,
         "encoding": doc.encoding,
         "mojibake_repaired": doc.mojibake_repaired,
@@ -84,13 +84,9 @@ def article_row(
     }
 
 
-def paragraph_rows(
-    doc: Document, ctx: RunContext, n_words: list[int] | None = None
-) -> list[dict[str, Any]]:
-    """`n_words` per paragraph when the caller has counted them (`count_paragraph_words`)."""
+def paragraph_rows(doc: Document, ctx: RunContext, n_words: list[int]) -> list[dict[str, Any]]:
+    """`n_words`: each paragraph's, from `count_paragraph_words`."""
     doc_id, (year, month) = doc.doc_id, _year_month(doc, ctx)  # once: a doc_id is a hash
-    if n_words is None:
-        n_words = [count_words(text) for text in doc.paragraphs]
     return [
         {
             "doc_id": doc_id,

@@ -19,6 +19,7 @@ from newsmill.tasks.records import (
     Reject,
     hash_text,
 )
+from newsmill.tasks.text.words import count_paragraph_words
 
 CTX = RunContext("20261202T010000Z-abc123", datetime(2026, 12, 2, 1, tzinfo=UTC), "test rules")
 
@@ -74,9 +75,11 @@ def test_every_row_has_exactly_its_tables_columns_and_types() -> None:
 def test_articles_are_partitioned_by_publication_else_ingest_date(
     published: datetime | None, partition: tuple[int, int, bool]
 ) -> None:
-    row = rows.article_row(article(published), CTX, None)
+    doc = article(published)
+    per_paragraph, n_words = count_paragraph_words(doc.paragraphs)
+    row = rows.article_row(doc, CTX, None, n_words)
     assert (row["year"], row["month"], row["partition_from_ingest"]) == partition
-    paragraph = rows.paragraph_rows(article(published), CTX)[0]
+    paragraph = rows.paragraph_rows(doc, CTX, per_paragraph)[0]
     assert (paragraph["year"], paragraph["month"]) == partition[:2]
 
 
