@@ -254,22 +254,33 @@ def _configured_prefect_api() -> str | None:
 @contextlib.contextmanager
 def _reporting_to(api: TemporaryApi | None) -> Iterator[None]:
     """Prefect, in this process and its workers, reports to the temporary API once it
-    answers (Prefect read its settings when imported: they are read again here). The flow
-    run sends no heartbeats: they let a server tell a crashed run later, and this one stops
-    with the run; Prefect's heartbeat thread also held the run's end for up to 1 s."""
-    if api is None:
-        yield
-        return
-    from prefect.context import refresh_global_settings_context
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    answers (Prefect read its settings when imported: they are read again here).
 
+    The flow run sends heartbeats only to a running server, and only when
+    PREFECT_FLOWS_HEARTBEAT_FREQUENCY is set (environment or profile): their one use is an
+    automation that marks a run crashed when its beats stop, which a user who wrote one asks
+    for; Prefect's heartbeat thread otherwise holds the end of every run for up to 1 s (it
+    sleeps in 1 s steps). A temporary API stops with the run: it never has a use for them."""
+    from prefect.context import refresh_global_settings_context
+    from prefect.settings import (
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+        get_current_settings,
+        temporary_settings,
+    )
+
+    asked = "heartbeat_frequency" in get_current_settings().flows.model_fields_set
+    no_heartbeats = temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
+    if api is None:
+        with contextlib.nullcontext() if asked else no_heartbeats:
+            yield
+        return
     api.wait_until_healthy(float(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"]))
     # it serves no UI: no "View at" links
     saved = {name: os.environ.get(name) for name in ("PREFECT_API_URL", "PREFECT_UI_URL")}
     os.environ.update(PREFECT_API_URL=api.url, PREFECT_UI_URL="")
     refresh_global_settings_context()
     try:
-        with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        with no_heartbeats:
             yield
     finally:
         for name, value in saved.items():

@@ -5,6 +5,7 @@ import re
 import socket
 import sqlite3
 import subprocess
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -245,6 +246,34 @@ def test_without_an_api_one_temporary_api_serves_the_run_and_its_workers(
         )
     assert events.get("prefect.flow-run.Completed") == 1
     assert "prefect.flow-run.heartbeat" not in events
+
+
+def _flow_run_events(api: str, flow_run_id: str) -> Counter[str]:
+    """The events the server holds of a flow run, once its completion is among them: the
+    server stores the events clients send in batches, after the run may have ended."""
+    body = {"filter": {"resource": {"id": [f"prefect.flow-run.{flow_run_id}"]}}, "limit": 50}
+    deadline = time.monotonic() + 60
+    while True:
+        events = Counter(e["event"] for e in post(f"{api}/events/filter", body)["events"])
+        if events["prefect.flow-run.Completed"] or time.monotonic() > deadline:
+            return events
+        time.sleep(0.2)
+
+
+@pytest.mark.parametrize("frequency", [None, "30"])
+def test_a_run_beats_to_a_running_server_only_when_heartbeats_are_asked_for(
+    newsmill_here: NewsmillHere, prefect_server: str, frequency: str | None, tmp_path: Path
+) -> None:
+    """Heartbeats serve only an automation that tells crashed runs (Prefect's heartbeat
+    thread holds a run's end for up to 1 s): sent where PREFECT_FLOWS_HEARTBEAT_FREQUENCY
+    is set, not by default."""
+    lake = tmp_path / "lake"
+    env = {"PREFECT_FLOWS_HEARTBEAT_FREQUENCY": frequency}
+    result = newsmill_here("run", str(SAMPLES / "text"), "--lake", str(lake), env=env)
+    assert result.returncode == 0, result.stderr
+    events = _flow_run_events(prefect_server, _completed_flow_run(lake, prefect_server))
+    assert events["prefect.flow-run.Completed"] == 1
+    assert bool(events["prefect.flow-run.heartbeat"]) == (frequency is not None)
 
 
 def test_an_api_set_in_the_prefect_profile_is_used_not_a_temporary_one(
