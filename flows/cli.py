@@ -377,7 +377,7 @@ def _run(args: argparse.Namespace, started_api: TemporaryApi | None = None) -> i
     set_prefect_defaults(args.quiet)
     started = time.monotonic()
     if settings.n_workers > 1 and not (settings.dask_address or settings.ray_address):
-        from newsmill.flows.runners import start_worker_forkserver
+        from newsmill.flows.worker_forkserver import start_worker_forkserver
 
         start_worker_forkserver()
     api = _temporary_api(args.quiet, started_api)

@@ -10,7 +10,6 @@ sent, how their events and logs come back) is Prefect's.
 
 import threading
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from multiprocessing import forkserver
 from typing import Self
 
 from prefect.task_runners import (
@@ -19,11 +18,8 @@ from prefect.task_runners import (
     _initialize_process_pool_worker,
 )
 
+from newsmill.flows.worker_forkserver import WORKER_PRELOAD
 from newsmill.tasks.forkserver import forkserver_context
-
-# what a shard worker needs before its first shard: Prefect's task engine, the stages and
-# their loaded state
-WORKER_PRELOAD = ("prefect.task_engine", "newsmill.flows.stages", "newsmill.flows.worker_preload")
 
 
 class ForkedProcessPoolTaskRunner(ProcessPoolTaskRunner):
@@ -52,10 +48,3 @@ class ForkedProcessPoolTaskRunner(ProcessPoolTaskRunner):
             self.__exit__(None, None, None)
             raise
         return self
-
-
-def start_worker_forkserver() -> None:
-    """Start the workers' forkserver now, without waiting: it imports what they need while
-    the run starts up (the temporary API, planning the shards) instead of after."""
-    forkserver_context(*WORKER_PRELOAD)
-    forkserver.ensure_running()

@@ -1,4 +1,4 @@
-"""What the shard workers' forkserver loads before it forks (`runners.WORKER_PRELOAD`).
+"""What the shard workers' forkserver loads before it forks (`worker_forkserver.WORKER_PRELOAD`).
 
 Importing this module does the loading: a forkserver's preload list takes module names.
 Each worker forked afterwards starts with Prefect's collections imported (Prefect imports

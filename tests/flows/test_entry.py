@@ -1,9 +1,14 @@
-"""The console script's end: the process ends once its exit handlers ran, skipping the
-interpreter's teardown, and loses neither output nor status on the way."""
+"""The command's entry point: what a run starts before the CLI imports anything heavy, and
+the console script's end (once its exit handlers ran, skipping the interpreter's teardown,
+losing neither output nor status)."""
 
 import os
 import subprocess
 import sys
+
+import pytest
+
+from newsmill.flows.entry import asks_for_worker_processes
 
 _CONSOLE = """
 import atexit, sys
@@ -40,3 +45,51 @@ def test_a_console_script_that_raised_ends_the_ordinary_way() -> None:
     assert result.returncode == 1
     assert "RuntimeError: broken" in result.stderr
     assert "a handler registered during the run ran" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("arguments", "environ", "asks"),
+    [
+        (["run", "in", "--workers", "2"], {}, True),
+        (["run", "in", "--workers=3"], {}, True),
+        (["run", "in"], {"NEWSMILL_WORKERS": "2"}, True),
+        (["run", "in", "--workers", "1"], {"NEWSMILL_WORKERS": "2"}, False),  # the flag wins
+        (["run", "in"], {}, False),  # the default: the flow's own process
+        (["run", "in", "--workers", "2", "--dask-address", "tcp://h:8786"], {}, False),
+        (["run", "in", "--workers", "2"], {"NEWSMILL_RAY_ADDRESS": "h:6379"}, False),
+        (["run", "in", "--workers", "many"], {}, False),  # the CLI reports it
+        (["run", "in", "--workers"], {}, False),
+    ],
+)
+def test_the_entry_point_guesses_worker_processes_from_the_flags_alone(
+    arguments: list[str], environ: dict[str, str], asks: bool
+) -> None:
+    assert asks_for_worker_processes(arguments, environ) is asks
+
+
+_FORKSERVER_START_RECORDED = """
+import sys
+from newsmill.flows import worker_forkserver
+
+def recorded():
+    imported = "newsmill.flows.settings" in sys.modules
+    print(f"forkserver started; the CLI's settings imported: {imported}", flush=True)
+
+worker_forkserver.start_worker_forkserver = recorded
+from newsmill.flows.entry import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize(("workers", "started_early"), [("2", True), ("1", False)])
+def test_a_run_asking_for_workers_starts_their_forkserver_before_the_cli_imports(
+    ephemeral_env: dict[str, str], tmp_path, workers: str, started_early: bool
+) -> None:
+    missing = str(tmp_path / "nothing-*.txt")
+    command = [sys.executable, "-c", _FORKSERVER_START_RECORDED, "run", missing]
+    command += ["--lake", str(tmp_path), "--workers", workers]
+    env = {**ephemeral_env, "PREFECT_API_URL": "http://127.0.0.1:9/api"}  # none started
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stderr  # no sources: the CLI stops before its own start
+    early = "forkserver started; the CLI's settings imported: False" in result.stdout
+    assert early is started_early

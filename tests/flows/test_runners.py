@@ -8,7 +8,8 @@ from pathlib import Path
 from prefect import flow, task
 
 from newsmill.flows.pipeline import task_runner
-from newsmill.flows.runners import WORKER_PRELOAD, ForkedProcessPoolTaskRunner
+from newsmill.flows.runners import ForkedProcessPoolTaskRunner
+from newsmill.flows.worker_forkserver import WORKER_PRELOAD
 from newsmill.flows.settings import Settings
 from tests.conftest import offline_env, prefect_environment
 
