@@ -9,8 +9,8 @@ from prefect import flow, task
 
 from newsmill.flows.pipeline import task_runner
 from newsmill.flows.runners import ForkedProcessPoolTaskRunner
-from newsmill.flows.worker_forkserver import WORKER_PRELOAD
 from newsmill.flows.settings import Settings
+from newsmill.flows.worker_forkserver import WORKER_PRELOAD
 from tests.conftest import offline_env, prefect_environment
 
 
