@@ -44,7 +44,7 @@ class Settings:
     )
     shard_mb: float = setting(
         8.0,
-        "Work unit size: small files are grouped and large JSONL files split to about this many MB.",
+        "Work unit size: small files are grouped to about this many MB, and large JSONL files cut into equal parts of at most about this many MB.",
         unit="MB",
     )
     shard_max_files: int = setting(500, "At most this many files in one work unit.", unit="files")

@@ -12,6 +12,7 @@ from newsmill.tasks import __version__
 from newsmill.tasks.dedup.exact import DEDUP_VERSION
 from newsmill.tasks.dedup.near import NEAR_DUP_VERSION
 from newsmill.tasks.ingest.extract import EXTRACT_VERSION
+from newsmill.tasks.ingest.sources import PLAN_VERSION
 from newsmill.tasks.mentions.entities import ENTITIES_VERSION
 from newsmill.tasks.mentions.quotes import QUOTES_VERSION
 from newsmill.tasks.text.boilerplate import BOILERPLATE_VERSION
@@ -20,6 +21,7 @@ from newsmill.tasks.text.fields import FIELDS_VERSION
 
 # In the order the stages run.
 RULE_VERSIONS: dict[str, str] = {
+    "plan": PLAN_VERSION,
     "extract": EXTRACT_VERSION,
     "clean": CLEAN_VERSION,
     "dedup": DEDUP_VERSION,

@@ -18,6 +18,12 @@ import fsspec
 
 from newsmill.tasks.lake.store import is_url, url_to_fs
 
+# How inputs are cut into shards, which shapes output: boilerplate is counted per shard, and
+# an exact copy names the first document with its content in its own shard. v2: a large
+# JSONL file is cut into equal parts (v1: full parts and a remainder, which left one worker
+# alone with the last full shard).
+PLAN_VERSION = "plan_v2"
+
 TEXT_SUFFIXES = frozenset({".txt", ".text", ".md", ".markdown"})
 HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})
 JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson"})
@@ -221,8 +227,8 @@ def _split_jsonl(file: SourceFile, target_bytes: int) -> Iterator[FilePart]:
 def plan_shards(
     files: Iterable[SourceFile], shard_bytes: int, shard_max_files: int, first_index: int = 0
 ) -> list[Shard]:
-    """Group small files and split large plain JSONL files into shards of ~shard_bytes,
-    numbered from `first_index`."""
+    """Group small files into shards of ~shard_bytes, and split each large plain JSONL file
+    into the fewest equal parts of at most ~shard_bytes; numbered from `first_index`."""
     shards: list[Shard] = []
     pending: list[FilePart] = []
     pending_bytes = 0
@@ -237,7 +243,10 @@ def plan_shards(
         splittable = file.suffix in JSONL_SUFFIXES and not file.is_gzip_name
         if splittable and file.size > shard_bytes:
             flush()
-            for part in _split_jsonl(file, shard_bytes):
+            # equal parts, not full ones and a remainder: the last round of shards then
+            # keeps every worker busy to its end (`PLAN_VERSION`)
+            pieces = -(-file.size // shard_bytes)
+            for part in _split_jsonl(file, -(-file.size // pieces)):
                 shards.append(Shard(first_index + len(shards), (part,)))
             continue
         pending.append(FilePart(file))

@@ -59,6 +59,22 @@ def test_large_jsonl_is_split_on_line_boundaries_keeping_line_numbers(tmp_path: 
     assert by_line == {n: str(i) for n, i in expected.items()}
 
 
+def test_a_large_jsonl_file_is_cut_into_the_fewest_equal_shards(tmp_path: Path) -> None:
+    """Full shards and a remainder left one worker alone with the last full shard."""
+    path = tmp_path / "big.jsonl"
+    path.write_text("".join(json.dumps({"id": i, "text": "word " * 20}) + "\n" for i in range(300)))
+    line = len(path.read_bytes()) // 300
+    shard_bytes = len(path.read_bytes()) * 2 // 5  # 2.5 shards' worth: 3 shards
+    [file] = discover_sources([str(path)]).files
+    sizes = [
+        part.end - part.start
+        for shard in plan_shards([file], shard_bytes, shard_max_files=10)
+        for part in shard.parts
+    ]
+    assert len(sizes) == 3 and sum(sizes) == file.size
+    assert max(sizes) - min(sizes) <= 2 * line
+
+
 def test_small_files_are_grouped_up_to_the_limits(tmp_path: Path) -> None:
     for i in range(7):
         (tmp_path / f"{i}.txt").write_text("x" * 100)
