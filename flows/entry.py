@@ -60,8 +60,14 @@ def console() -> int:
     (Prefect's log and event drains, the worker pools' shutdown, the temporary API's stop,
     logging's flush), so the handler this module registered first, and which therefore
     runs last, only flushes the standard streams and ends the process with `main`'s status.
-    `main` that raised ends the ordinary way, its traceback printed."""
-    code = main()
+    `main` that raised ends the ordinary way, its traceback printed; one whose reader went
+    away (a closed pipe) ends quietly with status 141."""
+    try:
+        code = main()
+    except BrokenPipeError:
+        # the reader of the output went away (`newsmill query … | head`): it read what it
+        # wanted; no traceback, and the status a shell gives a command stopped by SIGPIPE
+        code = 128 + signal.SIGPIPE
     _ended.append(code)
     return code
 

@@ -47,6 +47,23 @@ def test_a_console_script_that_raised_ends_the_ordinary_way() -> None:
     assert "a handler registered during the run ran" in result.stdout
 
 
+def test_a_reader_that_goes_away_ends_the_command_quietly_with_sigpipes_status() -> None:
+    """`newsmill query … | head` printed a BrokenPipeError traceback."""
+    script = _CONSOLE.format(ending="print('line\\n' * 1_000_000); return 0")
+    child = subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"},
+    )
+    assert child.stdout is not None and child.stderr is not None
+    child.stdout.read(10)
+    child.stdout.close()  # the reader is gone
+    stderr = child.stderr.read().decode()
+    assert child.wait(timeout=60) == 141
+    assert "Traceback" not in stderr, stderr
+
+
 @pytest.mark.parametrize(
     ("arguments", "environ", "asks"),
     [
