@@ -87,12 +87,12 @@ def asks_for_worker_processes(arguments: Sequence[str], environ: Mapping[str, st
     and one started for nothing costs only its imports."""
     workers = environ.get("NEWSMILL_WORKERS")
     cluster = bool(environ.get("NEWSMILL_DASK_ADDRESS") or environ.get("NEWSMILL_RAY_ADDRESS"))
-    for at, argument in enumerate(arguments):
+    for argument, following in zip(arguments, [*arguments[1:], None], strict=True):
         name, equals, value = argument.partition("=")
         if name in ("--dask-address", "--ray-address"):
             cluster = True
         elif name == "--workers":
-            workers = value if equals else next(iter(arguments[at + 1 : at + 2]), None)
+            workers = value if equals else following
     try:
         count = int(workers or "1")
     except ValueError:
