@@ -96,17 +96,21 @@ def prefect_server(home: Path | None = None) -> Iterator[dict[str, str]]:
     )
     api = f"http://127.0.0.1:{port}/api"
     try:
-        deadline = time.monotonic() + 120
-        while not _healthy(api):
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise SystemExit("the Prefect server did not start in 120 s")
-            time.sleep(0.5)
+        wait_until_healthy(api, server)
         env = {**env, "PREFECT_API_URL": api}
         _warm_up(env)
         yield env
     finally:
         server.terminate()
         server.wait(timeout=60)
+
+
+def wait_until_healthy(api: str, server: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + 120
+    while not _healthy(api):
+        if time.monotonic() > deadline or (server and server.poll() is not None):
+            raise SystemExit("the Prefect server did not start in 120 s")
+        time.sleep(0.5)
 
 
 def _warm_up(env: dict[str, str]) -> None:

@@ -14,7 +14,13 @@ from pathlib import Path
 from typing import NoReturn
 
 from newsmill.flows.settings import DEFAULT_LAKE, SETTINGS, Settings, load_settings
-from newsmill.flows.temporary_api import TemporaryApi, TemporaryApiError, set_prefect_defaults
+from newsmill.flows.temporary_api import (
+    LocalServer,
+    TemporaryApi,
+    TemporaryApiError,
+    find_local_server,
+    set_prefect_defaults,
+)
 from newsmill.schemas.views import VIEWS
 from newsmill.tasks import __version__
 from newsmill.tasks.errors import SettingsError
@@ -252,9 +258,10 @@ def _configured_prefect_api() -> str | None:
 
 
 @contextlib.contextmanager
-def _reporting_to(api: TemporaryApi | None) -> Iterator[None]:
+def _reporting_to(api: TemporaryApi | LocalServer | None) -> Iterator[None]:
     """Prefect, in this process and its workers, reports to the temporary API once it
-    answers (Prefect read its settings when imported: they are read again here).
+    answers, or to the server running for this Prefect home (Prefect read its settings
+    when imported: they are read again here).
 
     The flow run sends heartbeats only to a running server, and only when
     PREFECT_FLOWS_HEARTBEAT_FREQUENCY is set (environment or profile): their one use is an
@@ -269,18 +276,27 @@ def _reporting_to(api: TemporaryApi | None) -> Iterator[None]:
     )
 
     asked = "heartbeat_frequency" in get_current_settings().flows.model_fields_set
-    no_heartbeats = temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
-    if api is None:
-        with contextlib.nullcontext() if asked else no_heartbeats:
-            yield
-        return
-    api.wait_until_healthy(float(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"]))
-    # it serves no UI: no "View at" links
-    saved = {name: os.environ.get(name) for name in ("PREFECT_API_URL", "PREFECT_UI_URL")}
-    os.environ.update(PREFECT_API_URL=api.url, PREFECT_UI_URL="")
-    refresh_global_settings_context()
+    beats = (
+        contextlib.nullcontext()
+        if asked
+        else temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
+    )
+    if isinstance(api, TemporaryApi):
+        api.wait_until_healthy(
+            float(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"])
+        )
+        beats = temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
+        reporting = {"PREFECT_API_URL": api.url, "PREFECT_UI_URL": ""}  # it serves no UI
+    elif api is not None:
+        reporting = {"PREFECT_API_URL": api.url}
+    else:
+        reporting = {}
+    saved = {name: os.environ.get(name) for name in reporting}
+    os.environ.update(reporting)
+    if reporting:
+        refresh_global_settings_context()
     try:
-        with no_heartbeats:
+        with beats:
             yield
     finally:
         for name, value in saved.items():
@@ -288,24 +304,39 @@ def _reporting_to(api: TemporaryApi | None) -> Iterator[None]:
                 del os.environ[name]
             else:
                 os.environ[name] = value
-        refresh_global_settings_context()
+        if reporting:
+            refresh_global_settings_context()
 
 
-def _temporary_api(quiet: bool, started: TemporaryApi | None = None) -> TemporaryApi | None:
-    """With no Prefect API configured, a temporary one for this run, its worker processes
-    included: `started` by the entry point before the CLI's imports, or started now. It
-    comes up while this process imports the flow; it starts even before Prefect is
-    imported to read its profile (~0.7 s), and stops at once if the profile names an API."""
+def _prefect_api(
+    quiet: bool, started: TemporaryApi | LocalServer | None = None
+) -> TemporaryApi | LocalServer | None:
+    """With no Prefect API configured, the one for this run, its worker processes included:
+    the server running for this Prefect home, else a temporary API; `started` (found or
+    started by the entry point before the CLI's imports), or found or started now. The
+    temporary API comes up while this process imports the flow; it starts even before
+    Prefect is imported to read its profile (~0.7 s), and stops at once if the profile
+    names an API."""
     if os.environ.get("PREFECT_API_URL"):
         return None
-    api = started or TemporaryApi()
+    api = started or find_local_server(os.environ) or TemporaryApi()
     if _configured_prefect_api():
-        api.stop()
+        if isinstance(api, TemporaryApi):
+            api.stop()
         return None
-    if not quiet:
+    if quiet:
+        return api
+    if isinstance(api, LocalServer):
+        print(
+            f"newsmill: reporting to the Prefect server running for this Prefect home, "
+            f"{api.url} (export PREFECT_API_URL to report elsewhere)",
+            file=sys.stderr,
+        )
+    else:
         print(
             f"newsmill: starting a temporary Prefect API on http://127.0.0.1:{api.port} for "
-            "this run (export PREFECT_API_URL to report to a running server)",
+            "this run (export PREFECT_API_URL to report to a running server, or start one "
+            "for this Prefect home: `prefect server start --background`)",
             file=sys.stderr,
         )
     return api
@@ -316,7 +347,7 @@ def _fail(message: str, code: int = EXIT_CANNOT_RUN) -> int:
     return code
 
 
-def _run(args: argparse.Namespace, started_api: TemporaryApi | None = None) -> int:
+def _run(args: argparse.Namespace, started_api: TemporaryApi | LocalServer | None = None) -> int:
     overrides = {name: getattr(args, name, None) for name, _, _ in _setting_leaves()}
     try:
         settings = load_settings(args.config, os.environ, overrides, Path("newsmill.toml"))
@@ -380,7 +411,7 @@ def _run(args: argparse.Namespace, started_api: TemporaryApi | None = None) -> i
         from newsmill.flows.worker_forkserver import start_worker_forkserver
 
         start_worker_forkserver()
-    api = _temporary_api(args.quiet, started_api)
+    api = _prefect_api(args.quiet, started_api)
     from newsmill.flows.pipeline import newsmill_flow
     from newsmill.flows.progress import want_bar
 
@@ -527,9 +558,12 @@ class _StopSignals:
         return 128 + self.signum
 
 
-def main(argv: Sequence[str] | None = None, started_api: TemporaryApi | None = None) -> int:
-    """`started_api`: the temporary API `entry.main` started for a run (it stops when this
-    process exits, whatever the run does)."""
+def main(
+    argv: Sequence[str] | None = None, started_api: TemporaryApi | LocalServer | None = None
+) -> int:
+    """`started_api`: the server `entry.main` found running for this Prefect home, or the
+    temporary API it started for a run (which stops when this process exits, whatever the
+    run does)."""
     args = build_parser().parse_args(argv)
     stop = _StopSignals()
     stop.install()

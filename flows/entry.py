@@ -1,8 +1,8 @@
 """The `newsmill` command's entry point. A `newsmill run` starts what it will wait for first,
 before the CLI imports its settings and stages (~0.7 s): Prefect's temporary API when no API
-is configured (its ~3 s start-up is what a small run waits for), and the shard workers'
-forkserver when the flags ask for worker processes (its ~1.6 s of imports, what the first
-shard waits for). Then `cli.main` takes over."""
+is configured and no Prefect server runs for this Prefect home (its ~3 s start-up is what a
+small run waits for), and the shard workers' forkserver when the flags ask for worker
+processes (its ~1.6 s of imports, what the first shard waits for). Then `cli.main` takes over."""
 
 import atexit
 import contextlib
@@ -31,7 +31,7 @@ atexit.register(_end_now)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from newsmill.flows.temporary_api import TemporaryApi, set_prefect_defaults
+    from newsmill.flows.temporary_api import TemporaryApi, find_local_server, set_prefect_defaults
     from newsmill.flows.worker_forkserver import start_worker_forkserver
 
     arguments = list(sys.argv[1:] if argv is None else argv)
@@ -42,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, _exit)
         set_prefect_defaults(quiet="--quiet" in arguments)
         if not os.environ.get("PREFECT_API_URL"):
-            api = TemporaryApi()
+            api = find_local_server(os.environ) or TemporaryApi()
         if asks_for_worker_processes(arguments, os.environ):
             start_worker_forkserver()
     from newsmill.flows.cli import main as cli_main

@@ -1,11 +1,13 @@
 """With PREFECT_API_URL set, a run is a real flow run with task runs on that server."""
 
 import contextlib
+import json
 import re
 import socket
 import sqlite3
 import subprocess
 import time
+import urllib.request
 from collections import Counter
 from pathlib import Path
 
@@ -13,18 +15,22 @@ import duckdb
 import pytest
 
 from newsmill.flows.settings import Settings
+from newsmill.flows.temporary_api import find_local_server
 from newsmill.tasks.ingest.sources import discover_sources, plan_shards
 from tests.conftest import (
     LOCAL_SAMPLES_OPTIONS,
     NEWSMILL,
+    PREFECT,
     SAMPLES,
     NewsmillHere,
     free_port,
+    fresh_prefect_home,
     offline_env,
     post,
     run_newsmill,
     shared_api_url,
     task_runs_of,
+    wait_until_healthy,
 )
 
 
@@ -246,6 +252,55 @@ def test_without_an_api_one_temporary_api_serves_the_run_and_its_workers(
         )
     assert events.get("prefect.flow-run.Completed") == 1
     assert "prefect.flow-run.heartbeat" not in events
+
+
+def test_without_an_api_a_run_reports_to_the_server_running_in_the_background_for_its_home(
+    ephemeral_env, tmp_path: Path
+) -> None:
+    """`prefect server start --background` keeps the runs in the database a temporary API of
+    the same home would use: a run reports to it rather than start one, whatever port it
+    was given (read from the process it recorded in the home)."""
+    (tmp_path / "prefect-home").mkdir()
+    home = fresh_prefect_home(tmp_path / "prefect-home")
+    env = ephemeral_env | {"PREFECT_HOME": str(home), "PREFECT_UI_ENABLED": "false"}
+    port = free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    started = subprocess.run(
+        [str(PREFECT), "server", "start", "--background", "--port", str(port)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert started.returncode == 0, started.stderr
+    try:
+        wait_until_healthy(api)
+        # as a server that has been running: its routes set up (its first answers are slow)
+        urllib.request.urlopen(f"{api}/admin/settings", timeout=60).close()
+        lake = tmp_path / "lake"
+        result = run_newsmill(env, "run", str(SAMPLES / "text"), "--lake", str(lake))
+        assert result.returncode == 0, result.stderr
+        assert f"reporting to the Prefect server running for this Prefect home, {api}" in (
+            result.stderr
+        )
+        assert "temporary" not in result.stderr.lower()
+        _completed_flow_run(lake, api)
+    finally:
+        subprocess.run([str(PREFECT), "server", "stop"], env=env, capture_output=True)
+
+
+def test_only_a_server_of_the_runs_own_prefect_home_is_reported_to(
+    prefect_server: str, tmp_path: Path
+) -> None:
+    port = prefect_server.rsplit(":", 1)[1].removesuffix("/api")
+    with urllib.request.urlopen(f"{prefect_server}/admin/settings", timeout=30) as response:
+        its_home = json.load(response)["home"]
+    found = find_local_server({"PREFECT_HOME": its_home, "PREFECT_SERVER_API_PORT": port})
+    assert found is not None and found.url == prefect_server
+    # another home's server keeps its runs in another database: a temporary API instead
+    other_home = {"PREFECT_HOME": str(tmp_path), "PREFECT_SERVER_API_PORT": port}
+    assert find_local_server(other_home) is None
+    nothing_there = {"PREFECT_HOME": its_home, "PREFECT_SERVER_API_PORT": str(free_port())}
+    assert find_local_server(nothing_there) is None
 
 
 def _flow_run_events(api: str, flow_run_id: str) -> Counter[str]:
