@@ -50,9 +50,10 @@ nothing. Exit status: 0 when the run completed (even with rejects); 2 when it ca
 start (no source matched, lake not writable, lake in use); 1 when it failed midway
 (nothing of it is visible in the lake).
 
-Runs with Prefect: without an API configured (PREFECT_API_URL, or the Prefect profile) a
-temporary local API is started for the run (a few seconds; ~25 s on a fresh Prefect home);
-with one, the run shows in that server's UI.
+Runs with Prefect: without an API configured (PREFECT_API_URL, or the Prefect profile) the
+run reports to a Prefect server running for the same Prefect home (`prefect server start
+--background`), else a temporary local API is started for the run (a few seconds; ~25 s
+on a fresh Prefect home); with a server, the run shows in its UI.
 """
 
 
