@@ -23,6 +23,7 @@ are copies then deletes, and the journal makes them complete as it does locally.
 import contextlib
 import functools
 import json
+import operator
 import os
 import threading
 from collections import defaultdict
@@ -301,6 +302,8 @@ class RunWriter:
         self.run_id = run_id
         self.staging = lake.store.path(STAGING_DIR, run_id)
         self._buffers: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+        # per table, each partition's folder by its values: rows of a run share a few
+        self._partition_paths: dict[str, dict[Any, str]] = {}
         self._specs: dict[str, TableSpec] = {}
         self._writers: dict[tuple[str, str], pq.ParquetWriter] = {}
         # the run's staged files in staging order, as an ordered set: a large run stages
@@ -326,8 +329,14 @@ class RunWriter:
         if wrong := next((row for row in rows if row.keys() != columns), None):
             raise _schema_error(spec, wrong.keys())  # before any row of the call is kept
         self._specs[spec.name] = spec
+        values_of = operator.itemgetter(*spec.partition_by)
+        paths = self._partition_paths.setdefault(spec.name, {})
         for row in rows:
-            self._buffers[(spec.name, _partition_path(spec, row))].append(row)
+            values = values_of(row)
+            path = paths.get(values)
+            if path is None:
+                path = paths[values] = _partition_path(spec, row)
+            self._buffers[(spec.name, path)].append(row)
         self._buffered += len(rows)
         if self._buffered >= self._buffer_rows:
             self.flush()
