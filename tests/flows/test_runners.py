@@ -35,19 +35,22 @@ def test_several_workers_are_forked_processes_of_the_forkserver(prefect_server: 
     assert all(parent != os.getpid() and "forkserver" in cmd for _, parent, cmd in places)
 
 
-def test_the_forkserver_loads_the_stages_state_and_stays_single_threaded() -> None:
+def test_the_forkserver_loads_and_freezes_the_stages_state_and_stays_single_threaded() -> None:
     """What each worker would load again before its first shard is loaded before they fork;
     a fresh interpreter, as a forkserver is (this process has loaded it all already)."""
     assert "newsmill.flows.worker_preload" in WORKER_PRELOAD
     probe = """
-import threading
+import gc, threading
 import newsmill.flows.worker_preload
 from prefect._internal.plugins import collections
+from newsmill.tasks.mentions.lexicon import plain_words
 from newsmill.tasks.text.language import language_model
-print(language_model.loaded, collections._collections is not None, threading.active_count())
+print(language_model.loaded, plain_words.loaded, collections._collections is not None,
+      threading.active_count(), gc.get_freeze_count() > 100_000)
 """
     result = subprocess.run(
         [sys.executable, "-c", probe], env=offline_env(), capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["True", "True", "1"]
+    # and all of it out of the workers' garbage collections (`gc.freeze`)
+    assert result.stdout.split() == ["True", "True", "True", "1", "True"]
