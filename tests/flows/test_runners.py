@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from prefect import flow, task
+from prefect.context import SyncClientContext
 
 from newsmill.flows.pipeline import task_runner
 from newsmill.flows.runners import ForkedProcessPoolTaskRunner
@@ -33,6 +34,30 @@ def test_several_workers_are_forked_processes_of_the_forkserver(prefect_server: 
     assert os.getpid() not in pids and 1 <= len(pids) <= 2
     # the workers' parent is the forkserver (spawned workers would be this process's children)
     assert all(parent != os.getpid() and "forkserver" in cmd for _, parent, cmd in places)
+
+
+@task
+def client_in_use() -> tuple[int, bool, int]:
+    from newsmill.flows.runners import worker_client_context
+
+    context = SyncClientContext.get()
+    return os.getpid(), context in worker_client_context, id(context.client if context else None)
+
+
+@flow(task_runner=ForkedProcessPoolTaskRunner(max_workers=1))
+def probe_clients() -> list[tuple[int, bool, int]]:
+    return [future.result() for future in [client_in_use.submit() for _ in range(3)]]
+
+
+def test_a_worker_keeps_one_prefect_client_for_all_its_task_runs(prefect_server: str) -> None:
+    """Prefect made two clients per task run, each loading a TLS context (~15 ms)."""
+    with prefect_environment(prefect_server):
+        seen = probe_clients()
+    [pid] = {pid for pid, _, _ in seen}  # one worker
+    assert pid != os.getpid()
+    # the task runs took the client context the worker entered for its life: one client
+    assert [kept for _, kept, _ in seen] == [True, True, True]
+    assert len({client for _, _, client in seen}) == 1
 
 
 def test_the_forkserver_loads_and_freezes_the_stages_state_and_stays_single_threaded() -> None:
