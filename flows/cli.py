@@ -277,21 +277,18 @@ def _reporting_to(api: TemporaryApi | LocalServer | None) -> Iterator[None]:
     )
 
     asked = "heartbeat_frequency" in get_current_settings().flows.model_fields_set
-    beats = (
-        contextlib.nullcontext()
-        if asked
-        else temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
-    )
     if isinstance(api, TemporaryApi):
         api.wait_until_healthy(
             float(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"])
         )
-        beats = temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
         reporting = {"PREFECT_API_URL": api.url, "PREFECT_UI_URL": ""}  # it serves no UI
-    elif api is not None:
-        reporting = {"PREFECT_API_URL": api.url}
     else:
-        reporting = {}
+        reporting = {"PREFECT_API_URL": api.url} if api else {}
+    beats = (
+        contextlib.nullcontext()
+        if asked and not isinstance(api, TemporaryApi)
+        else temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
+    )
     saved = {name: os.environ.get(name) for name in reporting}
     os.environ.update(reporting)
     if reporting:

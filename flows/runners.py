@@ -11,6 +11,7 @@ bundle (~15 ms) even for an http:// API, ~0.16 s a shard in all. Everything else
 are sent, how their events and logs come back) is Prefect's.
 """
 
+import contextlib
 import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
@@ -78,10 +79,7 @@ def _initialize_worker(
     engine take when one is active. Made under the flow's settings: the forkserver's
     environment predates the API a run reports to (the temporary API, a server found)."""
     _initialize_process_pool_worker(message_queue, initializer, initargs)
-    if settings:
-        with SettingsContext(**settings):
-            client_context = SyncClientContext()
-    else:
+    with SettingsContext(**settings) if settings else contextlib.nullcontext():
         client_context = SyncClientContext()
     worker_client_context.append(client_context.__enter__())
 
