@@ -354,10 +354,10 @@ def _writes_in_small_letters(text: str, word: str) -> bool:
 
 
 def _matched_at(text: str, at: int, end: int) -> bool:
-    """A match of `LOWER_CASE_WORD` is text[at:end]. Its characters after the first are the
-    ones of `_in_word_run`, so a match runs to the end of its run of them; and a run holds
-    one match at most, from its first small letter at a word boundary (the run's start, or
-    after an apostrophe or a hyphen)."""
+    """Whether text[at:end] is one of `LOWER_CASE_WORD`'s matches in the text. A match's
+    characters after the first are the ones of `_in_word_run`, so it runs to the end of its
+    run of them; and a run holds one match at most, from its first small letter at a word
+    boundary (the run's start, or after an apostrophe or a hyphen)."""
     if end < len(text) and _in_word_run(text[end]):
         return False
     run_start = at
