@@ -8,13 +8,14 @@ CORE_STAMP := $(VENV)/.core-stamp
 STAMP := $(VENV)/.test-stamp
 # mypy reads the installed layout (newsmill.flows, …) through links to the top-level folders
 MYPY_SRC := $(VENV)/mypy-src/newsmill
-# A project-local Prefect home: migrated once, then each run starts in ~10 s.
+# A project-local Prefect home: migrated once; then each run starts its temporary API, or
+# reports to the server `make server` left running for this home.
 export PREFECT_HOME ?= $(CURDIR)/.prefect-home
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export DO_NOT_TRACK ?= 1
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 
-.PHONY: run test test-fast lint format docs lock clean
+.PHONY: run server server-stop test test-fast lint format docs lock clean
 
 $(CORE_STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +32,15 @@ $(MYPY_SRC):
 
 run: $(CORE_STAMP)
 	$(BIN)/newsmill run data/samples --lake data/lake --catalog data/newsmill.duckdb
+
+# A Prefect server for the project's home, in the background: runs with no PREFECT_API_URL
+# report to it (and show in its UI on http://127.0.0.1:4200) instead of each starting a
+# temporary API; `make server-stop` stops it.
+server: $(CORE_STAMP)
+	$(BIN)/prefect server start --background
+
+server-stop: $(CORE_STAMP)
+	$(BIN)/prefect server stop
 
 test: $(STAMP) $(MYPY_SRC)
 	$(BIN)/ruff check .
