@@ -20,11 +20,8 @@ from newsmill.flows.progress import ui_logger
 from newsmill.schemas.tables import (
     ARTICLES,
     DUPLICATES,
-    ENTITIES,
     INPUT_KEYS,
     MINHASH,
-    PARAGRAPHS,
-    QUOTES,
     REJECTS,
     SITE_PARAGRAPHS,
 )
@@ -40,7 +37,7 @@ from newsmill.tasks.dedup.near import (
 from newsmill.tasks.errors import is_transient
 from newsmill.tasks.ingest.sources import Shard
 from newsmill.tasks.lake import catalog, rows
-from newsmill.tasks.lake.lake import Lake, RunWriter
+from newsmill.tasks.lake.lake import MERGED_TABLES, Lake, RunWriter
 from newsmill.tasks.lake.runs import RunSummary, stage_times
 from newsmill.tasks.web import crawl
 from newsmill.tasks.web.discover import WebSources
@@ -111,10 +108,7 @@ def stage_document_duplicates(
     if signatures is not None:
         for table in rows.minhash_tables(signatures, set(dropped), ctx):
             writer.write_table(MINHASH, table)
-    writer.merge_parts(
-        (ARTICLES, PARAGRAPHS, ENTITIES, QUOTES, DUPLICATES, REJECTS),
-        without_dropped(resolve_chains(dropped)),
-    )
+    writer.merge_parts(MERGED_TABLES, without_dropped(resolve_chains(dropped)))
 
 
 @task(name="refresh-catalog", cache_policy=NO_CACHE)

@@ -39,7 +39,18 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from newsmill.schemas.tables import MINHASH, RUNS, TABLES, TableSpec
+from newsmill.schemas.tables import (
+    ARTICLES,
+    DUPLICATES,
+    ENTITIES,
+    MINHASH,
+    PARAGRAPHS,
+    QUOTES,
+    REJECTS,
+    RUNS,
+    TABLES,
+    TableSpec,
+)
 from newsmill.tasks.errors import LakeError, SchemaError
 from newsmill.tasks.idset import IdSet
 from newsmill.tasks.ingest.sources import SourceFile
@@ -54,12 +65,26 @@ CRAWL_CHECKPOINT = "_CRAWL.json"  # and what its fetch stage staged
 RAW_DIR = "raw"  # the raw zone: every fetched response, in WARC files
 ROW_GROUP_ROWS = 65_536  # merged files' row groups: this many rows or bytes, whichever first
 ROW_GROUP_BYTES = 32 << 20
+# The tables a run merges before its commit (`RunWriter.merge_parts`): every staged file of
+# theirs is read once and written again. On a local lake they are staged plain (no
+# compression, no dictionaries): a shard writes them ~20% faster and the merge reads them
+# ~25% faster, for staging files ~2.5x the size that live until the commit. A remote lake
+# stages them as it keeps them, its uploads being the cost there.
+MERGED_TABLES = (ARTICLES, PARAGRAPHS, ENTITIES, QUOTES, DUPLICATES, REJECTS)
+_MERGED_NAMES = frozenset(spec.name for spec in MERGED_TABLES)
 
 
-def parquet_writer(path: str, schema: pa.Schema, filesystem: Any) -> pq.ParquetWriter:
+def parquet_writer(
+    path: str, schema: pa.Schema, filesystem: Any, plain: bool = False
+) -> pq.ParquetWriter:
     """Every table file: zstd, and dictionary pages for every column but lists. A list
     holds a signature's hash values, all distinct: trying a dictionary for them took ~3x
-    the time of writing the `minhash` table without one, and reading it ~2x."""
+    the time of writing the `minhash` table without one, and reading it ~2x. `plain`: a
+    staging file read once by the merge, neither compressed nor dictionary-encoded."""
+    if plain:
+        return pq.ParquetWriter(
+            path, schema, compression="none", use_dictionary=False, filesystem=filesystem
+        )
     dictionary = [field.name for field in schema if not pa.types.is_list(field.type)]
     return pq.ParquetWriter(
         path, schema, compression="zstd", use_dictionary=dictionary, filesystem=filesystem
@@ -367,7 +392,9 @@ class RunWriter:
                 raise RuntimeError(f"{spec.name} was closed for this run; it takes no more rows")
             path = self._staged(relative)
             self._store.makedirs(path.rsplit("/", 1)[0])
-            self._writers[key] = parquet_writer(path, spec.file_schema, self._store.arrow_fs)
+            self._writers[key] = parquet_writer(
+                path, spec.file_schema, self._store.arrow_fs, self._staged_plain(spec.name)
+            )
             self._files[relative] = None
         return self._writers[key]
 
@@ -454,13 +481,20 @@ class RunWriter:
         with ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:
             return sum(pool.map(lambda p: self._merge(p, partitions[p], transform), partitions))
 
+    def _staged_plain(self, table: str) -> bool:
+        return self._store.local and table in _MERGED_NAMES
+
     def _merge(
         self,
         partition: str,
         parts: list[str],
         transform: Callable[[pa.RecordBatch], pa.RecordBatch] | None,
     ) -> int:
-        if len(parts) == 1 and transform is None:
+        if (
+            len(parts) == 1
+            and transform is None
+            and not self._staged_plain(partition.split("/")[0])
+        ):
             return 0
         merged = f"{partition}/{self._file_name}"
         target = self._staged(merged + ".merging")

@@ -166,6 +166,31 @@ def test_shard_writers_stage_apart_and_merge_into_one_file_per_partition(tmp_pat
     assert sources == [(f"f{i}.txt",) for i in (0, 1, 10, 11, 99)]
 
 
+def test_merged_tables_are_staged_plain_and_committed_compressed(tmp_path: Path) -> None:
+    """A shard's files of a table the merge rewrites are staged plain (written and read
+    once); what the run commits is zstd with dictionaries, a partition of a single staged
+    file with nothing dropped included (the merge rewrites it rather than keep it)."""
+    lake = Lake(tmp_path)
+    main = lake.start_run("r1")
+    part = lake.start_run("r1", part="000000")
+    part.write(REJECTS, [_reject(0, date(2026, 11, 27)), _reject(1, date(2026, 11, 28))])
+    part.write(RUNS, [runs_row("r0")])  # not merged: staged as it is kept
+    staged = part.close()
+    codecs = {f.split("/")[0]: _codec(Path(part.staging) / f) for f in staged}
+    assert codecs == {"rejects": ("UNCOMPRESSED", False), "runs": ("ZSTD", True)}
+    main.adopt(staged)
+    assert main.merge_parts((REJECTS,)) == 0  # no transform: nothing was dropped
+    main.commit(runs_row("r1"))
+    committed = list((tmp_path / "rejects").rglob("*.parquet"))
+    assert len(committed) == 2 and {_codec(f) for f in committed} == {("ZSTD", True)}
+
+
+def _codec(path: Path) -> tuple[str, bool]:
+    """A file's first column's compression, and whether it has a dictionary page."""
+    column = pq.ParquetFile(path).metadata.row_group(0).column(0)
+    return column.compression, column.dictionary_page_offset is not None
+
+
 def test_lists_of_hash_values_are_written_without_a_dictionary(tmp_path: Path) -> None:
     schema = pa.schema([("doc_id", pa.string()), ("signature", pa.list_(pa.uint16()))])
     rows = pa.table({"doc_id": ["a", "b"], "signature": [[1, 2, 3], [4, 5, 6]]}, schema=schema)
