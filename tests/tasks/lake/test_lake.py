@@ -167,8 +167,8 @@ def test_shard_writers_stage_apart_and_merge_into_one_file_per_partition(tmp_pat
 
 
 def test_merged_tables_are_staged_plain_and_committed_compressed(tmp_path: Path) -> None:
-    """A shard's files of a table the merge rewrites are staged plain (written and read
-    once); what the run commits is zstd with dictionaries, a partition of a single staged
+    """A shard's files of a table the merge rewrites are staged cheaply (lz4, no
+    dictionaries: written and read once); what the run commits is zstd with dictionaries, a partition of a single staged
     file with nothing dropped included (the merge rewrites it rather than keep it)."""
     lake = Lake(tmp_path)
     main = lake.start_run("r1")
@@ -177,7 +177,7 @@ def test_merged_tables_are_staged_plain_and_committed_compressed(tmp_path: Path)
     part.write(RUNS, [runs_row("r0")])  # not merged: staged as it is kept
     staged = part.close()
     codecs = {f.split("/")[0]: _codec(Path(part.staging) / f) for f in staged}
-    assert codecs == {"rejects": ("UNCOMPRESSED", False), "runs": ("ZSTD", True)}
+    assert codecs == {"rejects": ("LZ4", False), "runs": ("ZSTD", True)}
     main.adopt(staged)
     assert main.merge_parts((REJECTS,)) == 0  # no transform: nothing was dropped
     main.commit(runs_row("r1"))
