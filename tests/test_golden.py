@@ -3,12 +3,13 @@ recorded in tests/golden/expected while every version in `RULE_VERSIONS` is the 
 recorded with them. Changed rules: bump their version, then `python -m tests.golden --update`."""
 
 import json
+from pathlib import Path
 
 import pytest
 
 from newsmill.flows.settings import Settings
 from newsmill.tasks.versions import RULE_VERSIONS
-from tests.golden.run import golden_tables, read_expected
+from tests.golden.run import CORPUS_DIGESTS, corpus_tables, digests, golden_tables, read_expected
 
 UPDATE = "python -m tests.golden --update"
 
@@ -29,6 +30,24 @@ def test_output_changes_only_with_a_rule_version(actual: dict[str, list[dict]]) 
         "output changed while every rule version stayed the same: bump the version of the "
         f"rules you changed (tasks/versions.py lists them), then run {UPDATE}\n"
         + "\n".join(f"{name}: {diff}" for name, diff in changed.items())
+    )
+
+
+def test_a_generated_corpus_makes_the_recorded_tables(tmp_path: Path) -> None:
+    """The same at the scale of several shards: 2,000 generated documents (exact and near
+    copies across shards, pasted paragraphs, banners, names, quotes, bad records) make
+    tables whose digests are recorded. An optimisation must leave them as they are."""
+    recorded_versions, _ = read_expected()
+    if any(recorded_versions.get(s) != v for s, v in RULE_VERSIONS.items()):
+        pytest.fail(f"rule versions changed: review the new output, then run {UPDATE}")
+    recorded = json.loads(CORPUS_DIGESTS.read_text())
+    made = digests(corpus_tables(tmp_path))
+    changed = {name: (recorded.get(name), digest) for name, digest in made.items()}
+    changed = {name: pair for name, pair in changed.items() if pair[0] != pair[1]}
+    assert not changed, (
+        "the corpus's tables changed while every rule version stayed the same: bump the "
+        f"version of the rules you changed (tasks/versions.py lists them), then run {UPDATE}\n"
+        + "\n".join(f"{name}: recorded {r}, made {m}" for name, (r, m) in changed.items())
     )
 
 

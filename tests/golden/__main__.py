@@ -5,7 +5,13 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from tests.golden.run import EXPECTED, golden_tables, write_expected
+from tests.golden.run import (
+    EXPECTED,
+    corpus_tables,
+    golden_tables,
+    write_corpus_digests,
+    write_expected,
+)
 
 
 def main() -> None:
@@ -15,6 +21,8 @@ def main() -> None:
         parser.error("nothing to do without --update (the test is tests/test_golden.py)")
     with tempfile.TemporaryDirectory() as lake:
         write_expected(golden_tables(Path(lake)))
+    with tempfile.TemporaryDirectory() as folder:
+        write_corpus_digests(corpus_tables(Path(folder)))
     print(f"wrote {EXPECTED}")
 
 

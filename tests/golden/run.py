@@ -1,8 +1,10 @@
 """Run the golden inputs through the flow's steps as plain functions (no Prefect) into a
 lake, and read its tables back as rows that do not depend on where or when they ran."""
 
+import hashlib
 import json
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,18 +26,21 @@ HERE = Path(__file__).resolve().parent
 INPUTS = (ROOT / "data" / "samples", HERE / "inputs")
 EXPECTED = HERE / "expected"
 VERSIONS = EXPECTED / "versions.json"
+CORPUS_DIGESTS = EXPECTED / "corpus.json"
 TABLES = (ARTICLES, PARAGRAPHS, ENTITIES, QUOTES, DUPLICATES, REJECTS)
 # what says where and when a row was made, not what it holds
 VOLATILE = {"run_id", "ingested_at", "run_date", "pipeline_version"}
 
 
-def golden_tables(lake_root: Path) -> dict[str, list[dict[str, Any]]]:
-    """Every table's rows for the golden inputs, in a stable order, with doc ids and paths
-    named by the input they came from."""
-    settings = Settings(lake=str(lake_root))
+def golden_tables(
+    lake_root: Path, inputs: Sequence[Path] = INPUTS, shard_max_files: int = 500
+) -> dict[str, list[dict[str, Any]]]:
+    """Every table's rows for the inputs (the golden ones by default), in a stable order,
+    with doc ids and paths named by the input they came from."""
+    settings = Settings(lake=str(lake_root), shard_max_files=shard_max_files)
     lake = Lake(settings.lake)
     ctx = run_context("golden")
-    files = discover_sources([str(p) for p in INPUTS]).files
+    files = discover_sources([str(p) for p in inputs]).files
     shards = plan_shards(files, settings.shard_bytes, settings.shard_max_files)
     writer = lake.start_run(ctx.run_id)
     exact, signatures, site_counts = (
@@ -53,10 +58,10 @@ def golden_tables(lake_root: Path) -> dict[str, list[dict[str, Any]]]:
     stages.stage_document_duplicates.fn(writer, ctx, exact.copies, near, signatures)
     stages.stage_dedup_state.fn(writer, ctx, site_counts)
     writer.commit(runs_row(ctx.run_id, ctx.started_at))
-    return _readable(lake)
+    return _readable(lake, inputs)
 
 
-def _readable(lake: Lake) -> dict[str, list[dict[str, Any]]]:
+def _readable(lake: Lake, inputs: Sequence[Path]) -> dict[str, list[dict[str, Any]]]:
     connection = duckdb.connect()
     try:
         tables = {
@@ -67,37 +72,39 @@ def _readable(lake: Lake) -> dict[str, list[dict[str, Any]]]:
         }
     finally:
         connection.close()
-    names = _input_names(tables)
+    roots = [f"{root.parent}/" for root in inputs]
+    names = _input_names(tables, roots)
     return {
         name: sorted(
-            (_named(row, names) for row in rows), key=lambda r: json.dumps(r, sort_keys=True)
+            (_named(row, names, roots) for row in rows),
+            key=lambda r: json.dumps(r, sort_keys=True),
         )
         for name, rows in tables.items()
     }
 
 
-def _input_names(tables: dict[str, list[dict[str, Any]]]) -> dict[str, str]:
+def _input_names(tables: dict[str, list[dict[str, Any]]], roots: list[str]) -> dict[str, str]:
     """doc_id → `doc:<source>`: ids hash the absolute path, which differs per checkout."""
     names = {}
     for row in tables["articles"] + tables["duplicates"]:
         if row.get("level", "document") == "document":
-            names[row["doc_id"]] = f"doc:{_relative(row['source'])}"
+            names[row["doc_id"]] = f"doc:{_relative(row['source'], roots)}"
     return names
 
 
-def _relative(source: str) -> str:
-    for root in INPUTS:
-        source = source.replace(f"{root.parent}/", "")
+def _relative(source: str, roots: list[str]) -> str:
+    for root in roots:
+        source = source.replace(root, "")
     return source
 
 
-def _named(row: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+def _named(row: dict[str, Any], names: dict[str, str], roots: list[str]) -> dict[str, Any]:
     readable = {}
     for column, value in row.items():
         if column in VOLATILE:
             continue
         if isinstance(value, str):
-            value = names.get(value, _relative(value))
+            value = names.get(value, _relative(value, roots))
         elif not isinstance(value, int | float | bool | type(None)):
             value = str(value)
         readable[column] = value
@@ -119,3 +126,30 @@ def read_expected() -> tuple[dict[str, str], dict[str, list[dict[str, Any]]]]:
         for spec in TABLES
     }
     return versions, tables
+
+
+def digests(tables: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """Each table's row count and the sha256 of its rows as `write_expected` records them."""
+    return {
+        name: {
+            "rows": len(rows),
+            "sha256": hashlib.sha256(
+                "".join(
+                    f"{json.dumps(row, ensure_ascii=False, sort_keys=True)}\n" for row in rows
+                ).encode()
+            ).hexdigest(),
+        }
+        for name, rows in tables.items()
+    }
+
+
+def corpus_tables(folder: Path) -> dict[str, list[dict[str, Any]]]:
+    """The generated corpus (`corpus.py`) run into a lake beside it, one shard per file."""
+    from tests.golden.corpus import write_corpus
+
+    write_corpus(folder / "corpus")
+    return golden_tables(folder / "lake", [folder / "corpus"], shard_max_files=1)
+
+
+def write_corpus_digests(tables: dict[str, list[dict[str, Any]]]) -> None:
+    CORPUS_DIGESTS.write_text(json.dumps(digests(tables), indent=2) + "\n")
