@@ -33,11 +33,12 @@ VOLATILE = {"run_id", "ingested_at", "run_date", "pipeline_version"}
 
 
 def golden_tables(
-    lake_root: Path, inputs: Sequence[Path] = INPUTS, shard_max_files: int = 500
+    lake_root: Path, inputs: Sequence[Path] = INPUTS, **overrides: Any
 ) -> dict[str, list[dict[str, Any]]]:
-    """Every table's rows for the inputs (the golden ones by default), in a stable order,
-    with doc ids and paths named by the input they came from."""
-    settings = Settings(lake=str(lake_root), shard_max_files=shard_max_files)
+    """Every table's rows for the inputs (the golden ones by default), run with the default
+    settings but `overrides`, in a stable order, with doc ids and paths named by the input
+    they came from."""
+    settings = Settings(lake=str(lake_root), **overrides)
     lake = Lake(settings.lake)
     ctx = run_context("golden")
     files = discover_sources([str(p) for p in inputs]).files
