@@ -15,7 +15,7 @@ import duckdb
 import pytest
 
 from newsmill.flows.settings import Settings
-from newsmill.flows.temporary_api import find_local_server
+from newsmill.flows.temporary_api import find_local_server, schema_is_latest
 from newsmill.tasks.ingest.sources import discover_sources, plan_shards
 from tests.conftest import (
     LOCAL_SAMPLES_OPTIONS,
@@ -255,6 +255,25 @@ def test_without_an_api_one_temporary_api_serves_the_run_and_its_workers(
         )
     assert events.get("prefect.flow-run.Completed") == 1
     assert "prefect.flow-run.heartbeat" not in events
+
+
+def test_a_temporary_api_on_a_new_prefect_home_creates_its_database_at_the_latest_schema(
+    ephemeral_env, tmp_path: Path
+) -> None:
+    """The temporary API skips Prefect's migration check for a database already at the
+    latest schema; a home with no database yet (a first run on a machine) is migrated."""
+    home = tmp_path / "new-home"
+    env = ephemeral_env | {"PREFECT_HOME": str(home)}
+    lake = tmp_path / "lake"
+    result = run_newsmill(env, "run", str(SAMPLES / "text"), "--lake", str(lake), "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert schema_is_latest(f"sqlite+aiosqlite:///{home / 'prefect.db'}")
+    [(flow_run_id,)] = duckdb.sql(
+        f"select flow_run_id from read_parquet('{lake}/runs/**/*.parquet')"
+    ).fetchall()
+    with contextlib.closing(sqlite3.connect(home / "prefect.db")) as db:
+        [(state,)] = db.execute("select state_type from flow_run where id = ?", (flow_run_id,))
+    assert state == "COMPLETED"
 
 
 def test_without_an_api_a_run_reports_to_the_server_running_in_the_background_for_its_home(
