@@ -7,9 +7,9 @@ from multiprocessing import forkserver
 
 from newsmill.tasks.forkserver import forkserver_context
 
-# what a shard worker needs before its first shard: Prefect's task engine, the stages and
-# their loaded state
-WORKER_PRELOAD = ("prefect.task_engine", "newsmill.flows.stages", "newsmill.flows.worker_preload")
+# what a shard worker needs before its first shard (Prefect's task engine, the stages and
+# their loaded state): one module, which holds the garbage collector off while it imports
+WORKER_PRELOAD = ("newsmill.flows.worker_preload",)
 
 
 def start_worker_forkserver() -> None:

@@ -3,6 +3,7 @@ the console script's end (once its exit handlers ran, skipping the interpreter's
 losing neither output nor status)."""
 
 import os
+import re
 import subprocess
 import sys
 
@@ -110,3 +111,37 @@ def test_a_run_asking_for_workers_starts_their_forkserver_before_the_cli_imports
     assert result.returncode == 2, result.stderr  # no sources: the CLI stops before its own start
     early = "forkserver started; the CLI's settings imported: False" in result.stdout
     assert early is started_early
+
+
+_GARBAGE_COLLECTOR_AT_EXIT = """
+import atexit, gc, sys
+from newsmill.flows import entry
+
+atexit.register(lambda: print("collector", gc.isenabled(), gc.get_freeze_count(), flush=True))
+sys.argv = ["newsmill", *sys.argv[1:]]
+sys.exit(entry.console())
+"""
+
+
+def test_a_run_turns_the_garbage_collector_off_for_its_start_up_only(
+    prefect_env: dict[str, str], tmp_path
+) -> None:
+    """Off while the run imports and loads, on (what it loaded frozen) once the flow runs;
+    any other command keeps it on throughout."""
+    source = tmp_path / "note.txt"
+    source.write_text("The harbour opens a new ferry line to the islands on Monday morning.\n")
+    lake = tmp_path / "lake"
+    run = [sys.executable, "-c", _GARBAGE_COLLECTOR_AT_EXIT, "run", str(source)]
+    result = subprocess.run(
+        [*run, "--lake", str(lake), "--quiet"], env=prefect_env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    [(enabled, frozen)] = re.findall(r"collector (\w+) (\d+)", result.stdout)
+    assert enabled == "True" and int(frozen) > 100_000  # Prefect and the stages, frozen
+
+    query = [sys.executable, "-c", _GARBAGE_COLLECTOR_AT_EXIT, "query", "--lake", str(lake)]
+    result = subprocess.run(
+        [*query, "select count(*) from articles"], env=prefect_env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert re.findall(r"collector (\w+) (\d+)", result.stdout) == [("True", "0")]
