@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 
-from newsmill.flows.entry import collect_garbage_from_here
+from newsmill.flows.collector import resume_garbage_collection
 from newsmill.flows.settings import DEFAULT_LAKE, SETTINGS, Settings, load_settings
 from newsmill.flows.temporary_api import (
     LocalServer,
@@ -423,7 +423,7 @@ def _run(args: argparse.Namespace, started_api: TemporaryApi | LocalServer | Non
     _warm_up_while_prefect_starts(settings)
     try:
         with _reporting_to(api):
-            collect_garbage_from_here()
+            resume_garbage_collection()
             summary = newsmill_flow(sources=sources, **settings.as_flat_dict())
     except (TemporaryApiError, LakeError) as error:
         return _fail(str(error))

@@ -6,11 +6,12 @@ processes (its ~1.6 s of imports, what the first shard waits for). Then `cli.mai
 
 import atexit
 import contextlib
-import gc
 import os
 import signal
 import sys
 from collections.abc import Mapping, Sequence
+
+from newsmill.flows.collector import hold_off_garbage_collection
 
 # `console`'s status, once `main` returned it: the process then ends at its last exit handler
 _ended: list[int] = []
@@ -64,11 +65,8 @@ def console() -> int:
     `main` that raised ends the ordinary way, its traceback printed; one whose reader went
     away (a closed pipe) ends quietly with status 141."""
     if _runs_a_flow(sys.argv[1:]):
-        # start-up imports Prefect, pydantic models and the stages' word lists: the cyclic
-        # collector walks that growing heap again and again and finds next to no garbage
-        # (~15% of the imports' time). It runs again, the start-up's objects frozen out of
-        # its reach, once the flow is called (`collect_garbage_from_here`).
-        gc.disable()
+        # resumed once the flow is called (`cli._run`)
+        hold_off_garbage_collection()
     try:
         code = main()
     except BrokenPipeError:
@@ -77,15 +75,6 @@ def console() -> int:
         code = 128 + signal.SIGPIPE
     _ended.append(code)
     return code
-
-
-def collect_garbage_from_here() -> None:
-    """Turn the cyclic garbage collector back on if the start-up turned it off (`console`),
-    with what the start-up made frozen: long-lived modules and word lists, which its full
-    collections then skip."""
-    if not gc.isenabled():
-        gc.freeze()
-        gc.enable()
 
 
 def _runs_a_flow(arguments: list[str]) -> bool:

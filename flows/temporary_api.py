@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import gc
 import http.client
 import importlib.util
 import itertools
@@ -37,6 +36,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from newsmill.flows.collector import hold_off_garbage_collection, resume_garbage_collection
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -231,12 +232,9 @@ def create_app() -> FastAPI:
     check that migrates the database when its schema is already the installed Prefect's
     latest. Finding there is nothing to do costs that check ~0.2 s of every start: alembic
     imports all of Prefect's migration scripts. A value exported for the setting wins.
-
-    Python's cyclic garbage collector is held off while Prefect's server is imported and
-    its app made (~0.35 s of the ~2 s import: it walks the growing heap of pydantic
-    models again and again, and finds no garbage to speak of); what they made is then
-    frozen, so its later collections skip it."""
-    gc.disable()
+    The garbage collector is held off while Prefect's server is imported and its app made
+    (`collector`)."""
+    hold_off_garbage_collection()
     from prefect.context import refresh_global_settings_context
     from prefect.server.api.server import create_app as create_prefect_app
     from prefect.settings import get_current_settings
@@ -247,8 +245,7 @@ def create_app() -> FastAPI:
         os.environ[_MIGRATE_ON_START[0]] = "false"
         refresh_global_settings_context()
     app = create_prefect_app()
-    gc.freeze()
-    gc.enable()
+    resume_garbage_collection()
     return app
 
 

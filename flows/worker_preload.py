@@ -19,9 +19,9 @@ Each worker's collector is on: a failure to load here leaves it on too.
 import atexit
 import gc
 
-# the collector is held off while all this loads: it would walk the growing heap again
-# and again for next to no garbage (~15% of the imports' time)
-gc.disable()
+from newsmill.flows.collector import hold_off_garbage_collection, resume_garbage_collection
+
+hold_off_garbage_collection()
 try:
     from datetime import UTC, datetime
 
@@ -35,6 +35,5 @@ try:
     load_prefect_collections()
     load_stage_state(Settings().shard_settings, datetime.now(UTC))
 finally:
-    gc.freeze()
-    gc.enable()
+    resume_garbage_collection()
 atexit.register(gc.unfreeze)
