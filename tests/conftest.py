@@ -61,7 +61,9 @@ def ephemeral_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 
 def fresh_prefect_home(home: Path) -> Path:
-    """`home` holding a copy of the session's migrated Prefect database, when there is one."""
+    """`home` (created if missing) holding a copy of the session's migrated Prefect
+    database, when there is one."""
+    home.mkdir(parents=True, exist_ok=True)
     if template := migrated_template():
         copy_prefect_db(template, home)
     return home

@@ -282,7 +282,6 @@ def test_without_an_api_a_run_reports_to_the_server_running_in_the_background_fo
     """`prefect server start --background` keeps the runs in the database a temporary API of
     the same home would use: a run reports to it rather than start one, whatever port it
     was given (read from the process it recorded in the home)."""
-    (tmp_path / "prefect-home").mkdir()
     home = fresh_prefect_home(tmp_path / "prefect-home")
     env = ephemeral_env | {"PREFECT_HOME": str(home), "PREFECT_UI_ENABLED": "false"}
     port = free_port()

@@ -52,7 +52,6 @@ def test_only_a_database_at_prefects_latest_migration_skips_the_migration_check(
 ) -> None:
     """The session's template was migrated by `prefect server database upgrade`: the
     revision it records is the one this module finds as the latest."""
-    (tmp_path / "home").mkdir()
     database = fresh_prefect_home(tmp_path / "home") / "prefect.db"
     assert schema_is_latest(f"sqlite+aiosqlite:///{database}")
 
@@ -122,7 +121,6 @@ def test_the_temporary_apis_app_checks_migrations_only_when_needed_and_collects_
     the migration check is off; for a new home it stays on (the database is created).
     Either way the collector, held off while Prefect's server is imported, is back on with
     the import's objects frozen."""
-    (tmp_path / "latest").mkdir()
     latest = fresh_prefect_home(tmp_path / "latest")
     new = tmp_path / "new"
     for home, migrate in ((latest, "false"), (new, "None")):
