@@ -74,7 +74,7 @@ _SERVER_DEFAULTS: dict[tuple[str, ...], str] = {
     ("PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED",): "false",
     # block types are for deployments' storage and credentials, which a run of its own
     # flow never reads from the API; the check that they are registered imports every
-    # installed Prefect collection (prefect-dask, prefect-ray: ~0.3 s) before the first
+    # installed Prefect collection (prefect-dask, prefect-ray: ~0.45 s) before the first
     # answer. A `prefect server start` for this home registers them as it starts.
     ("PREFECT_SERVER_REGISTER_BLOCKS_ON_START", "PREFECT_API_BLOCKS_REGISTER_ON_START"): "false",
     (
