@@ -7,22 +7,26 @@ once: a forkserver is a single-threaded process, so forking it is safe where for
 flow's own process (its event loops and threads) is not. And each worker keeps one Prefect
 client for all its task runs: Prefect otherwise makes two per task run (one to restore the
 flow's context, one in the task engine), each with a TLS context loaded from certifi's CA
-bundle (~15 ms) even for an http:// API, ~0.16 s a shard in all. Everything else (how tasks
-are sent, how their events and logs come back) is Prefect's.
+bundle (~15 ms) even for an http:// API, ~0.16 s a shard in all. The worker also keeps the
+flow's settings for its life: Prefect sends them with each task and rebuilds them in the
+worker (~25 ms a task), which is skipped for a task sent with the settings the worker already
+has. Everything else (how tasks are sent, how their events and logs come back) is Prefect's.
 """
 
-import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any, Self
 
+from prefect.client.schemas.objects import RunInput
 from prefect.context import SettingsContext, SyncClientContext
+from prefect.futures import PrefectConcurrentFuture, PrefectFuture
 from prefect.task_runners import (
     ProcessPoolTaskRunner,
     TaskRunner,
     _initialize_process_pool_worker,
 )
+from prefect.tasks import Task
 
 from newsmill.flows.worker_forkserver import WORKER_PRELOAD
 from newsmill.tasks.forkserver import forkserver_context
@@ -33,7 +37,8 @@ class ForkedProcessPoolTaskRunner(ProcessPoolTaskRunner):
 
     def __enter__(self) -> Self:
         # Prefect's __enter__ (prefect 3.9.1, pinned) with two changes: the start method,
-        # and the workers' initializer, which also gives each its one client
+        # and the workers' initializer, which also gives each its one client and the flow's
+        # settings (see `submit`)
         TaskRunner.__enter__(self)
         context = forkserver_context(*WORKER_PRELOAD)
         self._subprocess_message_queue = context.Queue()
@@ -43,6 +48,7 @@ class ForkedProcessPoolTaskRunner(ProcessPoolTaskRunner):
             daemon=True,
         )
         self._message_forwarding_thread.start()
+        self._worker_settings = SettingsContext.get()
         try:
             self._executor = ProcessPoolExecutor(
                 max_workers=self._max_workers,
@@ -50,7 +56,7 @@ class ForkedProcessPoolTaskRunner(ProcessPoolTaskRunner):
                 initializer=_initialize_worker,
                 initargs=(
                     self._subprocess_message_queue,
-                    _current_settings(),
+                    _serialized(self._worker_settings),
                     self._initializer,
                     self._initargs,
                 ),
@@ -61,11 +67,35 @@ class ForkedProcessPoolTaskRunner(ProcessPoolTaskRunner):
             raise
         return self
 
+    def submit(  # type: ignore[override]  # Prefect's overloads, one signature
+        self,
+        task: Task[Any, Any],
+        parameters: dict[str, Any],
+        wait_for: Iterable[PrefectFuture[Any]] | None = None,
+        dependencies: dict[str, set[RunInput]] | None = None,
+    ) -> PrefectConcurrentFuture[Any]:
+        current, workers = SettingsContext.get(), self._worker_settings
+        if current is None or workers is None or current.settings is not workers.settings:
+            return super().submit(task, parameters, wait_for, dependencies)
+        # sent as nothing: each worker has these settings (entered at its start)
+        with _SettingsWorkersHave.model_construct(
+            profile=current.profile, settings=current.settings
+        ):
+            return super().submit(task, parameters, wait_for, dependencies)
 
-def _current_settings() -> dict[str, Any]:
+
+class _SettingsWorkersHave(SettingsContext):
+    """The settings the workers were started with, which a task therefore need not carry:
+    Prefect serializes the settings for each task (~14 ms) and the worker rebuilds them
+    from that (~25 ms); a task sent with none runs under the worker's own."""
+
+    def serialize(self, include_secrets: bool = True) -> dict[str, Any]:
+        return {}
+
+
+def _serialized(settings: SettingsContext | None) -> dict[str, Any]:
     """The flow's settings (its API among them), as Prefect sends them with each task."""
-    context = SettingsContext.get()
-    return context.serialize() if context else {}
+    return settings.serialize() if settings else {}
 
 
 def _initialize_worker(
@@ -74,15 +104,16 @@ def _initialize_worker(
     initializer: Callable[..., None] | None,
     initargs: tuple[Any, ...],
 ) -> None:
-    """Prefect's set-up of a worker, then the one client its task runs share: a client
-    context entered for the worker's life, which Prefect's `get_client` and the task
-    engine take when one is active. Made under the flow's settings: the forkserver's
-    environment predates the API a run reports to (the temporary API, a server found)."""
+    """Prefect's set-up of a worker, then the flow's settings and the one client its task
+    runs share, as contexts entered for the worker's life: Prefect's `get_client`, its
+    task engine and `get_current_settings` take the active ones. The flow's settings, as
+    the forkserver's environment predates the API a run reports to (the temporary API, a
+    server found)."""
     _initialize_process_pool_worker(message_queue, initializer, initargs)
-    with SettingsContext(**settings) if settings else contextlib.nullcontext():
-        client_context = SyncClientContext()
-    worker_client_context.append(client_context.__enter__())
+    if settings:
+        worker_contexts.append(SettingsContext(**settings).__enter__())
+    worker_contexts.append(SyncClientContext().__enter__())
 
 
-# the worker's one client context, entered for the worker's life
-worker_client_context: list[SyncClientContext] = []
+# the worker's settings and client contexts, entered for the worker's life
+worker_contexts: list[SettingsContext | SyncClientContext] = []

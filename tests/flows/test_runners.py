@@ -6,7 +6,8 @@ import sys
 from pathlib import Path
 
 from prefect import flow, task
-from prefect.context import SyncClientContext
+from prefect.context import SettingsContext, SyncClientContext
+from prefect.settings import PREFECT_TASK_DEFAULT_RETRIES, temporary_settings
 
 from newsmill.flows.pipeline import task_runner
 from newsmill.flows.runners import ForkedProcessPoolTaskRunner
@@ -38,10 +39,10 @@ def test_several_workers_are_forked_processes_of_the_forkserver(prefect_server: 
 
 @task
 def client_in_use() -> tuple[int, bool, int]:
-    from newsmill.flows.runners import worker_client_context
+    from newsmill.flows.runners import worker_contexts
 
     context = SyncClientContext.get()
-    return os.getpid(), context in worker_client_context, id(context.client if context else None)
+    return os.getpid(), context in worker_contexts, id(context.client if context else None)
 
 
 @flow(task_runner=ForkedProcessPoolTaskRunner(max_workers=1))
@@ -58,6 +59,35 @@ def test_a_worker_keeps_one_prefect_client_for_all_its_task_runs(prefect_server:
     # the task runs took the client context the worker entered for its life: one client
     assert [kept for _, kept, _ in seen] == [True, True, True]
     assert len({client for _, _, client in seen}) == 1
+
+
+@task
+def settings_in_use() -> tuple[int, bool, str | None]:
+    from newsmill.flows.runners import worker_contexts
+
+    context = SettingsContext.get()
+    assert context is not None
+    settings = context.settings
+    return settings.tasks.default_retries, context in worker_contexts, settings.api.url
+
+
+@flow(task_runner=ForkedProcessPoolTaskRunner(max_workers=1))
+def probe_settings() -> list[tuple[int, bool, str | None]]:
+    seen = [settings_in_use.submit().result()]
+    with temporary_settings(updates={PREFECT_TASK_DEFAULT_RETRIES: 7}):
+        seen.append(settings_in_use.submit().result())
+    return [*seen, settings_in_use.submit().result()]
+
+
+def test_a_worker_keeps_the_flows_settings_and_takes_any_a_task_is_sent_with(
+    prefect_server: str,
+) -> None:
+    """Tasks under the settings the workers started with are sent without them (Prefect
+    sent and rebuilt them for each, ~40 ms); a task under others still runs with those."""
+    with prefect_environment(prefect_server):
+        same, changed, same_again = probe_settings()
+    assert same == same_again == (0, True, prefect_server)  # the worker's own settings
+    assert changed == (7, False, prefect_server)  # rebuilt from the settings sent
 
 
 def test_the_forkserver_loads_and_freezes_the_stages_state_and_stays_single_threaded() -> None:
