@@ -35,6 +35,8 @@ from newsmill.tasks.forkserver import forkserver_context
 class ForkedProcessPoolTaskRunner(ProcessPoolTaskRunner):
     """`ProcessPoolTaskRunner` whose workers fork from a preloaded forkserver."""
 
+    _worker_settings: SettingsContext | None = None  # what the workers start with
+
     def __enter__(self) -> Self:
         # Prefect's __enter__ (prefect 3.9.1, pinned) with two changes: the start method,
         # and the workers' initializer, which also gives each its one client and the flow's
@@ -94,7 +96,7 @@ class _SettingsWorkersHave(SettingsContext):
 
 
 def _serialized(settings: SettingsContext | None) -> dict[str, Any]:
-    """The flow's settings (its API among them), as Prefect sends them with each task."""
+    """The flow's settings (its API among them), as Prefect would send them with a task."""
     return settings.serialize() if settings else {}
 
 
