@@ -80,7 +80,10 @@ def short_paragraph_keys(doc: Document, settings: BoilerplateSettings) -> list[t
         for position, (paragraph, paragraph_hash) in enumerate(
             zip(doc.paragraphs, doc.paragraph_hashes, strict=True)
         )
-        if len(paragraph.split()) <= settings.boilerplate_max_words
+        # at most n words ⇔ at most n pieces when splitting stops after n cuts: a long
+        # paragraph is not split into all its words
+        if len(paragraph.split(None, settings.boilerplate_max_words))
+        <= settings.boilerplate_max_words
     ]
 
 

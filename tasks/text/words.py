@@ -48,15 +48,24 @@ def count_words(text: str) -> int:
     script as one (a text with none of those is counted at `str.split`'s speed)."""
     if UNSPACED.search(text) is None:
         return len(text.split())
+    return _count_with_unspaced(text)
+
+
+def _count_with_unspaced(text: str) -> int:
     others = UNSPACED.sub(" ", text).split()  # "，" and "。" left alone are no words
     return len(UNSPACED.findall(text)) + sum(1 for o in others if _LETTER_OR_DIGIT.search(o))
 
 
 def count_paragraph_words(paragraphs: Sequence[str]) -> tuple[list[int], int]:
     """Each paragraph's `count_words`, and the article's (its paragraphs joined by blank
-    lines), counting each paragraph once: with no character of an unspaced script anywhere,
-    whitespace separates every word, so the article's count is the paragraphs' sum."""
-    counts = [count_words(paragraph) for paragraph in paragraphs]
-    if any(UNSPACED.search(paragraph) for paragraph in paragraphs):
+    lines), each paragraph searched once for an unspaced script: with no character of one
+    anywhere, whitespace separates every word, so the article's count is the paragraphs'
+    sum."""
+    unspaced = [UNSPACED.search(paragraph) is not None for paragraph in paragraphs]
+    counts = [
+        _count_with_unspaced(paragraph) if has else len(paragraph.split())
+        for paragraph, has in zip(paragraphs, unspaced, strict=True)
+    ]
+    if any(unspaced):
         return counts, count_words("\n\n".join(paragraphs))
     return counts, sum(counts)
