@@ -32,15 +32,19 @@ _CONTINUATION = "".join(
 _MOJIBAKE = re.compile(f"[\u00c2-\u00f4][{re.escape(_CONTINUATION)}]")
 _C1_CONTROLS = re.compile("[\u0080-\u009f]")
 _HTML_ENTITY = re.compile(r"&(?:#\d{2,6}|#x[0-9a-fA-F]{2,5}|[a-zA-Z]{2,8});")
-_LINE_BREAKS = re.compile("[\r\u2028\u2029\u0085\u000b\u000c]")
+_LINE_BREAK = "\r\u2028\u2029\u0085\u000b\u000c"
+_LINE_BREAKS = re.compile(f"[{_LINE_BREAK}]")
 # controls, soft hyphen, zero-width characters, BOM; and the bidirectional controls (LRM/RLM,
 # embeddings, overrides, isolates, the Arabic letter mark): they reorder what a reader sees
 # ("Trojan Source") and make equal text compare unequal
-_INVISIBLE = re.compile(
-    "[\u0000-\u0008\u000e-\u001f\u007f-\u009f\u00ad\u061c\u200b-\u200f\u202a-\u202e"
-    "\u2060\u2066-\u2069\ufeff]"
+_INVISIBLE_CHARACTER = (
+    "\u0000-\u0008\u000e-\u001f\u007f-\u009f\u00ad\u061c\u200b-\u200f\u202a-\u202e"
+    "\u2060\u2066-\u2069\ufeff"
 )
+_INVISIBLE = re.compile(f"[{_INVISIBLE_CHARACTER}]")
 _ODD_SPACE = "\t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000"
+# any of the three: most text has none, which one search tells
+_UNUSUAL = re.compile(f"[{_LINE_BREAK}{_INVISIBLE_CHARACTER}{_ODD_SPACE}]")
 # Single plain spaces are the common case and must not be matched (one match per word).
 _SPACES = re.compile(f"[ {_ODD_SPACE}]{{2,}}|[{_ODD_SPACE}]")
 _ODD_SPACES = re.compile(f"[{_ODD_SPACE}]")
@@ -87,11 +91,14 @@ def normalise_text(text: str) -> str:
     if _HTML_ENTITY.search(text):
         text = html.unescape(text)
     text = unicodedata.normalize("NFC", text)
-    text = _LINE_BREAKS.sub("\n", text.replace("\r\n", "\n"))
-    text = _INVISIBLE.sub("", text)
+    # one pass over the text where a search or substitution for each would take three
+    unusual = _UNUSUAL.search(text) is not None
+    if unusual:
+        text = _LINE_BREAKS.sub("\n", text.replace("\r\n", "\n"))
+        text = _INVISIBLE.sub("", text)
     # most text has nothing for these two to do, which plain searches tell ~10x faster than
     # the substitutions, whose alternations try every position
-    if "  " in text or _ODD_SPACES.search(text):
+    if "  " in text or (unusual and _ODD_SPACES.search(text)):
         text = _SPACES.sub(" ", text)
     if " \n" in text or "\n " in text:
         text = _SPACE_AROUND_NEWLINE.sub("\n", text)
