@@ -22,8 +22,7 @@ import rensa
 
 from newsmill.tasks.records import Document
 from newsmill.tasks.setting import setting
-from newsmill.tasks.text.words import count_words
-from newsmill.tasks.text.words import words as words_of
+from newsmill.tasks.text.words import count_words, utf8_words
 
 # v2: characters of scripts without spaces are words; every pair in an LSH bucket of up to ALL_PAIRS_BUCKET rows is verified; a copy
 # joined to its cluster through another copy points at its closest verified neighbour
@@ -68,13 +67,15 @@ class NearDupSettings:
         )
 
 
-def shingles(text: str, size: int) -> list[str]:
+def shingles(text: str, size: int) -> list[bytes]:
     """Word `size`-grams of the case-folded text (a character of Chinese, Japanese, Thai …
-    is a word: `tasks/text/words.py`); a text shorter than that is one shingle."""
-    words = words_of(text.casefold())
+    is a word: `tasks/text/words.py`); a text shorter than that is one shingle. UTF-8
+    encoded: rensa hashes a string as its UTF-8 bytes, so the signatures are the same as
+    the strings', and words are found faster as bytes."""
+    words = utf8_words(text.casefold())
     if len(words) <= size:
-        return [" ".join(words)] if words else []
-    return list(map(" ".join, zip(*(words[i:] for i in range(size)), strict=False)))
+        return [b" ".join(words)] if words else []
+    return list(map(b" ".join, zip(*(words[i:] for i in range(size)), strict=False)))
 
 
 SIGNATURE_DTYPE = np.uint16

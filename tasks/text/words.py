@@ -43,6 +43,25 @@ def words(text: str) -> list[str]:
     return WORD.findall(text)
 
 
+# Every character that is not a word character (`\w`: alphanumeric or "_") but ASCII; and
+# a byte table turning each ASCII one into a space, leaving the bytes of the others alone.
+_NON_ASCII_NON_WORD = re.compile(r"[^\w\x00-\x7f]+")
+_ASCII_NON_WORD_TO_SPACE = bytes(
+    byte if byte >= 0x80 or chr(byte).isalnum() or byte == ord("_") else ord(" ")
+    for byte in range(256)
+)
+
+
+def utf8_words(text: str) -> list[bytes]:
+    r"""`words(text)`, each UTF-8 encoded. Text of spaced scripts is split as bytes once its
+    non-ASCII separators are spaces: a byte table then blanks the ASCII ones and
+    `bytes.split` cuts, ~20% faster than `\w+` over the text."""
+    if UNSPACED.search(text) is not None:
+        return [word.encode() for word in WORD.findall(text)]
+    spaced = _NON_ASCII_NON_WORD.sub(" ", text).encode()
+    return spaced.translate(_ASCII_NON_WORD_TO_SPACE).split()
+
+
 def count_words(text: str) -> int:
     """What `n_words` holds: whitespace-separated words, and each character of an unspaced
     script as one (a text with none of those is counted at `str.split`'s speed)."""

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
+import rensa
 
 from newsmill.schemas.tables import ARTICLES, DUPLICATES, MINHASH, PARAGRAPHS
 from newsmill.tasks.dedup.exact import without_dropped
@@ -56,11 +57,29 @@ def _doc(i: int, text: str, published: datetime | None = None) -> Document:
 
 def test_shingles_of_short_and_empty_texts() -> None:
     assert shingles("One two three four five six", 5) == [
-        "one two three four five",
-        "two three four five six",
+        b"one two three four five",
+        b"two three four five six",
     ]
-    assert shingles("Too short", 5) == ["too short"]
+    assert shingles("Too short", 5) == [b"too short"]
     assert shingles("  ...  ", 5) == []
+
+
+def test_signatures_are_those_of_the_shingles_as_strings() -> None:
+    """Shingles are built as UTF-8 bytes for speed; rensa must sign them as the strings
+    they encode, or a lake's earlier signatures would stop matching."""
+    texts = [
+        "“Déjà vu”, said the café’s owner — naïve? No: 12½ km² of ‘straße’ and DŽungla_x.",
+        "Ngân hàng Nhà nước công bố lãi suất mới vào thứ Hai. " * 3,
+        "Москва\u00a0и\u2003Київ: «переговоры» продолжатся… Ελλάδα! हिन्दी समाचार आज।",
+        "地铁十二号线今天开通，乘客很多。Line 12 号线 opens today for riders.",
+        "a b",
+    ]
+    settings = NearDupSettings()
+    for text, signature in zip(texts, compute_signatures(texts, settings), strict=True):
+        as_strings = [shingle.decode() for shingle in shingles(text, settings.shingle_words)]
+        minhash = rensa.RMinHash(settings.num_perm, settings.minhash_seed)
+        minhash.update(as_strings)
+        assert (signature == (np.array(minhash.digest(), dtype=np.uint32) & 0xFFFF)).all()
 
 
 def test_near_copies_are_candidates_and_strangers_are_not() -> None:

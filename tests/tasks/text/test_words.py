@@ -12,7 +12,13 @@ from newsmill.tasks.dedup.near import (
     estimate_similarity,
     shingles,
 )
-from newsmill.tasks.text.words import count_paragraph_words, count_words, words
+from newsmill.tasks.text.words import (
+    UNSPACED,
+    count_paragraph_words,
+    count_words,
+    utf8_words,
+    words,
+)
 from tests.tasks.dedup.test_near import _doc, _empty_lake
 
 GOLDEN_CHINESE = Path(__file__).parents[2] / "golden" / "inputs" / "chinese-near-copies.jsonl"
@@ -35,6 +41,29 @@ def test_words_of_scripts_with_and_without_spaces(text: str, expected: int) -> N
     assert len(words(text)) == expected
 
 
+def test_words_found_as_bytes_are_the_words_encoded() -> None:
+    """Every character class a separator or a word can be: ASCII punctuation and "_",
+    accents, no-break and em spaces, curly quotes, dashes, superscripts and fractions
+    (alphanumeric to Python), combining marks (not), emoji, lone surrogates, unspaced
+    scripts."""
+    texts = [
+        "The ferry leaves at ten.",
+        "“Déjà vu”, said the café’s owner — naïve? 12½ km² of ‘straße’, snake_case!",
+        "no\u00a0break\u2003em\u3000ideographic\tspace\nline",
+        "हिन्दी समाचार: किताब",  # vowel signs are marks: they cut Python's \w+ words
+        "emoji 🙂 between, and \ud800 a lone surrogate",
+        "Line 12 号线 opens",
+        "_ __ a_b ",
+        "",
+    ]
+    for text in texts:
+        assert utf8_words(text) == [word.encode() for word in words(text)]
+    # every code point of a spaced script, surrogates too, each between two letters
+    spaced = [chr(c) for c in range(0x80, 0x110000) if not UNSPACED.match(chr(c))]
+    text = "a" + "a".join(spaced) + "a"
+    assert utf8_words(text) == [word.encode() for word in words(text)]
+
+
 @pytest.mark.parametrize(
     "paragraphs",
     [
@@ -52,7 +81,7 @@ def test_an_articles_words_are_counted_from_its_paragraphs(paragraphs: list[str]
 
 def test_a_chinese_article_is_shingled_by_characters() -> None:
     text = "本市地铁十二号线今天上午正式开通运营"
-    assert shingles(text, 5)[:2] == ["本 市 地 铁 十", "市 地 铁 十 二"]
+    assert shingles(text, 5)[:2] == ["本 市 地 铁 十".encode(), "市 地 铁 十 二".encode()]
     assert len(shingles(text, 5)) == len(text) - 4
 
 
