@@ -34,13 +34,30 @@ _FOLD = {"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "‚": "'",
 _FOLDABLE = re.compile("[" + "".join(_FOLD) + "]")
 
 
+# What `str.split()` splits on but the plain space: whitespace ends at U+3000, the
+# ideographic space (a test checks every code point).
+LAST_WHITESPACE = 0x3000
+_OTHER_WHITESPACE = re.compile(
+    "["
+    + re.escape(
+        "".join(c for c in map(chr, range(LAST_WHITESPACE + 1)) if c.isspace() and c != " ")
+    )
+    + "]"
+)
+
+
 def normalise_for_key(text: str) -> str:
     text = unicodedata.normalize("NFKC", text)
     if _FOLDABLE.search(text):
         # chained str.replace runs in C; str.translate and re.sub(callable) cost 10x more here
         for variant, plain in _FOLD.items():
             text = text.replace(variant, plain)
-    return " ".join(text.casefold().split())
+    text = text.casefold()
+    # a cleaned paragraph's words are one space apart already (NFKC can add spaces: "´" is
+    # " ́"): tell that, ~4x faster than splitting and joining every word
+    if "  " in text or text[:1] == " " or text[-1:] == " " or _OTHER_WHITESPACE.search(text):
+        return " ".join(text.split())
+    return text
 
 
 def paragraph_hash(paragraph: str) -> str:

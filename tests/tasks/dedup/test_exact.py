@@ -1,3 +1,5 @@
+import sys
+import unicodedata
 from datetime import timedelta
 from pathlib import Path
 
@@ -8,11 +10,14 @@ from hypothesis import strategies as st
 from newsmill.schemas.reasons import Reason
 from newsmill.schemas.tables import INPUT_KEYS
 from newsmill.tasks.dedup.exact import (
+    _FOLD,
+    LAST_WHITESPACE,
     LakeIndex,
     content_hash,
     dedup_against,
     dedup_documents,
     dedup_paragraphs,
+    normalise_for_key,
     paragraph_hash,
     resolve_chains,
     skip_known_inputs,
@@ -164,3 +169,30 @@ def test_chains_of_copies_resolve_to_the_kept_article() -> None:
         "z": "c",
     }
     assert resolve_chains({}) == {}
+
+
+def _key_by_splitting_every_word(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text)
+    for variant, plain in _FOLD.items():
+        text = text.replace(variant, plain)
+    return " ".join(text.casefold().split())
+
+
+# spaces of every kind, and characters whose NFKC form holds a space ("´" is " ́")
+_SPACEY = st.text(
+    st.sampled_from([" ", "\t", "\n", "\xa0", "\u2003", "\u3000", "\x1f", "´", "¨", "‗"])
+    | st.characters(),
+    max_size=40,
+)
+
+
+@given(_SPACEY)
+def test_a_key_is_the_text_with_its_words_one_space_apart(text: str) -> None:
+    """A text whose words are one space apart already is not split (the common case); any
+    other is, and both give the key that splitting every text would."""
+    assert normalise_for_key(text) == _key_by_splitting_every_word(text)
+
+
+def test_no_code_point_past_the_last_whitespace_one_is_whitespace() -> None:
+    assert chr(LAST_WHITESPACE).isspace()
+    assert not any(chr(c).isspace() for c in range(LAST_WHITESPACE + 1, sys.maxunicode + 1))
