@@ -8,7 +8,8 @@ its words. Korean, which spaces its words, is not among them.
 """
 
 import re
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 
 # The blocks of the scripts written without spaces between words.
 _UNSPACED_RANGES = (
@@ -43,23 +44,78 @@ def words(text: str) -> list[str]:
     return WORD.findall(text)
 
 
-# Every character that is not a word character (`\w`: alphanumeric or "_") but ASCII; and
-# a byte table turning each ASCII one into a space, leaving the bytes of the others alone.
+def _is_word_character(character: str) -> bool:
+    return character.isalnum() or character == "_"  # what `\w` matches
+
+
+# Every character that is not a word character but ASCII; and a byte table turning each
+# ASCII one into a space, leaving the bytes of the others alone.
 _NON_ASCII_NON_WORD = re.compile(r"[^\w\x00-\x7f]+")
 _ASCII_NON_WORD_TO_SPACE = bytes(
-    byte if byte >= 0x80 or chr(byte).isalnum() or byte == ord("_") else ord(" ")
-    for byte in range(256)
+    byte if byte >= 0x80 or _is_word_character(chr(byte)) else ord(" ") for byte in range(256)
+)
+_ASCII = bytes(range(0x80))
+# The blocks news text takes its non-word characters from: Latin-1 (no-break space, «», ·),
+# Arabic (punctuation, vowel marks), General Punctuation (curly quotes, dashes, ellipsis),
+# currency, arrows, mathematical operators (the minus sign), enclosed alphanumerics,
+# symbols and dingbats, variation selectors, emoji.
+_COMMON_NON_WORD_BLOCKS = (
+    (0x0080, 0x0100),
+    (0x0600, 0x0700),
+    (0x2000, 0x2070),
+    (0x20A0, 0x20D0),
+    (0x2190, 0x2300),
+    (0x2460, 0x2500),
+    (0x2600, 0x27C0),
+    (0x2B00, 0x2C00),
+    (0xFE00, 0xFE10),
+    (0x1F300, 0x1FB00),
+)
+
+
+def _utf8_alternatives(characters: Iterable[str]) -> re.Pattern[bytes]:
+    """The characters' UTF-8 encodings as one pattern: each run of leading bytes, then a
+    class of the last bytes that follow it."""
+    last_bytes: dict[bytes, set[int]] = defaultdict(set)
+    for character in characters:
+        encoded = character.encode()
+        last_bytes[encoded[:-1]].add(encoded[-1])
+    return re.compile(
+        b"|".join(
+            re.escape(lead) + b"[" + b"".join(re.escape(bytes([b])) for b in sorted(ends)) + b"]"
+            for lead, ends in sorted(last_bytes.items())
+        )
+    )
+
+
+_COMMON_NON_WORD_UTF8 = _utf8_alternatives(
+    chr(c)
+    for start, end in _COMMON_NON_WORD_BLOCKS
+    for c in range(start, end)
+    if not _is_word_character(chr(c))
 )
 
 
 def utf8_words(text: str) -> list[bytes]:
-    r"""`words(text)`, each UTF-8 encoded. Text of spaced scripts is split as bytes once its
-    non-ASCII separators are spaces: a byte table then blanks the ASCII ones and
-    `bytes.split` cuts, ~20% faster than `\w+` over the text."""
+    """`words(text)`, each UTF-8 encoded, found on the bytes (~30% faster than `\\w+` over
+    the text): the common non-word characters become spaces there, a byte table blanks the
+    ASCII ones, and `bytes.split` cuts. A text with any other non-word character outside
+    ASCII (or a lone surrogate, which has no UTF-8) has those made spaces by a regex first."""
     if UNSPACED.search(text) is not None:
         return [word.encode() for word in WORD.findall(text)]
-    spaced = _NON_ASCII_NON_WORD.sub(" ", text).encode()
-    return spaced.translate(_ASCII_NON_WORD_TO_SPACE).split()
+    data: bytes | None
+    try:
+        data = _COMMON_NON_WORD_UTF8.sub(b" ", text.encode())
+    except UnicodeEncodeError:  # a lone surrogate
+        data = None
+    if data is None or _has_other_non_word(data):
+        data = _NON_ASCII_NON_WORD.sub(" ", text).encode()
+    return data.translate(_ASCII_NON_WORD_TO_SPACE).split()
+
+
+def _has_other_non_word(data: bytes) -> bool:
+    others = data.translate(None, _ASCII)  # the non-ASCII characters left, in order
+    return bool(others) and _NON_ASCII_NON_WORD.search(others.decode()) is not None
 
 
 def count_words(text: str) -> int:

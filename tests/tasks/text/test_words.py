@@ -64,6 +64,18 @@ def test_words_found_as_bytes_are_the_words_encoded() -> None:
     assert utf8_words(text) == [word.encode() for word in words(text)]
 
 
+def test_words_found_as_bytes_around_each_character_alone() -> None:
+    """One character at a time, so that the common non-word characters take the fast
+    path (a text with one other goes the slow way), with its bytes between letters, at
+    the ends and next to ASCII punctuation."""
+    for code in range(0x80, 0x20000):
+        character = chr(code)
+        if UNSPACED.match(character):
+            continue
+        text = f"{character}a{character}b {character}.{character}"
+        assert utf8_words(text) == [word.encode() for word in words(text)], hex(code)
+
+
 @pytest.mark.parametrize(
     "paragraphs",
     [
