@@ -438,18 +438,13 @@ class RunWriter:
         self._files.update(dict.fromkeys(files))
 
     def iter_staged(self, spec: TableSpec, columns: list[str]) -> Iterator[pa.RecordBatch]:
-        """The run's staged rows of a table, batch by batch in the files' order; closes the
-        table's files, so write no more to it. The files (one per shard and partition) are
-        read side by side: the dedup step's read of a 20k run's 96 went 0.13 → 0.08 s."""
+        """The run's staged rows of a table, batch by batch; closes the table's files, so
+        write no more to it."""
         self.flush()
         for key in [k for k in self._writers if k[0] == spec.name]:
             self._writers.pop(key).close()
-        files = [self._staged(f) for f in self._files if f.split("/", 1)[0] == spec.name]
-        if files:
-            staged = ds.dataset(
-                files, spec.file_schema, format="parquet", filesystem=self._store.arrow_fs
-            )
-            yield from staged.to_batches(columns=columns)
+        for relative in [f for f in self._files if f.split("/", 1)[0] == spec.name]:
+            yield from self._parquet_file(relative).iter_batches(columns=columns)
 
     def read_staged(
         self, spec: TableSpec, doc_ids: set[str], columns: list[str]
