@@ -349,15 +349,14 @@ class RunSignatures:
             out[mine] = self.chunks[chunk][rows[mine] - self._starts[chunk]]
         return out
 
-    def article(self, row: int) -> SignedArticle:
-        chunk = int(self._locate(np.array([row]))[0])
-        offset = row - int(self._starts[chunk])
-        published = float(self._published[chunk][offset])
-        return _signed(self.doc_ids[row], published, self._numbers[chunk][offset])
-
-    def member(self, row: int) -> "Member":
-        article = self.article(row)
-        return Member(article.doc_id, False, article.published_at, article.n_words, row)
+    def articles(self, rows: np.ndarray) -> list[SignedArticle]:
+        """What the near-dup step reports of each of these run rows, gathered at once."""
+        published = np.concatenate([np.empty(0), *self._published])[rows].tolist()
+        numbers = np.concatenate([np.empty((0, 6), np.int32), *self._numbers])[rows]
+        return [
+            _signed(self.doc_ids[row], seconds, row_numbers)
+            for row, seconds, row_numbers in zip(rows.tolist(), published, numbers, strict=True)
+        ]
 
     def iter_chunks(self) -> Iterator[tuple[list[str], np.ndarray, np.ndarray, np.ndarray]]:
         """(doc_ids, signatures, published epoch seconds, word counts) per added batch."""
@@ -434,11 +433,12 @@ def decide_near_duplicates(run: RunSignatures, lake: LakeSignatures) -> list[Nea
     values, sizes = np.unique(labels, return_counts=True)
     in_clusters = np.flatnonzero(np.isin(labels, values[sizes > 1]))
     order = in_clusters[np.argsort(labels[in_clusters], kind="stable")]
-    duplicates: list[NearDuplicate] = []
-    for rows in np.split(order, np.flatnonzero(np.diff(labels[order])) + 1):
-        if len(rows):
-            duplicates.extend(_cluster_duplicates(rows, run, lake, signatures_of, nearest))
-    return duplicates
+    clusters = [
+        rows
+        for rows in np.split(order, np.flatnonzero(np.diff(labels[order])) + 1)
+        if len(rows) and rows.min() < n_run  # lake articles only: history is not rewritten
+    ]
+    return _cluster_duplicates(clusters, run, lake, signatures_of, nearest)
 
 
 def _nearest(n: int, pairs: np.ndarray, similarity: np.ndarray) -> np.ndarray:
@@ -457,41 +457,52 @@ def _nearest(n: int, pairs: np.ndarray, similarity: np.ndarray) -> np.ndarray:
 
 
 def _cluster_duplicates(
-    rows: np.ndarray,
+    clusters: list[np.ndarray],
     run: RunSignatures,
     lake: LakeSignatures,
     signatures_of: Callable[[np.ndarray], np.ndarray],
     nearest: np.ndarray,
 ) -> list[NearDuplicate]:
-    """Name one cluster's canonical article; this run's other members are its near copies.
+    """Name each cluster's canonical article; this run's other members are its near copies.
 
     A copy points at the canonical when it is similar enough to it; a member joined to the
     cluster only through another copy (A ~ B ~ C, A and C too far apart) points at its most
-    similar verified neighbour instead, so `similarity` is never below the threshold."""
+    similar verified neighbour instead, so `similarity` is never below the threshold. The
+    run's articles are looked up and the copies compared with their canonicals all at once,
+    not cluster by cluster (~60 µs a cluster)."""
     n_run = len(run)
-    if rows.min() >= n_run:
-        return []  # lake articles only: history is not rewritten
-    members = {
-        int(r): run.member(int(r))
-        if r < n_run
-        else Member(
-            lake.doc_ids[r - n_run], True, lake.published_at[r - n_run], lake.n_words[r - n_run], -1
-        )
-        for r in rows.tolist()
-    }
-    canonical = min(members, key=lambda r: canonical_key(members[r]))
-    copies = np.array([r for r in members if r != canonical and r < n_run], dtype=np.int64)
-    if not len(copies):
-        return []
-    similarity = agreement(signatures_of(copies), signatures_of(np.array([canonical])))
+    rows = np.concatenate([np.zeros(0, np.int64), *clusters])
+    in_run = rows[rows < n_run]
+    articles = dict(zip(in_run.tolist(), run.articles(in_run), strict=True))
+
+    def member(row: int) -> Member:
+        if row < n_run:
+            article = articles[row]
+            return Member(article.doc_id, False, article.published_at, article.n_words, row)
+        i = row - n_run
+        return Member(lake.doc_ids[i], True, lake.published_at[i], lake.n_words[i], -1)
+
+    copies: list[tuple[int, int, dict[int, Member]]] = []  # (copy, its canonical, cluster)
+    for cluster_rows in clusters:
+        members = {row: member(row) for row in cluster_rows.tolist()}
+        canonical = min(members, key=lambda row: canonical_key(members[row]))
+        copies += [(row, canonical, members) for row in members if row != canonical and row < n_run]
+    pairs = np.array([(row, canonical) for row, canonical, _ in copies], np.int64).reshape(-1, 2)
+    similarity = np.concatenate(
+        [np.zeros(0, np.float32)]
+        + [
+            agreement(signatures_of(block[:, 0]), signatures_of(block[:, 1]))
+            for block in np.array_split(pairs, max(1, len(pairs) // _VERIFY_BLOCK))
+        ]
+    )
     threshold = run.settings.near_threshold
-    cluster_id = members[canonical].doc_id
     duplicates = []
-    for row, sim in zip(copies.tolist(), similarity.tolist(), strict=True):
+    for (row, canonical, members), sim in zip(copies, similarity.tolist(), strict=True):
+        cluster_id = members[canonical].doc_id
         if sim < threshold:
             partner, sim = nearest[row]
             target = members[int(partner)].doc_id
         else:
             target = cluster_id
-        duplicates.append(NearDuplicate(run.article(row), target, float(sim), cluster_id))
+        duplicates.append(NearDuplicate(articles[row], target, float(sim), cluster_id))
     return duplicates
