@@ -19,12 +19,14 @@ from typing import Any
 import plotly
 
 from newsmill.flows.report import connect_lake
+from newsmill.schemas.tables import ARTICLES, DUPLICATES, ENTITIES, QUOTES, REJECTS
 from newsmill.tasks.lake.lake import Lake
 from newsmill.tasks.lake.runs import RunSummary
 
 REPORTS_DIR = "_reports"
 PLOTLY_JS = f"plotly-{plotly.__version__}.min.js"
 TOP = 15  # entities, speakers, sites shown
+REPORTED_TABLES = (ARTICLES, DUPLICATES, ENTITIES, QUOTES, REJECTS)  # what the sections read
 
 Trace = dict[str, Any]
 Figure = tuple[list[Trace], dict[str, Any]]  # plotly.js's data and layout
@@ -44,8 +46,9 @@ def write_run_report(lake: Lake, summary: RunSummary, seconds: float) -> str:
 
 
 def render_run_report(lake: Lake, summary: RunSummary, seconds: float) -> str:
-    # the run's own files: a report costs what its run wrote, not what the lake holds
-    with connect_lake(lake.root, summary.run_id) as connection:
+    # the run's own files of the tables it reads: a report costs what its run wrote, not
+    # what the lake holds (a view of every table took ~0.08 s of a 0.14 s report)
+    with connect_lake(lake.root, summary.run_id, REPORTED_TABLES) as connection:
         found = _Queries(connection, summary.run_id)
         sections = [
             ("What became of the inputs", _outcomes(summary)),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -15,7 +16,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from newsmill.flows.settings import Settings
-from newsmill.schemas.tables import TABLES
+from newsmill.schemas.tables import TABLES, TableSpec
 from newsmill.tasks.lake.catalog import create_views
 from newsmill.tasks.lake.lake import Lake
 from newsmill.tasks.lake.runs import RunSummary
@@ -100,12 +101,14 @@ def _shown(path: str) -> str:
     return path if relative.startswith("..") else relative
 
 
-def connect_lake(location: str | Path, run_id: str | None = None) -> duckdb.DuckDBPyConnection:
+def connect_lake(
+    location: str | Path, run_id: str | None = None, tables: Iterable[TableSpec] | None = None
+) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with the lake's views (`tasks/lake/catalog.py`); of one run's
-    rows only, given `run_id`."""
+    rows only, given `run_id`; of these tables only, given `tables`."""
     lake = Lake(location)
     connection = lake.store.duckdb()
-    create_views(connection, lake, run_id)
+    create_views(connection, lake, run_id, tables)
     return connection
 
 

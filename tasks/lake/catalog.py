@@ -10,6 +10,7 @@ empty view. The ready views of `schemas/views.py` come on top.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import duckdb
@@ -28,14 +29,20 @@ LAKE_VIEW = "newsmill_catalog"  # which lake the file shows: a run refreshes onl
 
 
 def create_views(
-    connection: duckdb.DuckDBPyConnection, lake: Lake, run_id: str | None = None
+    connection: duckdb.DuckDBPyConnection,
+    lake: Lake,
+    run_id: str | None = None,
+    tables: Iterable[TableSpec] | None = None,
 ) -> None:
     """A view per table and the ready views, in the connection's current database; of one
-    run's rows only, given `run_id` (its files only are read)."""
-    for spec in TABLES.values():
+    run's rows only, given `run_id` (its files only are read). Given `tables`, a view of
+    each of those only, and no ready view (each reads several tables)."""
+    for spec in TABLES.values() if tables is None else tables:
         table = _table_sql(connection, lake, spec, run_id)
         connection.execute(f'create or replace view "{spec.name}" as {table}')
         connection.execute(f'comment on view "{spec.name}" is {_literal(spec.description)}')
+    if tables is not None:
+        return
     for name, (description, sql) in VIEWS.items():
         connection.execute(f'create or replace view "{name}" as {sql}')
         connection.execute(f'comment on view "{name}" is {_literal(description)}')
