@@ -419,13 +419,7 @@ def decide_near_duplicates(run: RunSignatures, lake: LakeSignatures) -> list[Nea
         out[~mine] = lake.signatures[rows[~mine] - n_run]
         return out
 
-    verified = np.concatenate(
-        [np.zeros(0, np.float32)]
-        + [
-            agreement(signatures_of(block[:, 0]), signatures_of(block[:, 1]))
-            for block in np.array_split(candidates, max(1, len(candidates) // _VERIFY_BLOCK))
-        ]
-    )
+    verified = _pair_agreement(candidates, signatures_of)
     close = verified >= settings.near_threshold
     pairs = candidates[close]
     labels = cluster(n_run + len(lake.doc_ids), pairs)
@@ -439,6 +433,19 @@ def decide_near_duplicates(run: RunSignatures, lake: LakeSignatures) -> list[Nea
         if len(rows) and rows.min() < n_run  # lake articles only: history is not rewritten
     ]
     return _cluster_duplicates(clusters, run, lake, signatures_of, nearest)
+
+
+def _pair_agreement(
+    pairs: np.ndarray, signatures_of: Callable[[np.ndarray], np.ndarray]
+) -> np.ndarray:
+    """`agreement` of each (n, 2) row pair, `_VERIFY_BLOCK` pairs at a time."""
+    return np.concatenate(
+        [np.zeros(0, np.float32)]
+        + [
+            agreement(signatures_of(block[:, 0]), signatures_of(block[:, 1]))
+            for block in np.array_split(pairs, max(1, len(pairs) // _VERIFY_BLOCK))
+        ]
+    )
 
 
 def _nearest(n: int, pairs: np.ndarray, similarity: np.ndarray) -> np.ndarray:
@@ -488,13 +495,7 @@ def _cluster_duplicates(
         canonical = min(members, key=lambda row: canonical_key(members[row]))
         copies += [(row, canonical, members) for row in members if row != canonical and row < n_run]
     pairs = np.array([(row, canonical) for row, canonical, _ in copies], np.int64).reshape(-1, 2)
-    similarity = np.concatenate(
-        [np.zeros(0, np.float32)]
-        + [
-            agreement(signatures_of(block[:, 0]), signatures_of(block[:, 1]))
-            for block in np.array_split(pairs, max(1, len(pairs) // _VERIFY_BLOCK))
-        ]
-    )
+    similarity = _pair_agreement(pairs, signatures_of)
     threshold = run.settings.near_threshold
     duplicates = []
     for (row, canonical, members), sim in zip(copies, similarity.tolist(), strict=True):
