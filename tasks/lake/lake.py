@@ -502,6 +502,7 @@ class RunWriter:
         removed = 0
         # shards' parts are small: gather them into row groups of a useful size for readers
         pending: list[pa.RecordBatch] = []
+        pending_rows = pending_bytes = 0
         writer: pq.ParquetWriter | None = None
         for relative in parts:
             source = self._parquet_file(relative)
@@ -512,12 +513,12 @@ class RunWriter:
                 kept = transform(batch) if transform else batch
                 removed += batch.num_rows - kept.num_rows
                 pending.append(kept)
-                if (
-                    sum(b.num_rows for b in pending) >= ROW_GROUP_ROWS
-                    or sum(b.nbytes for b in pending) >= ROW_GROUP_BYTES
-                ):
+                pending_rows += kept.num_rows
+                pending_bytes += kept.nbytes
+                if pending_rows >= ROW_GROUP_ROWS or pending_bytes >= ROW_GROUP_BYTES:
                     writer.write_table(pa.Table.from_batches(pending))
                     pending.clear()
+                    pending_rows = pending_bytes = 0
         if writer is not None:
             if pending:
                 writer.write_table(pa.Table.from_batches(pending))
