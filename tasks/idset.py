@@ -5,12 +5,12 @@ every staged batch of a run (a file per shard and partition: thousands on a larg
 against the run's dropped documents (~20% of it), so per-call hashing grew with the
 product of the two: with the square of the run's size.
 
-Ids of one width in bytes (the pipeline's: 32 hex digits) are looked up in the column's
-own buffers: each id hashed to 64 bits from its bytes, found by binary search among the
-set's sorted hashes, and a hash found compared byte for byte with the member. No Python
-string is made per row (a pandas index needs one: 44 ms for 100k rows against 4k ids,
-this 5 ms). Other columns (ids of mixed widths, nulls) and sets whose hashes collide take
-a pandas index.
+A set of ASCII ids of one length (the pipeline's doc_ids: 32 hex digits) is looked up in
+the column's own buffers: each value hashed to 64 bits from its bytes, found by binary
+search among the set's sorted hashes, and a hash found compared byte for byte with the
+member. No Python string is made per row, as a pandas index needs (100k rows against 4k
+ids: 45 ms with the index, 9 ms; a 1M run's `finish` 26.0 → 23.6 s). Other sets and
+columns (ids of mixed lengths, nulls) take a pandas index.
 """
 
 import functools
@@ -50,18 +50,18 @@ class IdSet:
 
 @dataclass(frozen=True)
 class _FixedWidthIds:
-    width: int  # bytes of every member, UTF-8
+    width: int  # bytes (ASCII characters) of every member
     hashes: np.ndarray  # (n,) uint64, sorted, all distinct
     members: np.ndarray  # (n, width) uint8: the members' bytes, in the hashes' order
 
     @classmethod
     def of(cls, ids: list[str]) -> "_FixedWidthIds | None":
-        """The set, if its ids are of one width and their hashes distinct."""
-        encoded = [i.encode() for i in ids]
-        widths = {len(e) for e in encoded}
-        if len(widths) != 1 or not (width := widths.pop()):
+        """The set, if its ids are ASCII of one length and their hashes distinct."""
+        widths = {len(i) for i in ids}
+        joined = "".join(ids)
+        if len(widths) != 1 or not (width := widths.pop()) or not joined.isascii():
             return None
-        members = np.frombuffer(b"".join(encoded), dtype=np.uint8).reshape(len(ids), width)
+        members = np.frombuffer(joined.encode(), dtype=np.uint8).reshape(len(ids), width)
         hashes = row_hashes(members)
         order = np.argsort(hashes)
         hashes = hashes[order]

@@ -60,3 +60,9 @@ def test_members_whose_hashes_collide_are_still_found(monkeypatch: pytest.Monkey
     members = ["a-member", "a-other1", "b-member"]
     column = pa.array(["a-other1", "a-member", "a-nobody", "b-member"])
     assert IdSet(members).mask(column).to_pylist() == [True, True, False, True]
+
+
+def test_ids_beyond_ascii_are_found_too() -> None:
+    ids = ["Łódź-01", "Zürich1", "plain-1"]  # one length in characters, not in bytes
+    column = pa.array(["Zürich1", "Łódź-01", "plain-1", "Zurich1", "plain-2"])
+    assert IdSet(ids).mask(column).to_pylist() == [True, True, True, False, False]
