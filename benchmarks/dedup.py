@@ -209,24 +209,49 @@ def incremental_run(fresh: Path, size: int, workers: int, env: dict[str, str]) -
 
 
 def measure(args: argparse.Namespace, env: dict[str, str]) -> dict[int, dict[str, float]]:
-    results = {}
+    """Each size `--repeat` times, its median run the result. With --datatrove, each newsmill
+    run of the smallest size is followed by a datatrove run; the ratio is of the medians,
+    and each pair's is printed too: the machine's pace (±10% between minutes here) moves
+    both runs of a pair alike."""
+    runs: dict[int, list[dict[str, float]]] = {}
+    baselines: list[dict[str, float]] = []
+    smallest = min(args.sizes)
     for size in [] if args.only_incremental else sorted(args.sizes):
         corpus = build_corpus(size)
-        # the same work as datatrove's pipeline: no field extraction (documented --no-fields)
-        results[size] = run_newsmill(corpus, ["--no-fields", "--workers", str(args.workers)], env)
-        report("newsmill", size, results[size])
-    smallest = min(args.sizes)
-    if args.datatrove and results:
-        baseline = run_datatrove(build_corpus(smallest), args.workers)
-        report("datatrove", smallest, baseline)
+        runs[size] = []
+        for _ in range(args.repeat):
+            # the same work as datatrove's pipeline: no field extraction (documented --no-fields)
+            runs[size].append(
+                run_newsmill(corpus, ["--no-fields", "--workers", str(args.workers)], env)
+            )
+            report("newsmill", size, runs[size][-1])
+            if args.datatrove and size == smallest:
+                baselines.append(run_datatrove(corpus, args.workers))
+                report("datatrove", size, baselines[-1])
+        if args.repeat > 1:
+            report("median", size, median_run(runs[size]))
+    results = {size: median_run(these) for size, these in runs.items()}
+    if baselines:
+        ratio = results[smallest]["docs_per_s"] / median_run(baselines)["docs_per_s"]
+        pairs = [
+            n["docs_per_s"] / d["docs_per_s"]
+            for n, d in zip(runs[smallest], baselines, strict=True)
+        ]
+        each = f" (of the medians; each pair: {', '.join(f'{r:.1f}x' for r in pairs)})"
         print(
-            f"speed ratio on {smallest:,} docs: newsmill / datatrove = {results[smallest]['docs_per_s'] / baseline['docs_per_s']:.1f}x"
+            f"speed ratio on {smallest:,} docs: newsmill / datatrove = {ratio:.1f}x"
+            + (each if len(pairs) > 1 else "")
         )
     if args.incremental:
         fresh = build_corpus(args.incremental, seed=8)
         for size in [0, *sorted(args.sizes)]:
             incremental_run(fresh, size, args.workers, env)
     return results
+
+
+def median_run(runs: list[dict[str, float]]) -> dict[str, float]:
+    """The run of median time (the faster middle one of an even number)."""
+    return sorted(runs, key=lambda run: run["seconds"])[(len(runs) - 1) // 2]
 
 
 def main() -> None:
@@ -242,6 +267,13 @@ def main() -> None:
         type=int,
         default=os.cpu_count() or 1,
         help="processes, for newsmill (--workers) and datatrove alike",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run each size N times (datatrove too, alternating) and report the medians",
     )
     parser.add_argument(
         "--incremental",

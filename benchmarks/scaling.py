@@ -7,7 +7,7 @@ the speed-up over 1 worker. The tables of every run are compared with the 1-work
 a Prefect server this script starts first (issue 18's condition), so none pays for a
 temporary API's start-up; `--temporary-api` measures the embedded default instead.
 
-    .venv/bin/python benchmarks/scaling.py --docs 20000 --workers 1 2
+    .venv/bin/python benchmarks/scaling.py --docs 20000 --workers 1 2 --repeat 3
 """
 
 import argparse
@@ -15,6 +15,7 @@ import contextlib
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import tempfile
 import time
@@ -218,6 +219,13 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=20_000)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        metavar="N",
+        help="N rounds of every worker count; then the median speed-up and its range",
+    )
+    parser.add_argument(
         "--ceiling",
         action="store_true",
         help="also time N shards at once in a plain process pool: the machine's own speed-up",
@@ -251,25 +259,45 @@ def main() -> None:
 
 
 def compare_workers(corpus: Path, docs: int, args: argparse.Namespace, env: dict[str, str]) -> None:
-    results = {}
-    for workers in sorted(set([1, *args.workers])):
-        results[workers] = measured = run(corpus, workers, args.newsmill_args, env)
-        base = results[1]
-        print(
-            f"workers {workers}: end to end {measured['wall']:6.1f} s ({docs / measured['wall']:,.0f} docs/s, "
-            f"x{base['wall'] / measured['wall']:.2f}); in the flow {measured['flow']:6.1f} s "
-            f"({docs / measured['flow']:,.0f} docs/s, x{base['flow'] / measured['flow']:.2f}); "
-            f"peak RSS {measured['rss']:,.0f} MiB",
-            flush=True,
-        )
-        print(where_the_time_went(measured, workers), flush=True)
-        if workers != 1:
-            print(f"  tables equal to the 1-worker run's: {same_tables(workers)}", flush=True)
-            if args.ceiling:
-                print(
-                    f"  the same shards in a plain pool of {workers} processes: x{hardware_ceiling(corpus, workers):.2f}",
-                    flush=True,
-                )
+    """Each worker count in turn, `--repeat` rounds: the speed-up is each round's, over
+    that round's 1-worker run, so that the machine's pace (±10% between minutes here)
+    moves both runs of a ratio alike."""
+    counts = sorted(set([1, *args.workers]))
+    speed_ups: dict[int, list[float]] = {workers: [] for workers in counts}
+    flow_rates: dict[int, list[float]] = {workers: [] for workers in counts}
+    for round_number in range(1, args.repeat + 1):
+        if args.repeat > 1:
+            print(f"round {round_number} of {args.repeat}", flush=True)
+        results: dict[int, dict[str, float]] = {}
+        for workers in counts:
+            results[workers] = measured = run(corpus, workers, args.newsmill_args, env)
+            base = results[1]
+            speed_ups[workers].append(base["flow"] / measured["flow"])
+            flow_rates[workers].append(docs / measured["flow"])
+            print(
+                f"workers {workers}: end to end {measured['wall']:6.1f} s ({docs / measured['wall']:,.0f} docs/s, "
+                f"x{base['wall'] / measured['wall']:.2f}); in the flow {measured['flow']:6.1f} s "
+                f"({docs / measured['flow']:,.0f} docs/s, x{base['flow'] / measured['flow']:.2f}); "
+                f"peak RSS {measured['rss']:,.0f} MiB",
+                flush=True,
+            )
+            print(where_the_time_went(measured, workers), flush=True)
+            if workers != 1:
+                print(f"  tables equal to the 1-worker run's: {same_tables(workers)}", flush=True)
+                if args.ceiling:
+                    print(
+                        f"  the same shards in a plain pool of {workers} processes: x{hardware_ceiling(corpus, workers):.2f}",
+                        flush=True,
+                    )
+    if args.repeat > 1:
+        for workers in counts[1:]:
+            ups, rates = speed_ups[workers], flow_rates[workers]
+            print(
+                f"workers {workers}, {args.repeat} rounds, in the flow: speed-up median "
+                f"x{statistics.median(ups):.2f} (x{min(ups):.2f}-x{max(ups):.2f}), "
+                f"{statistics.median(rates):,.0f} docs/s median ({min(rates):,.0f}-{max(rates):,.0f})",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":
