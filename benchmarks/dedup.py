@@ -293,6 +293,8 @@ def main() -> None:
         help="skip the full runs: time --incremental against the lakes the last run left",
     )
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error("--repeat: at least 1")
     WORK.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as stack:
         env = newsmill_env() if args.temporary_api else stack.enter_context(prefect_server())

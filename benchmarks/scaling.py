@@ -247,6 +247,8 @@ def main() -> None:
     )
     parser.add_argument("newsmill_args", nargs="*", help="extra `newsmill run` flags, after --")
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error("--repeat: at least 1")
     corpus = build_corpus(args.docs)
     docs = count_lines(corpus / "articles.jsonl")
     api = "a temporary API each run" if args.temporary_api else "a running Prefect server"
