@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-_MIX = np.uint64(0x9E3779B97F4A7C15)  # odd: each mixing step is a bijection
+from newsmill.tasks.records import mix_columns
 
 
 class IdSet:
@@ -84,12 +84,7 @@ def row_hashes(rows: np.ndarray) -> np.ndarray:
     """(n,) uint64: a hash of each row of an (n, width) uint8 array."""
     if rows.shape[1] % 8:
         rows = np.pad(rows, ((0, 0), (0, 8 - rows.shape[1] % 8)))
-    words = np.ascontiguousarray(rows).view(np.uint64)
-    hashes = np.zeros(len(rows), dtype=np.uint64)
-    with np.errstate(over="ignore"):  # wrap-around multiplication is the hash
-        for column in range(words.shape[1]):
-            hashes = (hashes ^ words[:, column]) * _MIX
-    return hashes
+    return mix_columns(np.ascontiguousarray(rows).view(np.uint64))
 
 
 def _fixed_width_rows(array: pa.Array, width: int) -> np.ndarray | None:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import numpy as np
 import xxhash
 
 from newsmill.schemas.reasons import Reason
@@ -23,6 +24,19 @@ def hash_bytes(data: bytes) -> str:
 
 def hash_text(text: str) -> str:
     return xxhash.xxh3_64_hexdigest(text.encode("utf-8"))
+
+
+MIX = np.uint64(0x9E3779B97F4A7C15)  # odd: each mixing step is a bijection
+
+
+def mix_columns(columns: np.ndarray) -> np.ndarray:
+    """(n,) uint64: each row of an (n, k) uint64 array hashed, its columns mixed in in turn
+    (XOR, then times `MIX`, wrapping): near dedup's band keys, the id set's lookups."""
+    hashes = np.zeros(len(columns), dtype=np.uint64)
+    with np.errstate(over="ignore"):  # wrap-around multiplication is the hash
+        for column in range(columns.shape[1]):
+            hashes = (hashes ^ columns[:, column]) * MIX
+    return hashes
 
 
 def make_doc_id(source: str, input_hash: str) -> str:

@@ -20,14 +20,13 @@ import numpy as np
 import pyarrow as pa
 import rensa
 
-from newsmill.tasks.records import Document
+from newsmill.tasks.records import MIX, Document, mix_columns
 from newsmill.tasks.setting import setting
 from newsmill.tasks.text.words import count_words, utf8_words
 
 # v2: characters of scripts without spaces are words; every pair in an LSH bucket of up to ALL_PAIRS_BUCKET rows is verified; a copy
 # joined to its cluster through another copy points at its closest verified neighbour
 NEAR_DUP_VERSION = "near_minhash_v2"
-_BAND_MIX = np.uint64(0x9E3779B97F4A7C15)
 # Candidate pairs verified per block: gathering both signatures of 400k pairs at once
 # would hold ~200 MB.
 _VERIFY_BLOCK = 50_000
@@ -103,12 +102,9 @@ def compute_signatures(texts: Sequence[str], settings: NearDupSettings) -> np.nd
 def band_key_column(signatures: np.ndarray, settings: NearDupSettings, band: int) -> np.ndarray:
     """The keys of one band for every row: (n,) uint64."""
     rows = settings.rows_per_band
-    values = signatures[:, band * rows : (band + 1) * rows].astype(np.uint64)
-    keys = np.zeros(len(signatures), dtype=np.uint64)
-    with np.errstate(over="ignore"):  # wrap-around multiplication is the hash
-        for column in range(rows):
-            keys = (keys ^ values[:, column]) * _BAND_MIX
-        keys ^= np.uint64(band) * _BAND_MIX
+    keys = mix_columns(signatures[:, band * rows : (band + 1) * rows].astype(np.uint64))
+    with np.errstate(over="ignore"):
+        keys ^= np.uint64(band) * MIX
     keys[(signatures == _EMPTY).all(axis=1)] = 0  # empty text: never matched
     return keys
 
