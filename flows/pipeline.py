@@ -26,7 +26,7 @@ from newsmill.tasks.dedup.exact import ExactAcrossShards
 from newsmill.tasks.dedup.near import RunSignatures
 from newsmill.tasks.errors import is_transient
 from newsmill.tasks.extras import require
-from newsmill.tasks.ingest.sources import Shard, plan_shards
+from newsmill.tasks.ingest.sources import Shard, number_lines, plan_shards
 from newsmill.tasks.lake import resume
 from newsmill.tasks.lake.lake import Lake
 from newsmill.tasks.lake.rows import RunContext
@@ -72,7 +72,7 @@ def _shard_results(
     bounded. Shards in `staged` (a resumed run's) are not processed again; a shard that
     fails on every try becomes rejects."""
     window = 2 * settings.n_workers
-    work = iter(shards)
+    work = number_lines(shards)
     pending: deque[tuple[Shard, PrefectFuture[ShardResult] | None]] = deque()
     shard_settings = settings.shard_settings
     process = stages.process_shard.with_options(

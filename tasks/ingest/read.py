@@ -316,6 +316,7 @@ def _lines_of(
 
 def _read_jsonl_range(part: FilePart, settings: ReadSettings) -> Iterator[Document | Reject]:
     assert part.end is not None
+    assert part.first_line is not None, "a JSONL part is read after `number_lines`"
     with open_input(part.file.path) as handle:
         handle.seek(part.start)
         data = handle.read(part.end - part.start)

@@ -15,7 +15,7 @@ from newsmill.flows.settings import Settings
 from newsmill.schemas.tables import ARTICLES, DUPLICATES, ENTITIES, PARAGRAPHS, QUOTES, REJECTS
 from newsmill.tasks.dedup.exact import ExactAcrossShards
 from newsmill.tasks.dedup.near import RunSignatures
-from newsmill.tasks.ingest.sources import discover_sources, plan_shards
+from newsmill.tasks.ingest.sources import discover_sources, number_lines, plan_shards
 from newsmill.tasks.lake.lake import Lake
 from newsmill.tasks.shard import process_shard
 from newsmill.tasks.versions import RULE_VERSIONS
@@ -49,7 +49,7 @@ def golden_tables(
         RunSignatures(settings.shard.near),
         Counter[int](),
     )
-    for shard in shards:
+    for shard in number_lines(shards):
         result = process_shard(shard, lake.root, ctx, settings.shard)
         writer.adopt(result.files)
         kept, _ = exact.admit(result.articles)

@@ -9,6 +9,7 @@ from newsmill.tasks.ingest.sources import (
     Shard,
     SourceFile,
     discover_sources,
+    number_lines,
     plan_shards,
 )
 from newsmill.tasks.records import Document
@@ -52,11 +53,58 @@ def test_large_jsonl_is_split_on_line_boundaries_keeping_line_numbers(tmp_path: 
     files = discover_sources([str(path)]).files
     shards = plan_shards(files, shard_bytes=4096, shard_max_files=10)
     assert len(shards) > 5
-    docs = [d for s in shards for p in s.parts for d in read_part(p, ReadSettings())]
+    docs = [d for s in number_lines(shards) for p in s.parts for d in read_part(p, ReadSettings())]
     assert all(isinstance(d, Document) for d in docs)
     by_line = {d.line_number: d.external_id for d in docs if isinstance(d, Document)}
     expected = {n: json.loads(line)["id"] for n, line in enumerate(lines, start=1) if line}
     assert by_line == {n: str(i) for n, i in expected.items()}
+
+
+def _cut_on_lines(data: bytes, target: int) -> list[tuple[int, int, int]]:
+    """(start, end, first line) of each part: what the plan did when it read every byte."""
+    parts, start, line = [], 0, 1
+    while start < len(data):
+        end = start + target
+        if end < len(data) and data[end - 1 : end] != b"\n":
+            newline = data.find(b"\n", end)
+            end = len(data) if newline == -1 else newline + 1
+        end = min(end, len(data))
+        parts.append((start, end, line))
+        line += data[start:end].count(b"\n")
+        start = end
+    return parts
+
+
+def test_jsonl_parts_are_cut_where_a_full_read_cuts_them_and_numbered_when_handed_out(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "big.jsonl"
+    # lines of many lengths, a blank one, a long one and no newline at the end: cuts fall
+    # inside lines, just after a newline and inside the last line
+    records = [json.dumps({"id": i, "text": "w" * (i * 7 % 53)}) for i in range(200)]
+    records[50] = ""
+    records[120] = json.dumps({"id": 120, "text": "long " * 400})
+    data = "\n".join(records).encode()
+    path.write_bytes(data)
+    [file] = discover_sources([str(path)]).files
+    for shard_bytes in (97, 512, 1000, 4096, len(data) // 3):
+        shards = plan_shards([file], shard_bytes, shard_max_files=10)
+        parts = [part for shard in shards for part in shard.parts]
+        pieces = -(-len(data) // shard_bytes)
+        expected = _cut_on_lines(data, -(-len(data) // pieces))
+        assert [(p.start, p.end) for p in parts] == [(s, e) for s, e, _ in expected]
+        # the plan counts no line: only the first part knows where it starts
+        assert [p.first_line for p in parts] == [1] + [None] * (len(parts) - 1)
+        numbered = [part for shard in number_lines(shards) for part in shard.parts]
+        assert [p.first_line for p in numbered] == [line for _, _, line in expected]
+        # a later shard asked for first, then an earlier one: each still counted right
+        backwards = [next(iter(number_lines([shard]))) for shard in shards[::-1]][::-1]
+        assert [s.parts[0].first_line for s in backwards] == [line for _, _, line in expected]
+        out_of_order = list(number_lines([shards[-1], shards[0], *shards[1:]]))
+        assert out_of_order[0].parts[0].first_line == expected[-1][2]
+        assert [s.parts[0].first_line for s in out_of_order[1:]] == [
+            line for _, _, line in expected
+        ]
 
 
 def test_a_large_jsonl_file_is_cut_into_the_fewest_equal_shards(tmp_path: Path) -> None:
