@@ -1,7 +1,9 @@
 """What the benchmark scripts share: paths, the labelled corpora, the newsmill command."""
 
 import contextlib
+import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -9,7 +11,10 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "benchmarks" / ".work"  # corpora, lakes, the datatrove venv (git-ignored)
@@ -42,6 +47,68 @@ def build_corpus(docs: int, seed: int = 7) -> Path:
         ]
         subprocess.run(command, check=True)
     return out
+
+
+RUN_LEVEL_STEPS = ("near", "finish")  # in the flow's process, after the shards
+
+
+def run_phases(lake: Path) -> dict[str, float]:
+    """From a lake's one run: seconds in the flow, in its run-level steps, and in the
+    shards' stages (summed over the workers)."""
+    import duckdb  # the scripts' own dependency, imported where used
+
+    [(flow, counts)] = duckdb.sql(
+        "select epoch(finished_at) - epoch(started_at), counts_json "
+        f"from read_parquet('{lake}/runs/**/*.parquet')"
+    ).fetchall()
+    times = {
+        key.removeprefix("time_ms."): value / 1000
+        for key, value in json.loads(counts).items()
+        if key.startswith("time_ms.")
+    }
+    run_level = sum(times.get(step, 0.0) for step in RUN_LEVEL_STEPS)
+    return {"flow": flow, "run_level": run_level, "shard_work": sum(times.values()) - run_level}
+
+
+_pool_settings: Any = None  # each pool process's shard settings (`_load_stages`)
+
+
+def _load_stages(fields: bool) -> None:
+    from newsmill.flows.settings import Settings
+    from newsmill.tasks.shard import load_stage_state
+
+    global _pool_settings
+    _pool_settings = Settings.from_flat({"fields": fields}).shard_settings
+    load_stage_state(_pool_settings, datetime.now(UTC))
+
+
+def _process_shard(shard: Any) -> None:
+    from newsmill.tasks.lake.rows import RunContext
+    from newsmill.tasks.shard import process_shard
+
+    lake = tempfile.mkdtemp(dir=WORK)
+    try:
+        ctx = RunContext(f"pool-{shard.index}", datetime.now(UTC), "benchmark")
+        process_shard(shard, lake, ctx, _pool_settings)
+    finally:
+        shutil.rmtree(lake)
+
+
+def plain_pool_seconds(corpus: Path, workers: int, fields: bool) -> float:
+    """Seconds for every shard of the corpus (planned as a run plans them) in a plain pool
+    of `workers` processes: no Prefect, no flow process, the stages loaded and one round of
+    shards run before the clock starts. What this machine allows the shard phase."""
+    from newsmill.flows.settings import Settings
+    from newsmill.tasks.ingest.sources import discover_sources, number_lines, plan_shards
+
+    settings = Settings()
+    files = discover_sources([str(corpus / "articles.jsonl")]).files
+    shards = list(number_lines(plan_shards(files, settings.shard_bytes, settings.shard_max_files)))
+    with ProcessPoolExecutor(workers, initializer=_load_stages, initargs=(fields,)) as pool:
+        list(pool.map(_process_shard, shards[:workers]))
+        started = time.perf_counter()
+        list(pool.map(_process_shard, shards))
+        return time.perf_counter() - started
 
 
 def count_lines(path: Path) -> int:

@@ -32,7 +32,9 @@ from common import (
     build_corpus,
     count_lines,
     newsmill_env,
+    plain_pool_seconds,
     prefect_server,
+    run_phases,
     timed,
 )
 
@@ -108,7 +110,8 @@ def run_newsmill(corpus: Path, extra: list[str], env: dict[str, str]) -> dict[st
     )
     roots, pairs = labelled_roots(corpus)
     canonical, flagged = newsmill_clusters(lake, corpus)
-    return measured(corpus, wall, rss, score(canonical, flagged, roots, pairs))
+    phases = run_phases(lake)
+    return {**measured(corpus, wall, rss, score(canonical, flagged, roots, pairs)), **phases}
 
 
 DATATROVE_SCRIPT = """
@@ -242,11 +245,39 @@ def measure(args: argparse.Namespace, env: dict[str, str]) -> dict[int, dict[str
             f"speed ratio on {smallest:,} docs: newsmill / datatrove = {ratio:.1f}x"
             + (each if len(pairs) > 1 else "")
         )
+    if args.floor and smallest in results:
+        print_floor(build_corpus(smallest), results[smallest], args.workers, baselines)
     if args.incremental:
         fresh = build_corpus(args.incremental, seed=8)
         for size in [0, *sorted(args.sizes)]:
             incremental_run(fresh, size, args.workers, env)
     return results
+
+
+def print_floor(
+    corpus: Path, run: dict[str, float], workers: int, baselines: list[dict[str, float]]
+) -> None:
+    """The median run with its shard phase at a plain process pool's pace: what is left
+    when Prefect's task runs, the flow's bookkeeping and the server take nothing from the
+    workers; the command's start, the run-level steps and the end stay as measured. The
+    flow's own set-up before its first shard is counted as shard phase, so the floor errs
+    low."""
+    shards = run["flow"] - run["run_level"]  # the flow's time before its run-level steps
+    pool = plain_pool_seconds(corpus, workers, fields=False)
+    floor = run["seconds"] - shards + pool
+    docs = run["docs"]
+    versus = ""
+    if baselines:
+        versus = (
+            f": x{docs / floor / median_run(baselines)['docs_per_s']:.1f} of datatrove's median"
+        )
+    print(
+        f"floor on {docs:,} docs: outside the flow {run['seconds'] - run['flow']:.2f} s + "
+        f"run-level steps {run['run_level']:.2f} s + the shards in a plain pool of {workers} "
+        f"processes {pool:.2f} s (in the flow: {shards:.2f} s) = {floor:.2f} s, "
+        f"{docs / floor:,.0f} docs/s{versus}",
+        flush=True,
+    )
 
 
 def median_run(runs: list[dict[str, float]]) -> dict[str, float]:
@@ -286,6 +317,12 @@ def main() -> None:
         "--temporary-api",
         action="store_true",
         help="newsmill starts its own temporary Prefect API each run (the embedded default)",
+    )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="then time the smallest size's shards in a plain process pool: the median run "
+        "with its shard phase at that pace",
     )
     parser.add_argument(
         "--only-incremental",

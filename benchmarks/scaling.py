@@ -12,7 +12,6 @@ temporary API's start-up; `--temporary-api` measures the embedded default instea
 
 import argparse
 import contextlib
-import json
 import os
 import shutil
 import statistics
@@ -33,11 +32,11 @@ from common import (
     free_port,
     newsmill_env,
     prefect_server,
+    run_phases,
     timed,
 )
 
 BIN = Path(NEWSMILL).parent
-RUN_LEVEL_STEPS = ("near", "finish")  # in the flow's process, after the shards
 QUIET = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
 
 COMPARED = {
@@ -54,24 +53,7 @@ def run(
     shutil.rmtree(lake, ignore_errors=True)
     command = [NEWSMILL, "run", str(corpus / "articles.jsonl"), "--lake", str(lake), "--quiet"]
     wall, rss = timed([*command, "--workers", str(workers), *extra], env or newsmill_env())
-    [(flow_seconds, counts)] = duckdb.sql(
-        "select epoch(finished_at) - epoch(started_at), counts_json "
-        f"from read_parquet('{lake}/runs/**/*.parquet')"
-    ).fetchall()
-    times = {
-        k.removeprefix("time_ms."): v / 1000
-        for k, v in json.loads(counts).items()
-        if k.startswith("time_ms.")
-    }
-    run_level = sum(times.get(step, 0.0) for step in RUN_LEVEL_STEPS)
-    shard_work = sum(times.values()) - run_level
-    return {
-        "wall": wall,
-        "flow": flow_seconds,
-        "rss": rss,
-        "run_level": run_level,
-        "shard_work": shard_work,
-    }
+    return {"wall": wall, "rss": rss, **run_phases(lake)}
 
 
 def where_the_time_went(measured: dict[str, float], workers: int) -> str:
