@@ -169,6 +169,23 @@ def test_sources_on_s3_are_found_like_local_ones_and_their_changes_seen(bucket: 
     assert before and version_marker(f"{bucket}/in/a.txt") != before
 
 
+def test_a_large_jsonl_on_s3_is_cut_and_numbered_like_a_local_one(
+    bucket: str, tmp_path: Path
+) -> None:
+    import s3fs
+
+    records = [json.dumps({"id": i, "text": "w" * (i * 11 % 61)}) for i in range(400)]
+    records[77] = ""
+    data = ("\n".join(records) + "\n").encode()
+    s3fs.S3FileSystem(skip_instance_cache=True).pipe(f"{bucket}/big.jsonl", data)
+    (tmp_path / "big.jsonl").write_bytes(data)
+    cut = []
+    for source in (f"{bucket}/big.jsonl", str(tmp_path / "big.jsonl")):
+        shards = number_lines(plan_shards(discover_sources([source]).files, 2048, 10))
+        cut.append([(p.start, p.end, p.first_line) for s in shards for p in s.parts])
+    assert len(cut[0]) > 5 and cut[0] == cut[1]
+
+
 def test_fifos_sockets_and_symlink_loops_are_no_inputs_and_never_block(tmp_path: Path) -> None:
     """Reading a FIFO would wait forever and a symlink loop never ends; neither is a file."""
     folder = tmp_path / "src"
