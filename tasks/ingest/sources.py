@@ -251,7 +251,7 @@ def _numbered(part: FilePart, counted: dict[str, tuple[int, int]]) -> FilePart:
         while offset < part.start:
             block = handle.read(min(_COUNT_BLOCK, part.start - offset))
             if not block:
-                break  # the file shrank since it was planned: its read rejects what is gone
+                break  # the file shrank since it was planned
             line += block.count(b"\n")
             offset += len(block)
     counted[part.file.path] = (offset, line)
