@@ -70,7 +70,7 @@ def run_phases(lake: Path) -> dict[str, float]:
     return {"flow": flow, "run_level": run_level, "shard_work": sum(times.values()) - run_level}
 
 
-_pool_settings: Any = None  # each pool process's shard settings (`_load_stages`)
+_pool_settings: Any = None  # each `shard_pool` process's shard settings (`_load_stages`)
 
 
 def _load_stages(fields: bool) -> None:
@@ -82,32 +82,48 @@ def _load_stages(fields: bool) -> None:
     load_stage_state(_pool_settings, datetime.now(UTC))
 
 
-def _process_shard(shard: Any) -> None:
+def run_shard(shard: Any) -> float:
+    """Seconds one shard takes through the stages in a `shard_pool` process, into a lake
+    of its own that is removed after."""
     from newsmill.tasks.lake.rows import RunContext
     from newsmill.tasks.shard import process_shard
 
     lake = tempfile.mkdtemp(dir=WORK)
     try:
         ctx = RunContext(f"pool-{shard.index}", datetime.now(UTC), "benchmark")
+        started = time.perf_counter()
         process_shard(shard, lake, ctx, _pool_settings)
+        return time.perf_counter() - started
     finally:
         shutil.rmtree(lake)
 
 
-def plain_pool_seconds(corpus: Path, workers: int, fields: bool) -> float:
-    """Seconds for every shard of the corpus (planned as a run plans them) in a plain pool
-    of `workers` processes: no Prefect, no flow process, the stages loaded and one round of
-    shards run before the clock starts. What this machine allows the shard phase."""
+def planned_shards(corpus: Path) -> list[Any]:
+    """The corpus's shards as a run plans and numbers them (default settings)."""
     from newsmill.flows.settings import Settings
     from newsmill.tasks.ingest.sources import discover_sources, number_lines, plan_shards
 
     settings = Settings()
     files = discover_sources([str(corpus / "articles.jsonl")]).files
-    shards = list(number_lines(plan_shards(files, settings.shard_bytes, settings.shard_max_files)))
+    return list(number_lines(plan_shards(files, settings.shard_bytes, settings.shard_max_files)))
+
+
+@contextlib.contextmanager
+def shard_pool(workers: int, fields: bool) -> Iterator[ProcessPoolExecutor]:
+    """A plain pool of `workers` processes for `run_shard`, each with the stages loaded:
+    no Prefect, no flow process."""
     with ProcessPoolExecutor(workers, initializer=_load_stages, initargs=(fields,)) as pool:
-        list(pool.map(_process_shard, shards[:workers]))
+        yield pool
+
+
+def plain_pool_seconds(corpus: Path, workers: int, fields: bool) -> float:
+    """Seconds for every shard of the corpus in a `shard_pool` of `workers` processes, one
+    round of shards run before the clock starts. What this machine allows the shard phase."""
+    shards = planned_shards(corpus)
+    with shard_pool(workers, fields) as pool:
+        list(pool.map(run_shard, shards[:workers]))
         started = time.perf_counter()
-        list(pool.map(_process_shard, shards))
+        list(pool.map(run_shard, shards))
         return time.perf_counter() - started
 
 

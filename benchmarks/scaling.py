@@ -16,11 +16,8 @@ import os
 import shutil
 import statistics
 import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
-from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -31,8 +28,11 @@ from common import (
     count_lines,
     free_port,
     newsmill_env,
+    planned_shards,
     prefect_server,
     run_phases,
+    run_shard,
+    shard_pool,
     timed,
 )
 
@@ -92,28 +92,15 @@ def same_tables(workers: int) -> bool:
     return True
 
 
-def _time_shard(args: tuple[Path, int]) -> float:
-    corpus, index = args
-    from newsmill.tasks.ingest.sources import discover_sources, plan_shards
-    from newsmill.tasks.lake.rows import RunContext
-    from newsmill.tasks.shard import ShardSettings, process_shard
-
-    shards = plan_shards(discover_sources([str(corpus / "articles.jsonl")]).files, 8 << 20, 500)
-    ctx = RunContext(f"ceiling-{index}", datetime.now(UTC), "benchmark")
-    with tempfile.TemporaryDirectory() as lake:
-        started = time.perf_counter()
-        process_shard(shards[index], lake, ctx, ShardSettings())
-        return time.perf_counter() - started
-
-
 def hardware_ceiling(corpus: Path, workers: int) -> float:
     """Speed-up of `workers` shards run at once in a plain process pool (no Prefect, no
     flow) over the same shards one after the other: what the machine allows this work."""
-    with ProcessPoolExecutor(workers) as pool:
-        list(pool.map(_time_shard, [(corpus, i) for i in range(workers)]))  # warm up
-        serial = sum(pool.submit(_time_shard, (corpus, i)).result() for i in range(workers))
+    shards = planned_shards(corpus)[:workers]
+    with shard_pool(workers, fields=True) as pool:
+        list(pool.map(run_shard, shards))  # warm up
+        serial = sum(pool.submit(run_shard, shard).result() for shard in shards)
         started = time.perf_counter()
-        list(pool.map(_time_shard, [(corpus, i) for i in range(workers)]))
+        list(pool.map(run_shard, shards))
         return serial / (time.perf_counter() - started)
 
 
