@@ -46,7 +46,7 @@ from common import NEWSMILL, WORK, build_corpus, count_lines, newsmill_env, pref
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from newsmill.tasks.ingest.sources import discover_sources, plan_shards
+from newsmill.tasks.ingest.sources import discover_sources, number_lines, plan_shards
 from newsmill.tasks.lake.lake import CHECKPOINT_DIR, JOURNAL_NAME, STAGING_DIR
 from newsmill.tasks.lake.rows import RunContext
 from newsmill.tasks.shard import ShardSettings, process_shard
@@ -190,7 +190,7 @@ def malformed(inputs: int, seed: int) -> None:
     counts: Counter[str] = Counter()
     crashes = 0
     started = time.perf_counter()
-    for run, shard in enumerate(shards):
+    for run, shard in enumerate(number_lines(shards)):
         ctx = RunContext(f"chaos-{run:05d}", _now(), PIPELINE_VERSION)
         try:
             counts.update(process_shard(shard, str(lake), ctx, settings).counts)
